@@ -1,0 +1,203 @@
+//! Builds the actix application: shared state, routes, middleware and error handling. `main`
+//! and the tests call the same [`build_app`], so tests exercise exactly what production runs.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::{from_fn, Condition, ErrorHandlers, Next};
+use actix_web::{web, App, HttpMessage};
+use futures_util::FutureExt;
+use tracing::Instrument;
+
+use crate::auth::password::Hasher;
+use crate::auth::token::JwtKeys;
+use crate::config::Config;
+use crate::db::Database;
+use crate::error::{self, AppError};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub db: Database,
+    pub config: Config,
+    pub keys: JwtKeys,
+    pub hasher: Hasher,
+}
+
+impl AppState {
+    /// Connects to the database, applies migrations and prepares keys and hasher.
+    pub fn init(config: Config) -> Result<Arc<AppState>, String> {
+        let secret = config.resolve_jwt_secret()?;
+        let db = Database::connect(&config.database_url, config.database_pool_size)?;
+        let applied = db.migrate()?;
+        if applied > 0 {
+            tracing::info!(applied, "applied database migrations");
+        }
+        Ok(Arc::new(AppState {
+            keys: JwtKeys::new(&secret, &config),
+            hasher: Hasher::new(config.argon2_memory_kib, config.argon2_iterations)?,
+            db,
+            config,
+        }))
+    }
+}
+
+static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request id a client sent, if it is short and plain enough to log safely.
+fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get(&REQUEST_ID)?.to_str().ok()?;
+    let plain = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    plain.then(|| value.to_owned())
+}
+
+/// The request id of the current request, for handlers that want to mention it.
+#[derive(Clone)]
+pub struct RequestId(pub String);
+
+/// Outermost middleware: a request id, a tracing span and an access-log line per request,
+/// the headers every response carries, and a problem body even when something below panics.
+async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let request_id = incoming_request_id(&req).unwrap_or_else(|| crate::auth::random_token(8));
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let span = tracing::info_span!(
+        "request",
+        id = %request_id,
+        method = %req.method(),
+        path = %req.path()
+    );
+    let started = Instant::now();
+    let private = req.path().starts_with("/api/v1/admin") || req.path().starts_with("/api/v1/auth");
+    let outcome = AssertUnwindSafe(next.call(req).instrument(span.clone()))
+        .catch_unwind()
+        .await;
+    // An error or panic from below has no response to decorate; returning it as an AppError
+    // still makes actix answer with a problem body.
+    let mut res = match outcome {
+        Ok(Ok(res)) => res,
+        Ok(Err(e)) => {
+            let status = e.as_response_error().status_code();
+            span.in_scope(|| tracing::warn!(error = %e, "middleware error"));
+            return Err(AppError::Http(status, e.to_string()).into());
+        }
+        Err(_) => {
+            span.in_scope(|| tracing::error!("request handler panicked"));
+            return Err(AppError::Internal("handler panicked".into()).into());
+        }
+    };
+    let headers = res.headers_mut();
+    headers.insert(
+        REQUEST_ID.clone(),
+        HeaderValue::from_str(&request_id).expect("plain ascii"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if private {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    let status = res.status().as_u16();
+    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    span.in_scope(|| {
+        if status >= 500 {
+            tracing::error!(status, elapsed_ms, "request failed");
+        } else {
+            tracing::info!(status, elapsed_ms, "request");
+        }
+    });
+    Ok(res)
+}
+
+fn cors(config: &Config) -> Cors {
+    let cors = Cors::default()
+        .allowed_methods(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            REQUEST_ID.clone(),
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            REQUEST_ID.clone(),
+        ])
+        .max_age(3600);
+    if config.cors_origins.iter().any(|o| o == "*") {
+        cors.allow_any_origin()
+    } else {
+        config
+            .cors_origins
+            .iter()
+            .fold(cors, |cors, origin| cors.allowed_origin(origin))
+    }
+}
+
+/// The whole application, ready for `HttpServer` or `actix_web::test::init_service`.
+pub fn build_app(
+    state: Arc<AppState>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let json = web::JsonConfig::default()
+        .limit(state.config.max_json_body_bytes)
+        .error_handler(error::json_error);
+    let payload = web::PayloadConfig::new(state.config.max_json_body_bytes);
+    let cors_enabled = !state.config.cors_origins.is_empty();
+    let cors = cors(&state.config);
+    App::new()
+        .app_data(web::Data::from(state))
+        .app_data(json)
+        .app_data(payload)
+        .app_data(web::QueryConfig::default().error_handler(error::query_error))
+        .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .configure(crate::routes)
+        .default_service(web::to(not_found))
+        .wrap(ErrorHandlers::new().default_handler(error::ensure_problem))
+        .wrap(Condition::new(cors_enabled, cors))
+        .wrap(from_fn(request_context))
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound("no resource at this path".into()))
+}
+
+/// The address rate limits count against: the peer, or with `TRUST_FORWARDED_FOR` the address
+/// the trusted proxy in front of Newsdesk appended last to `X-Forwarded-For` (earlier entries
+/// are whatever the client chose to send).
+pub fn client_addr(req: &actix_web::HttpRequest, config: &Config) -> String {
+    if config.trust_forwarded_for {
+        let forwarded = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .map(str::trim)
+            .and_then(|ip| ip.parse::<std::net::IpAddr>().ok());
+        if let Some(ip) = forwarded {
+            return ip.to_string();
+        }
+    }
+    req.peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string())
+}

@@ -1,0 +1,254 @@
+//! Typed settings from the environment (and `.env` in development). Every variable is listed,
+//! with its default, in `.env.example`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use crate::db::Backend;
+
+/// The placeholder shipped in `.env.example`; a server configured with it refuses to start.
+pub const JWT_SECRET_PLACEHOLDER: &str = "replace-with-at-least-32-random-bytes";
+/// HS256 keys shorter than the hash output weaken the signature.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+/// Access tokens live at most this long: revocation of a stolen one must not wait longer.
+pub const MAX_ACCESS_TOKEN_TTL_SECS: u64 = 15 * 60;
+/// OWASP's minimum for argon2id: 19 MiB of memory, two passes, one lane.
+pub const MIN_ARGON2_MEMORY_KIB: u32 = 19_456;
+pub const MIN_ARGON2_ITERATIONS: u32 = 2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub database_url: String,
+    pub database_pool_size: u32,
+    pub bind: SocketAddr,
+    pub workers: usize,
+    /// A configured secret; `None` lets the embedded default generate and keep one.
+    pub jwt_secret: Option<String>,
+    pub jwt_secret_file: PathBuf,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_secs: u64,
+    pub cors_origins: Vec<String>,
+    pub log_filter: String,
+    pub log_format: LogFormat,
+    pub max_json_body_bytes: usize,
+    pub auth_rate_limit_per_minute: u32,
+    pub login_max_failures: u32,
+    pub login_lockout_secs: u64,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub trust_forwarded_for: bool,
+    pub content_max_age_secs: u32,
+}
+
+impl Config {
+    /// Defaults for everything, on the given database.
+    pub fn new(database_url: impl Into<String>) -> Self {
+        Config {
+            database_url: database_url.into(),
+            database_pool_size: 8,
+            bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            jwt_secret: None,
+            jwt_secret_file: PathBuf::from(".newsdesk-jwt-secret"),
+            jwt_issuer: "newsdesk".into(),
+            jwt_audience: "newsdesk-admin".into(),
+            access_token_ttl_secs: MAX_ACCESS_TOKEN_TTL_SECS,
+            refresh_token_ttl_secs: 30 * 24 * 3600,
+            cors_origins: Vec::new(),
+            log_filter: "info".into(),
+            log_format: LogFormat::Text,
+            max_json_body_bytes: 1024 * 1024,
+            auth_rate_limit_per_minute: 30,
+            login_max_failures: 5,
+            login_lockout_secs: 15 * 60,
+            argon2_memory_kib: MIN_ARGON2_MEMORY_KIB,
+            argon2_iterations: MIN_ARGON2_ITERATIONS,
+            trust_forwarded_for: false,
+            content_max_age_secs: 60,
+        }
+    }
+
+    /// Reads the environment (after `.env`, if present). Unknown values are errors, not
+    /// silently replaced by defaults.
+    pub fn from_env() -> Result<Self, String> {
+        let _ = dotenvy::dotenv();
+        let mut c =
+            Config::new(var("DATABASE_URL").unwrap_or_else(|| "sqlite://newsdesk.db".into()));
+        parse_into(&mut c.database_pool_size, "DATABASE_POOL_SIZE")?;
+        parse_into(&mut c.bind, "BIND_ADDRESS")?;
+        parse_into(&mut c.workers, "WORKERS")?;
+        c.jwt_secret = var("JWT_SECRET");
+        if let Some(path) = var("JWT_SECRET_FILE") {
+            c.jwt_secret_file = PathBuf::from(path);
+        }
+        if let Some(v) = var("JWT_ISSUER") {
+            c.jwt_issuer = v;
+        }
+        if let Some(v) = var("JWT_AUDIENCE") {
+            c.jwt_audience = v;
+        }
+        parse_into(&mut c.access_token_ttl_secs, "ACCESS_TOKEN_TTL_SECONDS")?;
+        parse_into(&mut c.refresh_token_ttl_secs, "REFRESH_TOKEN_TTL_SECONDS")?;
+        if let Some(v) = var("CORS_ORIGINS") {
+            c.cors_origins = v
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect();
+        }
+        if let Some(v) = var("LOG_FILTER").or_else(|| var("RUST_LOG")) {
+            c.log_filter = v;
+        }
+        if let Some(v) = var("LOG_FORMAT") {
+            c.log_format = match v.as_str() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                other => {
+                    return Err(format!(
+                        "LOG_FORMAT must be `text` or `json`, not `{other}`"
+                    ))
+                }
+            };
+        }
+        parse_into(&mut c.max_json_body_bytes, "MAX_JSON_BODY_BYTES")?;
+        parse_into(
+            &mut c.auth_rate_limit_per_minute,
+            "AUTH_RATE_LIMIT_PER_MINUTE",
+        )?;
+        parse_into(&mut c.login_max_failures, "LOGIN_MAX_FAILURES")?;
+        parse_into(&mut c.login_lockout_secs, "LOGIN_LOCKOUT_SECONDS")?;
+        parse_into(&mut c.argon2_memory_kib, "PASSWORD_HASH_MEMORY_KIB")?;
+        parse_into(&mut c.argon2_iterations, "PASSWORD_HASH_ITERATIONS")?;
+        parse_into(&mut c.trust_forwarded_for, "TRUST_FORWARDED_FOR")?;
+        parse_into(&mut c.content_max_age_secs, "CONTENT_MAX_AGE_SECONDS")?;
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Checks the limits that keep a deployment safe.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.access_token_ttl_secs == 0 || self.access_token_ttl_secs > MAX_ACCESS_TOKEN_TTL_SECS
+        {
+            return Err(format!(
+                "ACCESS_TOKEN_TTL_SECONDS must be between 1 and {MAX_ACCESS_TOKEN_TTL_SECS}"
+            ));
+        }
+        if self.refresh_token_ttl_secs < self.access_token_ttl_secs {
+            return Err(
+                "REFRESH_TOKEN_TTL_SECONDS must not be shorter than the access token's".into(),
+            );
+        }
+        if self.argon2_memory_kib < MIN_ARGON2_MEMORY_KIB
+            || self.argon2_iterations < MIN_ARGON2_ITERATIONS
+        {
+            return Err(format!(
+                "password hashing below OWASP's minimum (m={MIN_ARGON2_MEMORY_KIB} KiB, t={MIN_ARGON2_ITERATIONS}) is refused"
+            ));
+        }
+        if self.database_pool_size == 0 || self.workers == 0 || self.login_max_failures == 0 {
+            return Err(
+                "DATABASE_POOL_SIZE, WORKERS and LOGIN_MAX_FAILURES must be at least 1".into(),
+            );
+        }
+        if self.max_json_body_bytes < 1024 {
+            return Err("MAX_JSON_BODY_BYTES must be at least 1024".into());
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        Backend::from_url(&self.database_url)
+    }
+
+    /// The signing key: the configured secret, or on the embedded default one generated once
+    /// and kept in an owner-only file. PostgreSQL deployments run several nodes that must share
+    /// the key, so there it has to be configured.
+    pub fn resolve_jwt_secret(&self) -> Result<Vec<u8>, String> {
+        if let Some(secret) = &self.jwt_secret {
+            return check_secret(secret).map(|()| secret.as_bytes().to_vec());
+        }
+        if self.backend() == Backend::Postgres {
+            return Err("JWT_SECRET must be set when DATABASE_URL is PostgreSQL: every node must sign with the same key".into());
+        }
+        load_or_create_secret_file(&self.jwt_secret_file)
+    }
+}
+
+fn check_secret(secret: &str) -> Result<(), String> {
+    if secret == JWT_SECRET_PLACEHOLDER {
+        return Err(
+            "JWT_SECRET is still the placeholder from .env.example; set a random value".into(),
+        );
+    }
+    if secret.len() < MIN_JWT_SECRET_BYTES {
+        return Err(format!(
+            "JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes long"
+        ));
+    }
+    Ok(())
+}
+
+fn load_or_create_secret_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
+    use std::io::Write;
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    match std::fs::read_to_string(path) {
+        Ok(existing) => {
+            let secret = existing.trim();
+            check_secret(secret).map_err(|e| format!("{}: {e}", path.display()))?;
+            let mode = std::fs::metadata(path)
+                .map_err(|e| e.to_string())?
+                .permissions()
+                .mode();
+            if mode & 0o077 != 0 {
+                return Err(format!(
+                    "{} is readable by other users (mode {:o}); run `chmod 600` on it",
+                    path.display(),
+                    mode & 0o777
+                ));
+            }
+            Ok(secret.as_bytes().to_vec())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let secret = crate::auth::random_token(48);
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
+            file.write_all(secret.as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            tracing::info!(path = %path.display(), "generated a JWT signing key");
+            Ok(secret.into_bytes())
+        }
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_into<T: FromStr>(target: &mut T, name: &str) -> Result<(), String>
+where
+    T::Err: std::fmt::Display,
+{
+    if let Some(raw) = var(name) {
+        *target = raw
+            .trim()
+            .parse()
+            .map_err(|e| format!("{name}=`{raw}` is not valid: {e}"))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,274 @@
+//! Storage: the connection pool, the one enum that knows whether it talks to SQLite or
+//! PostgreSQL, transactions and migrations. Nothing outside this module matches on the backend.
+//!
+//! diesel's `MultiConnection` derive cannot express `RETURNING` or `ON CONFLICT`, which the
+//! resource modules need. Instead [`DbConn`] is an enum over the two concrete pooled connections
+//! and [`db_run!`](crate::db_run) compiles the same query block once per arm, so every query keeps
+//! the full, typed query builder of its backend.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::{AppError, AppResult};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Any key will do as long as every Newsdesk node uses the same one: it serialises migrations
+/// when several nodes start at once against one PostgreSQL.
+const MIGRATION_LOCK_KEY: i64 = 0x6e65_7773_6465_736b;
+
+/// Runs `$body` with `$c` bound to the concrete connection of whichever backend `$conn` holds.
+/// The block is compiled for both backends, so it must be valid diesel for each.
+#[macro_export]
+macro_rules! db_run {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConn::Sqlite($c) => {
+                let $c: &mut ::diesel::sqlite::SqliteConnection = &mut *$c;
+                $body
+            }
+            $crate::db::DbConn::Postgres($c) => {
+                let $c: &mut ::diesel::pg::PgConnection = &mut *$c;
+                $body
+            }
+        }
+    };
+}
+
+/// Which storage engine a [`Database`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// `postgres://` and `postgresql://` URLs select PostgreSQL; anything else is a SQLite file.
+    pub fn from_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// The path diesel's SQLite driver wants, from `sqlite://file.db`, `sqlite:file.db` or `file.db`.
+pub fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+#[derive(Clone)]
+enum PoolKind {
+    Sqlite(Pool<ConnectionManager<SqliteConnection>>),
+    Postgres(Pool<ConnectionManager<PgConnection>>),
+}
+
+/// A pooled handle on the configured database; cheap to clone.
+#[derive(Clone)]
+pub struct Database {
+    pool: PoolKind,
+}
+
+/// One pooled connection to either backend.
+pub enum DbConn {
+    Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
+    Postgres(PooledConnection<ConnectionManager<PgConnection>>),
+}
+
+/// Settings applied to every SQLite connection as the pool opens it.
+#[derive(Debug)]
+struct SqliteSettings {
+    busy_timeout: Duration,
+}
+
+impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteSettings {
+    fn on_acquire(&self, conn: &mut SqliteConnection) -> Result<(), diesel::r2d2::Error> {
+        // foreign_keys is per connection and off by default in SQLite. synchronous = FULL makes
+        // every commit fsync the WAL before it returns, so a write we acknowledged survives a
+        // crash or power loss (NORMAL would only survive an application crash).
+        conn.batch_execute(&format!(
+            "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
+            self.busy_timeout.as_millis()
+        ))
+        .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+impl Database {
+    /// Opens a pool on `url`. For SQLite the file is created if missing and switched to WAL.
+    pub fn connect(url: &str, pool_size: u32) -> Result<Self, String> {
+        let timeout = Duration::from_secs(5);
+        let pool = match Backend::from_url(url) {
+            Backend::Sqlite => {
+                let path = sqlite_path(url);
+                if path.is_empty() || path == ":memory:" {
+                    return Err("DATABASE_URL must name a SQLite file; an in-memory database cannot be shared by a pool".into());
+                }
+                // WAL is a property of the file, not the connection: set it once, before the
+                // pool opens connections that would otherwise race for it.
+                let mut first = SqliteConnection::establish(path)
+                    .map_err(|e| format!("cannot open SQLite database {path}: {e}"))?;
+                first
+                    .batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL;")
+                    .map_err(|e| format!("cannot switch {path} to WAL: {e}"))?;
+                let manager = ConnectionManager::<SqliteConnection>::new(path);
+                let pool = Pool::builder()
+                    .max_size(pool_size)
+                    .connection_timeout(timeout)
+                    .connection_customizer(Box::new(SqliteSettings {
+                        busy_timeout: Duration::from_secs(5),
+                    }))
+                    .build(manager)
+                    .map_err(|e| format!("cannot open SQLite pool: {e}"))?;
+                PoolKind::Sqlite(pool)
+            }
+            Backend::Postgres => {
+                let manager = ConnectionManager::<PgConnection>::new(url);
+                let pool = Pool::builder()
+                    .max_size(pool_size)
+                    .connection_timeout(timeout)
+                    .build(manager)
+                    .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+                PoolKind::Postgres(pool)
+            }
+        };
+        Ok(Database { pool })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.pool {
+            PoolKind::Sqlite(_) => Backend::Sqlite,
+            PoolKind::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A connection from the pool; a pool that cannot hand one out in time is a 503.
+    pub fn get(&self) -> AppResult<DbConn> {
+        match &self.pool {
+            PoolKind::Sqlite(p) => p.get().map(DbConn::Sqlite),
+            PoolKind::Postgres(p) => p.get().map(DbConn::Postgres),
+        }
+        .map_err(|e| AppError::Unavailable(format!("database pool: {e}")))
+    }
+
+    /// Runs blocking database work on actix's blocking thread pool, never on the executor.
+    pub async fn run<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || {
+            let mut conn = db.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::Unavailable(format!("blocking pool: {e}")))?
+    }
+
+    /// Like [`Database::run`], inside one write transaction.
+    pub async fn transaction<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| conn.transaction(f)).await
+    }
+
+    /// Applies every pending migration; safe when several nodes start at once.
+    pub fn migrate(&self) -> Result<usize, String> {
+        let mut conn = self.get().map_err(|e| e.to_string())?;
+        let applied = match &mut conn {
+            DbConn::Sqlite(c) => c
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|v| v.len())
+                .map_err(|e| e.to_string()),
+            DbConn::Postgres(c) => {
+                let lock = format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})");
+                c.batch_execute(&lock).map_err(|e| e.to_string())?;
+                let result = c
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|v| v.len())
+                    .map_err(|e| e.to_string());
+                let unlock = format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})");
+                c.batch_execute(&unlock).map_err(|e| e.to_string())?;
+                result
+            }
+        }?;
+        Ok(applied)
+    }
+
+    /// True when the database answers and has every migration this binary knows.
+    pub fn is_ready(&self) -> AppResult<bool> {
+        let mut conn = self.get()?;
+        let pending = match &mut conn {
+            DbConn::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+            DbConn::Postgres(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+        };
+        pending
+            .map(|p| !p)
+            .map_err(|e| AppError::Unavailable(format!("migration check: {e}")))
+    }
+}
+
+impl DbConn {
+    /// Runs `f` in one transaction: committed when it returns `Ok`, rolled back otherwise.
+    ///
+    /// On SQLite the transaction is `BEGIN IMMEDIATE`: it takes the write lock up front, so two
+    /// writers queue on the busy timeout instead of one failing when it upgrades a read lock.
+    pub fn transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T, E>,
+        E: From<diesel::result::Error>,
+    {
+        match self {
+            DbConn::Sqlite(c) => {
+                AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")?
+            }
+            DbConn::Postgres(c) => AnsiTransactionManager::begin_transaction(&mut **c)?,
+        }
+        match f(self) {
+            Ok(value) => {
+                db_run!(self, |c| AnsiTransactionManager::commit_transaction(c))?;
+                Ok(value)
+            }
+            Err(e) => {
+                if let Err(rollback) =
+                    db_run!(self, |c| AnsiTransactionManager::rollback_transaction(c))
+                {
+                    tracing::error!(error = %rollback, "rollback failed");
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// Serialises writers to `table` until the transaction ends. Used where a rule spans rows
+    /// ("at least one enabled admin", "no fallback cycle") and a concurrent writer could
+    /// otherwise break it. SQLite's `BEGIN IMMEDIATE` already admits one writer at a time.
+    pub fn lock_table(&mut self, table: &'static str) -> AppResult<()> {
+        if let DbConn::Postgres(c) = self {
+            c.batch_execute(&format!("LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE"))?;
+        }
+        Ok(())
+    }
+}
+
+/// The current time as stored: UTC, to the microsecond (PostgreSQL's precision), so a value
+/// reads back equal to what was written on both backends.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}

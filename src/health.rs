@@ -1,0 +1,52 @@
+//! Liveness and readiness probes for load balancers and orchestrators.
+
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::problem_responses;
+
+problem_responses!(
+    /// Errors of the readiness probe.
+    ReadinessErrors: 500, 503
+);
+
+/// A probe's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthResponse {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// The process is up and serving HTTP. Touches nothing else.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "health",
+    responses((status = 200, description = "Up", body = HealthResponse))
+)]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(HealthResponse { status: "ok" })
+}
+
+/// The database answers and carries every migration this build expects.
+#[utoipa::path(
+    get,
+    path = "/readyz",
+    tag = "health",
+    responses((status = 200, description = "Ready", body = HealthResponse), ReadinessErrors)
+)]
+pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    let db = state.db.clone();
+    let ready = actix_web::web::block(move || db.is_ready())
+        .await
+        .map_err(|e| AppError::Unavailable(format!("blocking pool: {e}")))??;
+    if !ready {
+        return Err(AppError::Unavailable(
+            "database migrations are pending".into(),
+        ));
+    }
+    Ok(HttpResponse::Ok().json(HealthResponse { status: "ok" }))
+}

@@ -1,0 +1,191 @@
+//! The `newsdesk` command: serve the API, apply migrations, print the OpenAPI document, manage
+//! accounts.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use actix_web::HttpServer;
+use clap::{Parser, Subcommand};
+
+use newsdesk::app::{build_app, AppState};
+use newsdesk::auth::password::Password;
+use newsdesk::auth::Role;
+use newsdesk::config::{Config, LogFormat};
+use newsdesk::db::Database;
+use newsdesk::users::{self, parse_display_name, Email};
+
+#[derive(Parser)]
+#[command(
+    name = "newsdesk",
+    version,
+    about = "A headless CMS for multilingual newsrooms"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve {
+        /// On an empty database, create demo content and an admin account.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi,
+    /// Manage editor accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account; the password is read from a prompt, or from stdin when piped.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// contributor, author, editor or admin.
+        #[arg(long)]
+        role: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        print!("{}", newsdesk::openapi::spec_json());
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("newsdesk: configuration: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&config);
+    let result = match cli.command.unwrap_or(Command::Serve { demo: false }) {
+        Command::Serve { demo } => serve(config, demo),
+        Command::Migrate => migrate(&config),
+        Command::User {
+            command: UserCommand::Create { email, name, role },
+        } => create_user(config, &email, &name, &role),
+        Command::Openapi => unreachable!("handled above"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("newsdesk: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+fn migrate(config: &Config) -> Result<(), String> {
+    let db = Database::connect(&config.database_url, 1)?;
+    let applied = db.migrate()?;
+    println!("applied {applied} migration(s); the database is current");
+    Ok(())
+}
+
+fn create_user(config: Config, email: &str, name: &str, role: &str) -> Result<(), String> {
+    let role = Role::parse(role).ok_or("--role must be contributor, author, editor or admin")?;
+    let email = Email::parse(email, "email").map_err(|_| "--email is not an email address")?;
+    let name = parse_display_name(name, "name")
+        .map_err(|_| "--name must be 1 to 100 printable characters")?;
+    let password = read_password()?;
+    let password = Password::parse(password, "password").map_err(|e| match e {
+        newsdesk::error::AppError::Validation(f) => format!("password {}", f[0].message),
+        other => other.to_string(),
+    })?;
+    let state = AppState::init(config)?;
+    let hash = state
+        .hasher
+        .hash(password.as_str())
+        .map_err(|e| e.to_string())?;
+    let mut conn = state.db.get().map_err(|e| e.to_string())?;
+    let user = users::insert(&mut conn, &email, &name, role, &hash).map_err(|e| e.to_string())?;
+    println!("created {} ({}) with id {}", user.email, user.role, user.id);
+    Ok(())
+}
+
+/// Never from an argument: arguments show up in `ps` and shell history.
+fn read_password() -> Result<String, String> {
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ").map_err(|e| e.to_string())?;
+        let again = rpassword::prompt_password("Password again: ").map_err(|e| e.to_string())?;
+        if first != again {
+            return Err("the passwords differ".into());
+        }
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+#[actix_web::main]
+async fn serve(config: Config, demo: bool) -> Result<(), String> {
+    let bind = config.bind;
+    let workers = config.workers;
+    let state = AppState::init(config)?;
+    if demo {
+        if let Some(admin) = newsdesk::demo::seed(&state).map_err(|e| e.to_string())? {
+            println!();
+            println!("  Demo content created. Sign in as the demo admin (shown only this once):");
+            println!("    email:    {}", admin.email);
+            println!("    password: {}", admin.password);
+            println!();
+        }
+    }
+    let housekeeping = state.clone();
+    actix_web::rt::spawn(async move {
+        let mut every = actix_web::rt::time::interval(Duration::from_secs(300));
+        loop {
+            every.tick().await;
+            let purged = housekeeping
+                .db
+                .run(newsdesk::ratelimit::purge_expired)
+                .await;
+            if let Err(e) = purged {
+                tracing::warn!(error = %e, "purging expired rate-limit windows failed");
+            }
+        }
+    });
+    tracing::info!(%bind, backend = ?state.db.backend(), "Newsdesk listening");
+    println!("Newsdesk is listening on http://{bind}");
+    // actix stops accepting on SIGTERM or SIGINT and lets in-flight requests finish.
+    HttpServer::new(move || build_app(state.clone()))
+        .workers(workers)
+        .shutdown_timeout(30)
+        .bind(bind)
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?
+        .run()
+        .await
+        .map_err(|e| e.to_string())
+}

@@ -1,0 +1,81 @@
+//! List conventions shared by every resource: `limit` (default 20, at most 100) and an opaque
+//! `cursor` naming where the previous page ended.
+
+use crate::error::{AppError, AppResult};
+
+pub const DEFAULT_LIMIT: i64 = 20;
+pub const MAX_LIMIT: i64 = 100;
+
+/// A page size that is known to be in range.
+#[derive(Debug, Clone, Copy)]
+pub struct Limit(i64);
+
+impl Limit {
+    pub fn parse(raw: Option<i64>) -> AppResult<Limit> {
+        match raw {
+            None => Ok(Limit(DEFAULT_LIMIT)),
+            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(Limit(n)),
+            Some(_) => Err(AppError::bad_parameter(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            )),
+        }
+    }
+
+    /// Rows to fetch: one more than a page, to learn whether another page follows.
+    pub fn fetch(self) -> i64 {
+        self.0 + 1
+    }
+
+    /// Cuts the extra row off and returns the key the next page starts after, if any.
+    pub fn split<T, K>(self, mut rows: Vec<T>, key: impl Fn(&T) -> K) -> (Vec<T>, Option<K>) {
+        if rows.len() as i64 > self.0 {
+            rows.truncate(self.0 as usize);
+            let next = rows.last().map(key);
+            (rows, next)
+        } else {
+            (rows, None)
+        }
+    }
+}
+
+/// A cursor over rows ordered by a numeric id. Opaque to clients: its form may change.
+pub struct IdCursor;
+
+impl IdCursor {
+    const PREFIX: &'static str = "i1.";
+
+    pub fn encode(id: i64) -> String {
+        format!("{}{}", Self::PREFIX, hex::encode(id.to_be_bytes()))
+    }
+
+    pub fn parse(raw: Option<&str>) -> AppResult<Option<i64>> {
+        let Some(raw) = raw else { return Ok(None) };
+        let bad = || AppError::bad_parameter("cursor", "is not a cursor this list returned");
+        let bytes = raw
+            .strip_prefix(Self::PREFIX)
+            .and_then(|h| hex::decode(h).ok())
+            .ok_or_else(bad)?;
+        let bytes: [u8; 8] = bytes.try_into().map_err(|_| bad())?;
+        Ok(Some(i64::from_be_bytes(bytes)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        assert_eq!(
+            IdCursor::parse(Some(&IdCursor::encode(42))).unwrap(),
+            Some(42)
+        );
+        assert!(IdCursor::parse(Some("42")).is_err());
+        assert!(IdCursor::parse(Some("i1.zz")).is_err());
+        assert!(Limit::parse(Some(0)).is_err());
+        assert!(Limit::parse(Some(101)).is_err());
+        let (page, next) = Limit::parse(Some(2)).unwrap().split(vec![1, 2, 3], |n| *n);
+        assert_eq!((page, next), (vec![1, 2], Some(2)));
+    }
+}

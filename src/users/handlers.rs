@@ -1,0 +1,282 @@
+//! `/api/v1/admin/users`: account management, for admins only.
+
+use actix_web::http::header;
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::AppState;
+use crate::auth::password::Password;
+use crate::auth::{sessions, AuthUser, Role};
+use crate::error::{AppError, AppResult};
+use crate::pagination::{IdCursor, Limit};
+use crate::problem_responses;
+use crate::users::{self, parse_display_name, Email, UserChanges, UserResponse};
+
+problem_responses!(
+    /// Errors of reading user accounts.
+    UserReadErrors: 400, 401, 403, 404, 500, 503
+);
+problem_responses!(
+    /// Errors of changing user accounts.
+    UserWriteErrors: 400, 401, 403, 404, 409, 413, 415, 422, 500, 503
+);
+
+/// A new editor account.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    #[schema(example = "nino@newsroom.example")]
+    pub email: String,
+    #[schema(example = "Nino Beridze")]
+    pub display_name: String,
+    pub role: Role,
+    /// At least 12 and at most 256 characters.
+    pub password: String,
+}
+
+/// Changes to an account; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    pub display_name: Option<String>,
+    pub role: Option<Role>,
+    /// Disabling ends every session of the account at once.
+    pub disabled: Option<bool>,
+}
+
+/// A new password set by an admin; every session of the account ends.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetPassword {
+    pub password: String,
+}
+
+/// One page of accounts, in id order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserList {
+    pub items: Vec<UserResponse>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct UserListQuery {
+    /// Page size, 1 to 100.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// List accounts.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/users",
+    tag = "users",
+    security(("bearer" = [])),
+    params(UserListQuery),
+    responses((status = 200, description = "A page of accounts", body = UserList), UserReadErrors)
+)]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    query: web::Query<UserListQuery>,
+) -> AppResult<HttpResponse> {
+    caller.require(Role::Admin)?;
+    let limit = Limit::parse(query.limit)?;
+    let after = IdCursor::parse(query.cursor.as_deref())?;
+    let page = state
+        .db
+        .run(move |c| users::list(c, after, limit.fetch()))
+        .await?;
+    let (page, next) = limit.split(page, |u| u.id);
+    let items = page
+        .into_iter()
+        .map(UserResponse::try_from)
+        .collect::<AppResult<_>>()?;
+    Ok(HttpResponse::Ok().json(UserList {
+        items,
+        next_cursor: next.map(IdCursor::encode),
+    }))
+}
+
+/// Create an account.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users",
+    tag = "users",
+    security(("bearer" = [])),
+    request_body = CreateUser,
+    responses(
+        (status = 201, description = "Created", body = UserResponse,
+            headers(("Location" = String, description = "The new account's URL"))),
+        UserWriteErrors
+    )
+)]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    body: web::Json<CreateUser>,
+) -> AppResult<HttpResponse> {
+    caller.require(Role::Admin)?;
+    let CreateUser {
+        email,
+        display_name,
+        role,
+        password,
+    } = body.into_inner();
+    let mut errors = Vec::new();
+    let email = Email::parse(&email, "email")
+        .map_err(|e| collect(&mut errors, e))
+        .ok();
+    let name = parse_display_name(&display_name, "display_name")
+        .map_err(|e| collect(&mut errors, e))
+        .ok();
+    let password = Password::parse(password, "password")
+        .map_err(|e| collect(&mut errors, e))
+        .ok();
+    let (Some(email), Some(name), Some(password)) = (email, name, password) else {
+        return Err(AppError::Validation(errors));
+    };
+    let st = state.clone();
+    let hash = web::block(move || st.hasher.hash(password.as_str()))
+        .await
+        .map_err(|e| AppError::Unavailable(format!("blocking pool: {e}")))??;
+    let user = state
+        .db
+        .run(move |c| users::insert(c, &email, &name, role, &hash))
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/admin/users/{}", user.id)))
+        .json(UserResponse::try_from(user)?))
+}
+
+/// Gathers field errors so that one response names every invalid field.
+pub(crate) fn collect(errors: &mut Vec<crate::error::FieldError>, e: AppError) {
+    match e {
+        AppError::Validation(mut fields) => errors.append(&mut fields),
+        other => errors.push(crate::error::FieldError::new("body", other.to_string())),
+    }
+}
+
+/// Read an account.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/users/{id}",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The account's id")),
+    responses((status = 200, description = "The account", body = UserResponse), UserReadErrors)
+)]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    caller.require(Role::Admin)?;
+    let id = id.into_inner();
+    let user = state.db.run(move |c| users::find(c, id)).await?;
+    Ok(HttpResponse::Ok().json(UserResponse::try_from(user)?))
+}
+
+/// Change an account's name, role or disabled flag.
+///
+/// The last enabled admin cannot be demoted or disabled. A change of role or a disabling takes
+/// effect on the account's very next request.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/users/{id}",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The account's id")),
+    request_body = UpdateUser,
+    responses((status = 200, description = "The changed account", body = UserResponse), UserWriteErrors)
+)]
+pub async fn update_user(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<UpdateUser>,
+) -> AppResult<HttpResponse> {
+    caller.require(Role::Admin)?;
+    let id = id.into_inner();
+    let UpdateUser {
+        display_name,
+        role,
+        disabled,
+    } = body.into_inner();
+    let changes = UserChanges {
+        display_name: display_name
+            .map(|n| parse_display_name(&n, "display_name"))
+            .transpose()?,
+        role: role.map(|r| r.as_str().to_owned()),
+        disabled,
+    };
+    let user =
+        if changes.display_name.is_none() && changes.role.is_none() && changes.disabled.is_none() {
+            state.db.run(move |c| users::find(c, id)).await?
+        } else {
+            state
+                .db
+                .transaction(move |c| users::update(c, id, &changes))
+                .await?
+        };
+    Ok(HttpResponse::Ok().json(UserResponse::try_from(user)?))
+}
+
+/// Set a new password for an account; all its sessions end.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/password",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The account's id")),
+    request_body = ResetPassword,
+    responses((status = 204, description = "Password reset"), UserWriteErrors)
+)]
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<i64>,
+    body: web::Json<ResetPassword>,
+) -> AppResult<HttpResponse> {
+    caller.require(Role::Admin)?;
+    let id = id.into_inner();
+    let password = Password::parse(body.into_inner().password, "password")?;
+    state.db.run(move |c| users::find(c, id)).await?;
+    let st = state.clone();
+    let hash = web::block(move || st.hasher.hash(password.as_str()))
+        .await
+        .map_err(|e| AppError::Unavailable(format!("blocking pool: {e}")))??;
+    state
+        .db
+        .transaction(move |c| {
+            users::set_password(c, id, &hash)?;
+            sessions::revoke_all_for_user(c, id)
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Delete an account. The last enabled admin cannot be deleted.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/users/{id}",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The account's id")),
+    responses((status = 204, description = "Deleted"), UserWriteErrors)
+)]
+pub async fn delete_user(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    caller.require(Role::Admin)?;
+    let id = id.into_inner();
+    state.db.transaction(move |c| users::delete(c, id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
