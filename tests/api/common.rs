@@ -1,0 +1,228 @@
+//! A fresh Newsdesk per test: its own SQLite file, or its own PostgreSQL schema when
+//! `TEST_DATABASE_URL` is set, driven through the same `build_app` that production serves.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::test::{self, TestRequest};
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use serde_json::{json, Value};
+
+use newsdesk::app::{build_app, AppState};
+use newsdesk::auth::Role;
+use newsdesk::config::Config;
+use newsdesk::users::{self, Email};
+
+pub const SECRET: &str = "test-secret-that-is-long-enough-for-hs256-signing";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub state: Arc<AppState>,
+    _dir: Option<tempfile::TempDir>,
+    pg_schema: Option<(String, String)>,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts that this is a problem+json answer with `status`, and returns it.
+    #[track_caller]
+    pub fn problem(&self, status: u16) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json")
+        );
+        assert_eq!(self.body["status"], status);
+        for field in ["type", "title", "detail"] {
+            assert!(
+                self.body[field].is_string(),
+                "problem without {field}: {}",
+                self.body
+            );
+        }
+        &self.body
+    }
+
+    /// The fields named in a validation problem.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["field"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+pub fn test_config(database_url: String) -> Config {
+    let mut config = Config::new(database_url);
+    config.jwt_secret = Some(SECRET.into());
+    config.database_pool_size = 4;
+    config
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        TestApp::with(|_| {}).await
+    }
+
+    /// A fresh app whose configuration `tweak` may change first.
+    pub async fn with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+        let (url, dir, pg_schema) = match std::env::var("TEST_DATABASE_URL") {
+            Ok(base) if !base.is_empty() => {
+                let schema = format!("t_{}", newsdesk::auth::random_token(8));
+                let mut admin =
+                    diesel::PgConnection::establish(&base).expect("TEST_DATABASE_URL reachable");
+                admin
+                    .batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .expect("create test schema");
+                let sep = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+                (url, None, Some((base, schema)))
+            }
+            _ => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("newsdesk.db").display());
+                (url, Some(dir), None)
+            }
+        };
+        let mut config = test_config(url);
+        tweak(&mut config);
+        let state = AppState::init(config).expect("app starts");
+        TestApp {
+            state,
+            _dir: dir,
+            pg_schema,
+        }
+    }
+
+    pub async fn call(&self, req: TestRequest) -> Reply {
+        let app = test::init_service(build_app(self.state.clone())).await;
+        let res = test::call_service(&app, req.to_request()).await;
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = test::read_body(res).await;
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// A request from a fixed client address, with an optional bearer token and JSON body.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        self.send_from("10.0.0.1:5000", method, path, token, body)
+            .await
+    }
+
+    pub async fn send_from(
+        &self,
+        addr: &str,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = TestRequest::default()
+            .method(method)
+            .uri(path)
+            .peer_addr(addr.parse::<SocketAddr>().unwrap());
+        if let Some(token) = token {
+            req = req.insert_header((header::AUTHORIZATION, format!("Bearer {token}")));
+        }
+        if let Some(body) = body {
+            req = req.set_json(body);
+        }
+        self.call(req).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(Method::GET, path, token, None).await
+    }
+
+    /// Creates an account directly in the database.
+    pub fn create_user(&self, email: &str, role: Role) -> i64 {
+        let hash = self.state.hasher.hash(PASSWORD).unwrap();
+        let mut conn = self.state.db.get().unwrap();
+        let email = Email::parse(email, "email").unwrap();
+        users::insert(&mut conn, &email, "Test User", role, &hash)
+            .unwrap()
+            .id
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.send(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": email, "password": password })),
+        )
+        .await
+    }
+
+    /// Creates an account with `role` and returns a fresh access token for it.
+    pub async fn token_for(&self, role: Role) -> String {
+        let email = format!(
+            "{}-{}@newsroom.example",
+            role.as_str(),
+            newsdesk::auth::random_token(4)
+        );
+        self.create_user(&email, role);
+        let reply = self.login(&email, PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// Seeds the five demo languages.
+    pub fn seed_languages(&self) {
+        let mut conn = self.state.db.get().unwrap();
+        conn.transaction(|c| {
+            for language in newsdesk::languages::demo_languages() {
+                newsdesk::languages::insert(c, language)?;
+            }
+            Ok::<_, newsdesk::error::AppError>(())
+        })
+        .unwrap();
+    }
+
+    /// Runs raw SQL against the test database (to break it on purpose).
+    pub fn execute(&self, sql: &str) {
+        let mut conn = self.state.db.get().unwrap();
+        newsdesk::db_run!(&mut conn, |c| c.batch_execute(sql)).unwrap();
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((base, schema)) = &self.pg_schema {
+            if let Ok(mut conn) = diesel::PgConnection::establish(base) {
+                let _ = conn.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}

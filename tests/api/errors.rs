@@ -1,0 +1,171 @@
+//! Every class of bad input gets an RFC 9457 problem, never HTML or plain text.
+
+use actix_web::http::{header, Method};
+use actix_web::test::TestRequest;
+use serde_json::json;
+
+use newsdesk::auth::Role;
+
+use crate::common::TestApp;
+
+#[actix_web::test]
+async fn probes_answer_and_carry_security_headers() {
+    let app = TestApp::new().await;
+    let health = app.get("/healthz", None).await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.body["status"], "ok");
+    assert_eq!(health.header("x-content-type-options"), Some("nosniff"));
+    assert!(health.header("x-request-id").is_some());
+    assert_eq!(app.get("/readyz", None).await.status, 200);
+
+    let echoed = app
+        .call(
+            TestRequest::get()
+                .uri("/healthz")
+                .insert_header(("x-request-id", "abc-123")),
+        )
+        .await;
+    assert_eq!(echoed.header("x-request-id"), Some("abc-123"));
+    let unsafe_id = app
+        .call(
+            TestRequest::get()
+                .uri("/healthz")
+                .insert_header(("x-request-id", "a b\"<script>")),
+        )
+        .await;
+    assert_ne!(unsafe_id.header("x-request-id"), Some("a b\"<script>"));
+}
+
+#[actix_web::test]
+async fn unknown_routes_and_wrong_methods_are_problems() {
+    let app = TestApp::new().await;
+    let missing = app.get("/api/v1/nothing-here", None).await;
+    missing.problem(404);
+
+    let wrong = app
+        .send(Method::DELETE, "/api/v1/languages", None, None)
+        .await;
+    wrong.problem(405);
+    assert_eq!(wrong.header("allow"), Some("GET"));
+
+    let wrong = app
+        .send(Method::PUT, "/api/v1/admin/languages", None, None)
+        .await;
+    wrong.problem(405);
+    assert_eq!(wrong.header("allow"), Some("GET, POST"));
+}
+
+#[actix_web::test]
+async fn malformed_bodies_are_problems_and_change_nothing() {
+    let app = TestApp::new().await;
+    app.seed_languages();
+    let token = app.token_for(Role::Admin).await;
+    let auth = ("authorization", format!("Bearer {token}"));
+    let post = || {
+        TestRequest::post()
+            .uri("/api/v1/admin/languages")
+            .peer_addr("10.0.0.1:1".parse().unwrap())
+            .insert_header(auth.clone())
+    };
+
+    let malformed = app
+        .call(
+            post()
+                .insert_header((header::CONTENT_TYPE, "application/json"))
+                .set_payload("{\"code\": "),
+        )
+        .await;
+    malformed.problem(400);
+
+    let wrong_type = app
+        .call(
+            post()
+                .insert_header((header::CONTENT_TYPE, "text/plain"))
+                .set_payload("code=de"),
+        )
+        .await;
+    wrong_type.problem(415);
+
+    let no_type = app.call(post().set_payload("{}")).await;
+    no_type.problem(415);
+
+    let unknown_field = app
+        .send(
+            Method::POST,
+            "/api/v1/admin/languages",
+            Some(&token),
+            Some(
+                json!({"code": "de", "name": "German", "native_name": "Deutsch", "colour": "red"}),
+            ),
+        )
+        .await;
+    unknown_field.problem(422);
+    assert_eq!(unknown_field.error_fields(), vec!["colour"]);
+
+    let wrong_shape = app
+        .send(
+            Method::POST,
+            "/api/v1/admin/languages",
+            Some(&token),
+            Some(json!({"code": "de", "name": "German", "native_name": "Deutsch", "position": "first"})),
+        )
+        .await;
+    wrong_shape.problem(422);
+
+    let huge = "x".repeat(2 * 1024 * 1024);
+    let too_large = app
+        .send(
+            Method::POST,
+            "/api/v1/admin/languages",
+            Some(&token),
+            Some(json!({"code": "de", "name": huge, "native_name": "Deutsch"})),
+        )
+        .await;
+    too_large.problem(413);
+
+    let languages = app.get("/api/v1/admin/languages", Some(&token)).await;
+    assert_eq!(
+        languages.body["items"].as_array().unwrap().len(),
+        5,
+        "nothing was written"
+    );
+}
+
+#[actix_web::test]
+async fn bad_query_strings_and_paths_are_400_naming_the_parameter() {
+    let app = TestApp::new().await;
+    let token = app.token_for(Role::Admin).await;
+    let not_a_number = app.get("/api/v1/admin/users?limit=ten", Some(&token)).await;
+    not_a_number.problem(400);
+    let unknown_param = app
+        .get("/api/v1/admin/users?colour=red", Some(&token))
+        .await;
+    unknown_param.problem(400);
+    let out_of_range = app
+        .get("/api/v1/admin/users?limit=1000", Some(&token))
+        .await;
+    assert_eq!(out_of_range.problem(400)["errors"][0]["field"], "limit");
+    let bad_cursor = app
+        .get("/api/v1/admin/users?cursor=garbage", Some(&token))
+        .await;
+    assert_eq!(bad_cursor.problem(400)["errors"][0]["field"], "cursor");
+    let bad_id = app
+        .get("/api/v1/admin/users/not-a-number", Some(&token))
+        .await;
+    bad_id.problem(400);
+}
+
+#[actix_web::test]
+async fn internal_errors_hide_their_details() {
+    let app = TestApp::new().await;
+    app.seed_languages();
+    app.execute("ALTER TABLE languages RENAME TO languages_moved");
+    let reply = app.get("/api/v1/languages", None).await;
+    let problem = reply.problem(500);
+    let text = problem.to_string();
+    assert!(!text.contains("languages"), "leaks internals: {text}");
+    assert!(
+        !text.to_lowercase().contains("table"),
+        "leaks internals: {text}"
+    );
+}
