@@ -18,7 +18,7 @@ use crate::auth::password::Hasher;
 use crate::auth::token::JwtKeys;
 use crate::config::Config;
 use crate::db::Database;
-use crate::error::{self, AppError};
+use crate::error::{self, AppError, AppResult};
 
 /// What every handler can reach.
 pub struct AppState {
@@ -180,6 +180,18 @@ pub fn build_app(
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
     Err(AppError::NotFound("no resource at this path".into()))
+}
+
+/// Runs CPU-heavy or blocking work (password hashing, a database call) on actix's blocking
+/// thread pool, never on the async executor.
+pub async fn off_executor<T, F>(f: F) -> AppResult<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    web::block(f)
+        .await
+        .map_err(|e| AppError::Unavailable(format!("blocking pool: {e}")))
 }
 
 /// The address rate limits count against: the peer, or with `TRUST_FORWARDED_FOR` the address

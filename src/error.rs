@@ -36,6 +36,35 @@ impl FieldError {
     }
 }
 
+/// Runs each parser of a request's fields and keeps every field error, so that one response
+/// names all the invalid fields instead of the first.
+#[derive(Debug, Default)]
+pub struct FieldErrors(Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn check<T>(&mut self, result: AppResult<T>) -> Option<T> {
+        match result {
+            Ok(v) => Some(v),
+            Err(AppError::Validation(mut errors)) => {
+                self.0.append(&mut errors);
+                None
+            }
+            Err(other) => {
+                self.0.push(FieldError::new("body", other.to_string()));
+                None
+            }
+        }
+    }
+
+    pub fn finish(self) -> AppResult<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.0))
+        }
+    }
+}
+
 /// An RFC 9457 problem: the body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {

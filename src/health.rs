@@ -40,9 +40,7 @@ pub async fn healthz() -> HttpResponse {
 )]
 pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let db = state.db.clone();
-    let ready = actix_web::web::block(move || db.is_ready())
-        .await
-        .map_err(|e| AppError::Unavailable(format!("blocking pool: {e}")))??;
+    let ready = crate::app::off_executor(move || db.is_ready()).await??;
     if !ready {
         return Err(AppError::Unavailable(
             "database migrations are pending".into(),

@@ -12,6 +12,7 @@ pub mod languages;
 pub mod openapi;
 pub mod pagination;
 pub mod ratelimit;
+pub mod text;
 pub mod users;
 
 use actix_web::http::header;

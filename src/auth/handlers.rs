@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::{client_addr, AppState};
+use crate::app::{client_addr, off_executor, AppState};
 use crate::auth::password::{Password, MAX_PASSWORD_CHARS};
 use crate::auth::sessions::{self, Rotation, Session};
 use crate::auth::AuthUser;
@@ -171,7 +171,7 @@ pub async fn login(
         .await?;
 
     let st = state.clone();
-    let (user, verified) = web::block(move || {
+    let (user, verified) = off_executor(move || {
         let verified = st
             .hasher
             .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()));
@@ -181,8 +181,7 @@ pub async fn login(
         };
         (user, (verified.ok, rehash))
     })
-    .await
-    .map_err(|e| AppError::Unavailable(format!("blocking pool: {e}")))?;
+    .await?;
 
     let (ok, rehash) = verified;
     let rehash = rehash.transpose()?;
@@ -238,11 +237,10 @@ pub async fn refresh(
         .transaction(move |c| sessions::rotate(c, &presented))
         .await?;
     match rotation {
-        Rotation::Rotated {
-            session,
-            user,
-            refresh_token,
-        } => Ok(HttpResponse::Ok().json(token_response(&state, &session, user, refresh_token)?)),
+        Rotation::Rotated(r) => {
+            let tokens = token_response(&state, &r.session, r.user, r.refresh_token)?;
+            Ok(HttpResponse::Ok().json(tokens))
+        }
         Rotation::Reused => {
             tracing::warn!("a used refresh token was presented; its session is revoked");
             Err(AppError::Unauthorized(
@@ -318,7 +316,7 @@ pub async fn change_password(
         })
         .await?;
     let st = state.clone();
-    let new_hash = web::block(move || {
+    let new_hash = off_executor(move || {
         if !st
             .hasher
             .verify(&current_password, Some(&account.password_hash))
@@ -328,8 +326,7 @@ pub async fn change_password(
         }
         st.hasher.hash(new_password.as_str())
     })
-    .await
-    .map_err(|e| AppError::Unavailable(format!("blocking pool: {e}")))??;
+    .await??;
     let st = state.clone();
     let ua = user_agent(&req);
     let tokens = state

@@ -83,14 +83,16 @@ fn issue_refresh(conn: &mut DbConn, session: &Session) -> AppResult<String> {
     Ok(token)
 }
 
+pub struct Rotated {
+    pub session: Session,
+    pub user: User,
+    pub refresh_token: String,
+}
+
 /// What presenting a refresh token led to.
 pub enum Rotation {
     /// A fresh refresh token for the same session.
-    Rotated {
-        session: Session,
-        user: User,
-        refresh_token: String,
-    },
+    Rotated(Box<Rotated>),
     /// The token was already used: the family has been revoked.
     Reused,
     /// Unknown, expired, revoked, or its account is disabled.
@@ -131,11 +133,11 @@ pub fn rotate(conn: &mut DbConn, presented: &str) -> AppResult<Rotation> {
         return Ok(Rotation::Reused);
     }
     let refresh_token = issue_refresh(conn, &session)?;
-    Ok(Rotation::Rotated {
+    Ok(Rotation::Rotated(Box::new(Rotated {
         session,
         user,
         refresh_token,
-    })
+    })))
 }
 
 pub fn find_with_user(conn: &mut DbConn, session_id: &str) -> AppResult<Option<(Session, User)>> {

@@ -171,12 +171,11 @@ impl Database {
         T: Send + 'static,
     {
         let db = self.clone();
-        actix_web::web::block(move || {
+        crate::app::off_executor(move || {
             let mut conn = db.get()?;
             f(&mut conn)
         })
-        .await
-        .map_err(|e| AppError::Unavailable(format!("blocking pool: {e}")))?
+        .await?
     }
 
     /// Like [`Database::run`], inside one write transaction.

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::auth::{AuthUser, Role};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, FieldErrors};
 use crate::http::cacheable_json;
 use crate::languages::{
     self, parse_name, parse_position, Direction, LanguageChanges, LanguageCode, LanguageResponse,
@@ -87,33 +87,6 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
-}
-
-/// Runs each parser, keeping every field error so that one response names them all.
-struct Fields(Vec<FieldError>);
-
-impl Fields {
-    fn check<T>(&mut self, result: AppResult<T>) -> Option<T> {
-        match result {
-            Ok(v) => Some(v),
-            Err(AppError::Validation(mut errors)) => {
-                self.0.append(&mut errors);
-                None
-            }
-            Err(other) => {
-                self.0.push(FieldError::new("body", other.to_string()));
-                None
-            }
-        }
-    }
-
-    fn finish(self) -> AppResult<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(AppError::Validation(self.0))
-        }
-    }
 }
 
 fn path_code(raw: &str) -> AppResult<LanguageCode> {
@@ -235,7 +208,7 @@ pub async fn create_language(
 ) -> AppResult<HttpResponse> {
     caller.require(Role::Admin)?;
     let b = body.into_inner();
-    let mut f = Fields(Vec::new());
+    let mut f = FieldErrors::default();
     let code = f.check(LanguageCode::parse(&b.code, "code"));
     let name = f.check(parse_name(&b.name, "name"));
     let native_name = f.check(parse_name(&b.native_name, "native_name"));
@@ -293,7 +266,7 @@ pub async fn update_language(
     caller.require(Role::Admin)?;
     let code = path_code(&code.into_inner())?;
     let b = body.into_inner();
-    let mut f = Fields(Vec::new());
+    let mut f = FieldErrors::default();
     let changes = LanguageChanges {
         name: b.name.and_then(|n| f.check(parse_name(&n, "name"))),
         native_name: b

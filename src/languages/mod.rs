@@ -177,15 +177,7 @@ impl From<Language> for PublicLanguage {
 
 /// A name shown to people: 1 to 100 printable characters.
 pub fn parse_name(raw: &str, field: &str) -> AppResult<String> {
-    let name = raw.trim();
-    let chars = name.chars().count();
-    if chars == 0 || chars > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::invalid(
-            field,
-            "must be 1 to 100 printable characters",
-        ));
-    }
-    Ok(name.to_owned())
+    crate::text::short_name(raw, field)
 }
 
 pub fn parse_position(raw: i32, field: &str) -> AppResult<i32> {

@@ -5,10 +5,10 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::app::AppState;
+use crate::app::{off_executor, AppState};
 use crate::auth::password::Password;
 use crate::auth::{sessions, AuthUser, Role};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, FieldErrors};
 use crate::pagination::{IdCursor, Limit};
 use crate::problem_responses;
 use crate::users::{self, parse_display_name, Email, UserChanges, UserResponse};
@@ -128,23 +128,16 @@ pub async fn create_user(
         role,
         password,
     } = body.into_inner();
-    let mut errors = Vec::new();
-    let email = Email::parse(&email, "email")
-        .map_err(|e| collect(&mut errors, e))
-        .ok();
-    let name = parse_display_name(&display_name, "display_name")
-        .map_err(|e| collect(&mut errors, e))
-        .ok();
-    let password = Password::parse(password, "password")
-        .map_err(|e| collect(&mut errors, e))
-        .ok();
+    let mut fields = FieldErrors::default();
+    let email = fields.check(Email::parse(&email, "email"));
+    let name = fields.check(parse_display_name(&display_name, "display_name"));
+    let password = fields.check(Password::parse(password, "password"));
+    fields.finish()?;
     let (Some(email), Some(name), Some(password)) = (email, name, password) else {
-        return Err(AppError::Validation(errors));
+        return Err(AppError::Internal("validated fields missing".into()));
     };
     let st = state.clone();
-    let hash = web::block(move || st.hasher.hash(password.as_str()))
-        .await
-        .map_err(|e| AppError::Unavailable(format!("blocking pool: {e}")))??;
+    let hash = off_executor(move || st.hasher.hash(password.as_str())).await??;
     let user = state
         .db
         .run(move |c| users::insert(c, &email, &name, role, &hash))
@@ -152,14 +145,6 @@ pub async fn create_user(
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/admin/users/{}", user.id)))
         .json(UserResponse::try_from(user)?))
-}
-
-/// Gathers field errors so that one response names every invalid field.
-pub(crate) fn collect(errors: &mut Vec<crate::error::FieldError>, e: AppError) {
-    match e {
-        AppError::Validation(mut fields) => errors.append(&mut fields),
-        other => errors.push(crate::error::FieldError::new("body", other.to_string())),
-    }
 }
 
 /// Read an account.
@@ -248,9 +233,7 @@ pub async fn reset_password(
     let password = Password::parse(body.into_inner().password, "password")?;
     state.db.run(move |c| users::find(c, id)).await?;
     let st = state.clone();
-    let hash = web::block(move || st.hasher.hash(password.as_str()))
-        .await
-        .map_err(|e| AppError::Unavailable(format!("blocking pool: {e}")))??;
+    let hash = off_executor(move || st.hasher.hash(password.as_str())).await??;
     state
         .db
         .transaction(move |c| {

@@ -72,15 +72,7 @@ impl Email {
 
 /// A person's name as shown in bylines and the admin tools: 1 to 100 printable characters.
 pub fn parse_display_name(raw: &str, field: &str) -> AppResult<String> {
-    let name = raw.trim();
-    let chars = name.chars().count();
-    if chars == 0 || chars > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::invalid(
-            field,
-            "must be 1 to 100 printable characters",
-        ));
-    }
-    Ok(name.to_owned())
+    crate::text::short_name(raw, field)
 }
 
 /// An editor account as the API shows it; the password hash never leaves the server.

@@ -315,7 +315,7 @@ async fn repeated_failures_lock_an_email_whether_or_not_it_exists() {
         let locked = app.login(email, PASSWORD).await;
         locked.problem(429);
         let retry: u64 = locked.header("retry-after").unwrap().parse().unwrap();
-        assert!(retry >= 1 && retry <= 15 * 60);
+        assert!((1..=15 * 60).contains(&retry));
     }
     // Another account is not affected.
     app.create_user("e@newsroom.example", Role::Author);

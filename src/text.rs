@@ -1,0 +1,17 @@
+//! Small text rules shared by several resources.
+
+use crate::error::{AppError, AppResult};
+
+/// A name shown to people (a display name, a language's name): trimmed, 1 to 100 characters,
+/// no control characters.
+pub fn short_name(raw: &str, field: &str) -> AppResult<String> {
+    let name = raw.trim();
+    let chars = name.chars().count();
+    if chars == 0 || chars > 100 || name.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            field,
+            "must be 1 to 100 printable characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
