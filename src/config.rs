@@ -252,3 +252,72 @@ where
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weak_or_placeholder_secrets_are_refused() {
+        let mut config = Config::new("sqlite://x.db");
+        config.jwt_secret = Some(JWT_SECRET_PLACEHOLDER.into());
+        assert!(config
+            .resolve_jwt_secret()
+            .unwrap_err()
+            .contains("placeholder"));
+        config.jwt_secret = Some("short".into());
+        assert!(config.resolve_jwt_secret().is_err());
+        config.jwt_secret = Some("x".repeat(32));
+        assert_eq!(config.resolve_jwt_secret().unwrap().len(), 32);
+    }
+
+    #[test]
+    fn postgres_needs_a_configured_secret() {
+        let config = Config::new("postgres://localhost/newsdesk");
+        assert!(config
+            .resolve_jwt_secret()
+            .unwrap_err()
+            .contains("JWT_SECRET"));
+    }
+
+    #[test]
+    fn the_embedded_default_generates_a_private_secret_once() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new("sqlite://x.db");
+        config.jwt_secret_file = dir.path().join("secret");
+        let first = config.resolve_jwt_secret().unwrap();
+        assert!(first.len() >= 64);
+        let mode = std::fs::metadata(&config.jwt_secret_file)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(
+            config.resolve_jwt_secret().unwrap(),
+            first,
+            "kept, not regenerated"
+        );
+
+        std::fs::set_permissions(
+            &config.jwt_secret_file,
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        assert!(config
+            .resolve_jwt_secret()
+            .unwrap_err()
+            .contains("chmod 600"));
+    }
+
+    #[test]
+    fn limits_below_the_safe_minimum_are_refused() {
+        let mut config = Config::new("sqlite://x.db");
+        config.access_token_ttl_secs = 3600;
+        assert!(config.validate().is_err());
+        let mut config = Config::new("sqlite://x.db");
+        config.argon2_memory_kib = 4096;
+        assert!(config.validate().is_err());
+        assert!(Config::new("sqlite://x.db").validate().is_ok());
+    }
+}
