@@ -388,3 +388,31 @@ async fn fallback_chains_never_form_a_cycle() {
         .unwrap()
         .contains("ka"));
 }
+
+#[actix_web::test]
+async fn concurrent_default_switches_leave_exactly_one_default() {
+    let app = TestApp::new().await;
+    app.seed_languages();
+    let admin = app.token_for(Role::Admin).await;
+    let paths = ["ru", "ka", "hy", "az", "ru", "ka", "hy", "az"]
+        .map(|c| format!("/api/v1/admin/languages/{c}"));
+    let switches = paths.iter().map(|path| {
+        app.send(
+            Method::PATCH,
+            path,
+            Some(&admin),
+            Some(json!({"is_default": true})),
+        )
+    });
+    for reply in futures_util::future::join_all(switches).await {
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    let all = app.get("/api/v1/admin/languages", Some(&admin)).await;
+    let defaults = all.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["is_default"] == true)
+        .count();
+    assert_eq!(defaults, 1);
+}

@@ -279,3 +279,48 @@ async fn accounts_are_listed_in_pages() {
     assert_eq!(seen.len(), 5);
     assert!(seen.windows(2).all(|w| w[0] < w[1]));
 }
+
+#[actix_web::test]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    let app = TestApp::new().await;
+    let a = app.create_user("a1@newsroom.example", Role::Admin);
+    let b = app.create_user("b1@newsroom.example", Role::Admin);
+    let ta = app.login("a1@newsroom.example", PASSWORD).await.body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let tb = app.login("b1@newsroom.example", PASSWORD).await.body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let change = Some(json!({"role": "editor"}));
+    let (path_a, path_b) = (
+        format!("/api/v1/admin/users/{a}"),
+        format!("/api/v1/admin/users/{b}"),
+    );
+    let (first, second) = futures_util::future::join(
+        app.send(Method::PATCH, &path_b, Some(&ta), change.clone()),
+        app.send(Method::PATCH, &path_a, Some(&tb), change),
+    )
+    .await;
+    let (first, second) = (first.status.as_u16(), second.status.as_u16());
+    let mut statuses = [first, second];
+    statuses.sort();
+    // The second demotion either sees the first and is refused, or its caller is no longer an
+    // admin by the time it is checked.
+    assert!(
+        statuses == [200, 409] || statuses == [200, 403],
+        "{statuses:?}"
+    );
+    let admin = app.token_for(Role::Admin).await;
+    let list = app.get("/api/v1/admin/users", Some(&admin)).await;
+    let original_admins = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|u| {
+            u["role"] == "admin" && u["email"].as_str().unwrap().ends_with("1@newsroom.example")
+        })
+        .count();
+    assert_eq!(original_admins, 1);
+}
