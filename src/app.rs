@@ -10,7 +10,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{from_fn, Condition, ErrorHandlers, Next};
-use actix_web::{web, App, HttpMessage};
+use actix_web::{web, App};
 use futures_util::FutureExt;
 use tracing::Instrument;
 
@@ -59,10 +59,6 @@ fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
     plain.then(|| value.to_owned())
 }
 
-/// The request id of the current request, for handlers that want to mention it.
-#[derive(Clone)]
-pub struct RequestId(pub String);
-
 /// Outermost middleware: a request id, a tracing span and an access-log line per request,
 /// the headers every response carries, and a problem body even when something below panics.
 async fn request_context(
@@ -70,7 +66,6 @@ async fn request_context(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let request_id = incoming_request_id(&req).unwrap_or_else(|| crate::auth::random_token(8));
-    req.extensions_mut().insert(RequestId(request_id.clone()));
     let span = tracing::info_span!(
         "request",
         id = %request_id,

@@ -2,8 +2,6 @@
 //! wrong method, malformed JSON, oversized body), leaves as an RFC 9457 `application/problem+json`
 //! body; internal details go to the log, never to the client.
 
-use std::fmt;
-
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::ServiceResponse;
 use actix_web::http::header::{self, HeaderValue};
@@ -357,12 +355,6 @@ pub fn ensure_problem<B: MessageBody + 'static>(
     Ok(ErrorHandlerResponse::Response(
         ServiceResponse::new(req, res).map_into_right_body(),
     ))
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.status, self.title, self.detail)
-    }
 }
 
 /// Problem responses for the OpenAPI document. `problem_responses!(Name: 400, 404)` declares a
