@@ -19,6 +19,7 @@ use crate::auth::token::JwtKeys;
 use crate::config::Config;
 use crate::db::Database;
 use crate::error::{self, AppError, AppResult};
+use crate::html::Sanitizer;
 
 /// What every handler can reach.
 pub struct AppState {
@@ -26,6 +27,7 @@ pub struct AppState {
     pub config: Config,
     pub keys: JwtKeys,
     pub hasher: Hasher,
+    pub sanitizer: Sanitizer,
 }
 
 impl AppState {
@@ -40,6 +42,7 @@ impl AppState {
         Ok(Arc::new(AppState {
             keys: JwtKeys::new(&secret, &config),
             hasher: Hasher::new(config.argon2_memory_kib, config.argon2_iterations)?,
+            sanitizer: Sanitizer::new(&config.embed_hosts),
             db,
             config,
         }))

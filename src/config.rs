@@ -47,6 +47,10 @@ pub struct Config {
     pub argon2_iterations: u32,
     pub trust_forwarded_for: bool,
     pub content_max_age_secs: u32,
+    /// Hosts whose `<iframe>` embeds (video players, social posts) survive in article bodies.
+    pub embed_hosts: Vec<String>,
+    /// How often this node looks for scheduled translations that are due, in milliseconds.
+    pub scheduler_interval_ms: u64,
 }
 
 impl Config {
@@ -74,6 +78,11 @@ impl Config {
             argon2_iterations: MIN_ARGON2_ITERATIONS,
             trust_forwarded_for: false,
             content_max_age_secs: 60,
+            embed_hosts: DEFAULT_EMBED_HOSTS
+                .iter()
+                .map(|h| (*h).to_owned())
+                .collect(),
+            scheduler_interval_ms: 1000,
         }
     }
 
@@ -99,13 +108,12 @@ impl Config {
         parse_into(&mut c.access_token_ttl_secs, "ACCESS_TOKEN_TTL_SECONDS")?;
         parse_into(&mut c.refresh_token_ttl_secs, "REFRESH_TOKEN_TTL_SECONDS")?;
         if let Some(v) = var("CORS_ORIGINS") {
-            c.cors_origins = v
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect();
+            c.cors_origins = comma_list(&v);
         }
+        if let Some(v) = var("EMBED_HOSTS") {
+            c.embed_hosts = comma_list(&v.to_ascii_lowercase());
+        }
+        parse_into(&mut c.scheduler_interval_ms, "SCHEDULER_INTERVAL_MS")?;
         if let Some(v) = var("LOG_FILTER").or_else(|| var("RUST_LOG")) {
             c.log_filter = v;
         }
@@ -160,6 +168,9 @@ impl Config {
                 "DATABASE_POOL_SIZE, WORKERS and LOGIN_MAX_FAILURES must be at least 1".into(),
             );
         }
+        if !(100..=60_000).contains(&self.scheduler_interval_ms) {
+            return Err("SCHEDULER_INTERVAL_MS must be between 100 and 60000".into());
+        }
         if self.max_json_body_bytes < 1024 {
             return Err("MAX_JSON_BODY_BYTES must be at least 1024".into());
         }
@@ -182,6 +193,25 @@ impl Config {
         }
         load_or_create_secret_file(&self.jwt_secret_file)
     }
+}
+
+/// Video players and social networks whose embeds a newsroom commonly uses.
+pub const DEFAULT_EMBED_HOSTS: [&str; 7] = [
+    "www.youtube.com",
+    "www.youtube-nocookie.com",
+    "player.vimeo.com",
+    "www.facebook.com",
+    "platform.twitter.com",
+    "www.instagram.com",
+    "www.tiktok.com",
+];
+
+fn comma_list(raw: &str) -> Vec<String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 fn check_secret(secret: &str) -> Result<(), String> {

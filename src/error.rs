@@ -10,6 +10,7 @@ use actix_web::middleware::ErrorHandlerResponse;
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use serde::Serialize;
+use serde_json::Value;
 use utoipa::ToSchema;
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -98,6 +99,16 @@ pub enum AppError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// 409 with more for the client to act on (the transitions allowed, the languages a story
+    /// exists in …), as extension members of the problem.
+    #[error("{detail}")]
+    ConflictWith { detail: String, extra: Value },
+    /// 428: a write to a versioned resource came without `If-Match`.
+    #[error("{0}")]
+    PreconditionRequired(String),
+    /// 412: `If-Match` named a version that is no longer current; `current` says what is.
+    #[error("{detail}")]
+    PreconditionFailed { detail: String, current: Value },
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error("{0}")]
@@ -144,6 +155,9 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::NotFound(_) => "not-found",
             AppError::Conflict(_) => "conflict",
+            AppError::ConflictWith { .. } => "conflict",
+            AppError::PreconditionRequired(_) => "precondition-required",
+            AppError::PreconditionFailed { .. } => "precondition-failed",
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
             AppError::PayloadTooLarge(_) => "payload-too-large",
             AppError::TooManyRequests { .. } => "rate-limited",
@@ -162,6 +176,8 @@ impl AppError {
                 Some(errors.clone()),
             ),
             AppError::TooManyRequests { detail, .. } => (detail.clone(), None),
+            AppError::ConflictWith { detail, .. } => (detail.clone(), None),
+            AppError::PreconditionFailed { detail, .. } => (detail.clone(), None),
             AppError::Unavailable(_) => (
                 "the service is temporarily unavailable; try again shortly".to_owned(),
                 None,
@@ -190,7 +206,9 @@ impl ResponseError for AppError {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::ConflictWith { .. } => StatusCode::CONFLICT,
+            AppError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
+            AppError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -220,7 +238,18 @@ impl ResponseError for AppError {
             }
             _ => {}
         }
-        response.body(serde_json::to_string(&self.problem()).unwrap_or_default())
+        let mut body = serde_json::to_value(self.problem()).unwrap_or(Value::Null);
+        let extra = match self {
+            AppError::ConflictWith { extra, .. } => Some(extra),
+            AppError::PreconditionFailed { current, .. } => Some(current),
+            _ => None,
+        };
+        if let (Some(Value::Object(extra)), Value::Object(body)) = (extra, &mut body) {
+            for (key, value) in extra {
+                body.entry(key.clone()).or_insert_with(|| value.clone());
+            }
+        }
+        response.body(body.to_string())
     }
 }
 
@@ -389,9 +418,13 @@ pub fn problem_response(
         403 => "The caller's role does not allow this",
         404 => "No such resource",
         409 => "Conflicts with the current state of the resource",
+        412 => {
+            "`If-Match` names a version that is no longer current; the body carries the current one"
+        }
         413 => "The request body is too large",
         415 => "The request body is not JSON",
         422 => "One or more fields are invalid; see `errors`",
+        428 => "This write needs `If-Match` with the ETag of the version it changes",
         429 => "Too many requests; see `Retry-After`",
         503 => "The database is temporarily unavailable; see `Retry-After`",
         _ => "Unexpected error",

@@ -2,7 +2,7 @@
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
@@ -48,4 +48,14 @@ pub fn cacheable_json<T: Serialize>(
             HeaderValue::from_static("application/json"),
         ))
         .body(body))
+}
+
+/// For PATCH bodies: tells a field sent as `null` (`Some(None)`) from one left out (`None`).
+/// Use with `#[serde(default, deserialize_with = "crate::http::present")]`.
+pub fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }

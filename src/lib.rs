@@ -1,26 +1,37 @@
 //! Newsdesk: a headless CMS for multilingual online newsrooms.
 
 pub mod app;
+pub mod articles;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
 pub mod demo;
 pub mod error;
 pub mod health;
+pub mod html;
 pub mod http;
 pub mod languages;
 pub mod openapi;
 pub mod pagination;
 pub mod ratelimit;
+pub mod scheduler;
+pub mod slug;
+pub mod tags;
 pub mod text;
 pub mod users;
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse, Resource};
 
+use crate::articles::entry_handlers as entry_h;
+use crate::articles::handlers as article_h;
+use crate::articles::translation_handlers as tr_h;
+use crate::audit::handlers as audit_h;
 use crate::auth::handlers as auth_h;
 use crate::error::{Problem, PROBLEM_JSON};
 use crate::languages::handlers as lang_h;
+use crate::tags::handlers as tag_h;
 use crate::users::handlers as user_h;
 
 /// A resource whose unsupported methods get 405 with an `Allow` header and a problem body.
@@ -86,7 +97,86 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(lang_h::get_language))
                 .route(web::patch().to(lang_h::update_language))
                 .route(web::delete().to(lang_h::delete_language)),
-        );
+        )
+        .service(resource("/api/v1/tags", "GET").route(web::get().to(tag_h::list_public_tags)))
+        .service(resource("/api/v1/tags/{slug}", "GET").route(web::get().to(tag_h::get_public_tag)))
+        .service(
+            resource("/api/v1/admin/tags", "GET, POST")
+                .route(web::get().to(tag_h::list_tags))
+                .route(web::post().to(tag_h::create_tag)),
+        )
+        .service(
+            resource("/api/v1/admin/tags/{id}", "GET, PATCH, DELETE")
+                .route(web::get().to(tag_h::get_tag))
+                .route(web::patch().to(tag_h::update_tag))
+                .route(web::delete().to(tag_h::delete_tag)),
+        )
+        .service(
+            resource("/api/v1/admin/articles", "GET, POST")
+                .route(web::get().to(article_h::list_articles))
+                .route(web::post().to(article_h::create_article)),
+        )
+        .service(
+            resource("/api/v1/admin/articles/{id}", "GET, PATCH, DELETE")
+                .route(web::get().to(article_h::get_article))
+                .route(web::patch().to(article_h::update_article))
+                .route(web::delete().to(article_h::delete_article)),
+        )
+        .service(
+            resource(
+                "/api/v1/admin/articles/{id}/translations/{lang}",
+                "GET, POST, PATCH, DELETE",
+            )
+            .route(web::get().to(tr_h::get_translation))
+            .route(web::post().to(tr_h::create_translation))
+            .route(web::patch().to(tr_h::update_translation))
+            .route(web::delete().to(tr_h::delete_translation)),
+        )
+        .service(
+            resource(
+                "/api/v1/admin/articles/{id}/translations/{lang}/transitions",
+                "POST",
+            )
+            .route(web::post().to(tr_h::transition_translation)),
+        )
+        .service(
+            resource(
+                "/api/v1/admin/articles/{id}/translations/{lang}/revisions",
+                "GET",
+            )
+            .route(web::get().to(tr_h::list_revisions)),
+        )
+        .service(
+            resource(
+                "/api/v1/admin/articles/{id}/translations/{lang}/revisions/{version}",
+                "GET",
+            )
+            .route(web::get().to(tr_h::get_revision)),
+        )
+        .service(
+            resource(
+                "/api/v1/admin/articles/{id}/translations/{lang}/revisions/{version}/restore",
+                "POST",
+            )
+            .route(web::post().to(tr_h::restore_revision)),
+        )
+        .service(
+            resource(
+                "/api/v1/admin/articles/{id}/translations/{lang}/entries",
+                "GET, POST",
+            )
+            .route(web::get().to(entry_h::list_entries))
+            .route(web::post().to(entry_h::create_entry)),
+        )
+        .service(
+            resource(
+                "/api/v1/admin/articles/{id}/translations/{lang}/entries/{entry_id}",
+                "PATCH, DELETE",
+            )
+            .route(web::patch().to(entry_h::update_entry))
+            .route(web::delete().to(entry_h::delete_entry)),
+        )
+        .service(resource("/api/v1/admin/audit", "GET").route(web::get().to(audit_h::list_audit)));
 }
 
 async fn serve_openapi() -> HttpResponse {

@@ -177,6 +177,8 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
             }
         }
     });
+    let interval = Duration::from_millis(state.config.scheduler_interval_ms);
+    actix_web::rt::spawn(newsdesk::scheduler::run(state.clone(), interval));
     tracing::info!(%bind, backend = ?state.db.backend(), "Newsdesk listening");
     println!("Newsdesk is listening on http://{bind}");
     // actix stops accepting on SIGTERM or SIGINT and lets in-flight requests finish.

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{auth, health, languages, users};
+use crate::{articles, audit, auth, health, languages, tags, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,6 +35,31 @@ use crate::{auth, health, languages, users};
         languages::handlers::create_language,
         languages::handlers::update_language,
         languages::handlers::delete_language,
+        tags::handlers::list_public_tags,
+        tags::handlers::get_public_tag,
+        tags::handlers::list_tags,
+        tags::handlers::get_tag,
+        tags::handlers::create_tag,
+        tags::handlers::update_tag,
+        tags::handlers::delete_tag,
+        articles::handlers::list_articles,
+        articles::handlers::create_article,
+        articles::handlers::get_article,
+        articles::handlers::update_article,
+        articles::handlers::delete_article,
+        articles::translation_handlers::get_translation,
+        articles::translation_handlers::create_translation,
+        articles::translation_handlers::update_translation,
+        articles::translation_handlers::delete_translation,
+        articles::translation_handlers::transition_translation,
+        articles::translation_handlers::list_revisions,
+        articles::translation_handlers::get_revision,
+        articles::translation_handlers::restore_revision,
+        articles::entry_handlers::list_entries,
+        articles::entry_handlers::create_entry,
+        articles::entry_handlers::update_entry,
+        articles::entry_handlers::delete_entry,
+        audit::handlers::list_audit,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),
@@ -43,6 +68,9 @@ use crate::{auth, health, languages, users};
         (name = "auth", description = "Signing in and out"),
         (name = "users", description = "Editor accounts (admins)"),
         (name = "languages", description = "Languages the newsroom publishes in"),
+        (name = "tags", description = "How stories are filed, named in every language"),
+        (name = "articles", description = "Stories, their translations, workflow, revisions and live entries"),
+        (name = "audit", description = "Who changed what (admins)"),
     )
 )]
 pub struct ApiDoc;

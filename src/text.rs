@@ -15,3 +15,20 @@ pub fn short_name(raw: &str, field: &str) -> AppResult<String> {
     }
     Ok(name.to_owned())
 }
+
+/// Free text of at most `max` characters (a description, a caption): trimmed, no control
+/// characters other than line breaks and tabs. Empty is allowed.
+pub fn plain_text(raw: &str, field: &str, max: usize) -> AppResult<String> {
+    let text = raw.trim();
+    if text.chars().count() > max
+        || text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(AppError::invalid(
+            field,
+            format!("must be at most {max} characters, without control characters"),
+        ));
+    }
+    Ok(text.to_owned())
+}

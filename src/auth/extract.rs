@@ -19,6 +19,8 @@ pub struct AuthUser {
     pub display_name: String,
     pub role: Role,
     pub session_id: String,
+    /// Where the request came from, for the audit log.
+    pub client_addr: String,
 }
 
 impl AuthUser {
@@ -61,6 +63,10 @@ impl FromRequest for AuthUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer(req);
+        let client_addr = state
+            .as_ref()
+            .map(|s| crate::app::client_addr(req, &s.config))
+            .unwrap_or_default();
         Box::pin(async move {
             let state =
                 state.ok_or_else(|| AppError::Internal("application state missing".into()))?;
@@ -87,6 +93,7 @@ impl FromRequest for AuthUser {
                 email: user.email,
                 display_name: user.display_name,
                 session_id: session.id,
+                client_addr,
             })
         })
     }

@@ -61,7 +61,152 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    tags (id) {
+        id -> BigInt,
+        slug -> Text,
+        kind -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tag_translations (tag_id, lang) {
+        tag_id -> BigInt,
+        lang -> Text,
+        name -> Text,
+        description -> Text,
+    }
+}
+
+diesel::table! {
+    articles (id) {
+        id -> BigInt,
+        kind -> Text,
+        primary_tag_id -> Nullable<BigInt>,
+        image_url -> Nullable<Text>,
+        image_alt -> Nullable<Text>,
+        image_credit -> Nullable<Text>,
+        syndicate -> Bool,
+        featured -> Bool,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    article_tags (article_id, tag_id) {
+        article_id -> BigInt,
+        tag_id -> BigInt,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    article_bylines (article_id, user_id) {
+        article_id -> BigInt,
+        user_id -> BigInt,
+        position -> Integer,
+    }
+}
+
+diesel::table! {
+    translations (id) {
+        id -> BigInt,
+        article_id -> BigInt,
+        lang -> Text,
+        slug -> Text,
+        title -> Text,
+        subtitle -> Text,
+        body -> Text,
+        excerpt -> Text,
+        excerpt_auto -> Bool,
+        seo_title -> Text,
+        seo_description -> Text,
+        word_count -> Integer,
+        reading_minutes -> Integer,
+        status -> Text,
+        scheduled_at -> Nullable<Timestamp>,
+        published_at -> Nullable<Timestamp>,
+        version -> Integer,
+        content_version -> Integer,
+        source_translation_id -> Nullable<BigInt>,
+        source_version -> Nullable<Integer>,
+        source_latest_version -> Nullable<Integer>,
+        created_by -> Nullable<BigInt>,
+        updated_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    translation_slugs (lang, slug) {
+        lang -> Text,
+        slug -> Text,
+        translation_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    revisions (id) {
+        id -> BigInt,
+        translation_id -> BigInt,
+        version -> Integer,
+        action -> Text,
+        status -> Text,
+        slug -> Text,
+        title -> Text,
+        subtitle -> Text,
+        body -> Text,
+        excerpt -> Text,
+        seo_title -> Text,
+        seo_description -> Text,
+        saved_by -> Nullable<BigInt>,
+        saved_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    live_entries (id) {
+        id -> BigInt,
+        translation_id -> BigInt,
+        body -> Text,
+        pinned -> Bool,
+        created_by -> Nullable<BigInt>,
+        updated_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        user_id -> Nullable<BigInt>,
+        user_email -> Nullable<Text>,
+        action -> Text,
+        object_type -> Text,
+        object_id -> Text,
+        client_addr -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(tag_translations -> tags (tag_id));
+diesel::joinable!(article_tags -> articles (article_id));
+diesel::joinable!(article_tags -> tags (tag_id));
+diesel::joinable!(article_bylines -> articles (article_id));
+diesel::joinable!(article_bylines -> users (user_id));
+diesel::joinable!(translations -> articles (article_id));
+diesel::joinable!(translation_slugs -> translations (translation_id));
+diesel::joinable!(revisions -> translations (translation_id));
+diesel::joinable!(live_entries -> translations (translation_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -69,5 +214,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
     refresh_tokens,
-    rate_limits
+    rate_limits,
+    tags,
+    tag_translations,
+    articles,
+    article_tags,
+    article_bylines,
+    translations,
+    translation_slugs,
+    revisions,
+    live_entries,
+    audit_log
 );

@@ -2,7 +2,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
@@ -74,19 +74,12 @@ pub struct UpdateLanguage {
     pub enabled: Option<bool>,
     pub position: Option<i32>,
     /// A language code, or `null` to remove the fallback.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::http::present")]
     #[schema(value_type = Option<String>, nullable)]
     pub fallback: Option<Option<String>>,
     /// `true` makes this the default in one atomic change; `false` is refused on the default,
     /// since there must always be one.
     pub is_default: Option<bool>,
-}
-
-/// Tells a field sent as `null` (`Some(None)`) from one left out (`None`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
 }
 
 fn path_code(raw: &str) -> AppResult<LanguageCode> {

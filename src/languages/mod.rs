@@ -470,6 +470,51 @@ pub fn demo_languages() -> Vec<NewLanguage> {
     ]
 }
 
+/// The languages to try, in order, for content asked for in `code`: the language itself, its
+/// fallback chain, then the default language. `None` when `code` is not an enabled language.
+pub fn fallback_chain(conn: &mut DbConn, code: &str) -> AppResult<Option<Vec<String>>> {
+    let all = list(conn, true)?;
+    if !all.iter().any(|l| l.code == code) {
+        return Ok(None);
+    }
+    let mut chain = vec![code.to_owned()];
+    let mut next = all
+        .iter()
+        .find(|l| l.code == code)
+        .and_then(|l| l.fallback_code.clone());
+    while let Some(fallback) = next.take() {
+        // Cycles are rejected on write; the check here only keeps a bad row from looping.
+        if chain.contains(&fallback) {
+            break;
+        }
+        next = all
+            .iter()
+            .find(|l| l.code == fallback)
+            .and_then(|l| l.fallback_code.clone());
+        if all.iter().any(|l| l.code == fallback) {
+            chain.push(fallback);
+        }
+    }
+    if let Some(default) = all.iter().find(|l| l.is_default) {
+        if !chain.contains(&default.code) {
+            chain.push(default.code.clone());
+        }
+    }
+    Ok(Some(chain))
+}
+
+/// 422 naming `field` unless `code` is a language the newsroom has (enabled or not).
+pub fn require_existing(conn: &mut DbConn, raw: &str, field: &str) -> AppResult<LanguageCode> {
+    let code = LanguageCode::parse(raw, field)?;
+    if find(conn, &code)?.is_none() {
+        return Err(AppError::invalid(
+            field,
+            format!("no language with code `{raw}`"),
+        ));
+    }
+    Ok(code)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,10 @@
+DROP TABLE audit_log;
+DROP TABLE live_entries;
+DROP TABLE revisions;
+DROP TABLE translation_slugs;
+DROP TABLE translations;
+DROP TABLE article_bylines;
+DROP TABLE article_tags;
+DROP TABLE articles;
+DROP TABLE tag_translations;
+DROP TABLE tags;

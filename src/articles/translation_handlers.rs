@@ -1,0 +1,917 @@
+//! `/api/v1/admin/articles/{id}/translations/{lang}`: a story's text in one language, its
+//! workflow transitions and its revisions. Every write needs `If-Match` with the ETag the
+//! editor read: missing → 428, stale → 412 with the current version and who saved it.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::AppState;
+use crate::articles::handlers::visible_story;
+use crate::articles::revisions::{self, RevisionResponse, RevisionSummary, SavedBy};
+use crate::articles::translations::{self, Row, Source, Text, Translation};
+use crate::articles::workflow::Access;
+use crate::articles::{Status, Story};
+use crate::audit::{self, Actor};
+use crate::auth::AuthUser;
+use crate::db::{now, DbConn};
+use crate::error::{AppError, AppResult, FieldErrors};
+use crate::html::{self, Sanitizer};
+use crate::languages::{self, LanguageCode};
+use crate::pagination::Limit;
+use crate::problem_responses;
+use crate::slug::Slug;
+use crate::text::plain_text;
+
+problem_responses!(
+    /// Errors of reading translations and revisions.
+    TranslationReadErrors: 400, 401, 404, 500, 503
+);
+problem_responses!(
+    /// Errors of creating a translation.
+    TranslationCreateErrors: 400, 401, 403, 404, 409, 413, 415, 422, 500, 503
+);
+problem_responses!(
+    /// Errors of writing a translation: `If-Match` is required (428) and must be current (412).
+    TranslationWriteErrors: 400, 401, 403, 404, 409, 412, 413, 415, 422, 428, 500, 503
+);
+
+const TITLE_MAX: usize = 300;
+const SUBTITLE_MAX: usize = 600;
+const EXCERPT_MAX: usize = 1000;
+const SEO_TITLE_MAX: usize = 200;
+const SEO_DESCRIPTION_MAX: usize = 400;
+
+/// A new translation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTranslation {
+    /// Only in a new story's first translation; otherwise the path names the language.
+    #[schema(example = "ru")]
+    pub lang: Option<String>,
+    #[schema(example = "Georgia and Russia agree to resume direct flights")]
+    pub title: String,
+    /// The lead, shown under the title.
+    pub subtitle: Option<String>,
+    /// HTML; sanitized on write.
+    pub body: Option<String>,
+    /// Derived from the body when left out or empty.
+    pub excerpt: Option<String>,
+    pub seo_title: Option<String>,
+    pub seo_description: Option<String>,
+    /// Made from the title, transliterated to ASCII, when left out.
+    pub slug: Option<String>,
+    /// The language of the translation of the same story this one was translated from.
+    #[schema(example = "en")]
+    pub translated_from: Option<String>,
+}
+
+/// Changes to a translation's text; absent fields stay as they are.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTranslation {
+    pub title: Option<String>,
+    pub subtitle: Option<String>,
+    /// HTML; sanitized on write.
+    pub body: Option<String>,
+    /// An empty string derives the excerpt from the body again.
+    pub excerpt: Option<String>,
+    pub seo_title: Option<String>,
+    pub seo_description: Option<String>,
+    /// A new slug; the old one is kept so that old links can be redirected.
+    pub slug: Option<String>,
+    /// The source language, which also marks this translation up to date with the source's
+    /// current revision; `null` forgets the source.
+    #[serde(default, deserialize_with = "crate::http::present")]
+    #[schema(value_type = Option<String>, nullable)]
+    pub translated_from: Option<Option<String>>,
+}
+
+/// A move in the workflow.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    /// The status to move to.
+    pub status: Status,
+    /// Required, and in the future, for `scheduled`.
+    pub scheduled_at: Option<DateTime<Utc>>,
+}
+
+/// The translation this one was made from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TranslatedFrom {
+    #[schema(example = "en")]
+    pub lang: String,
+    pub translation_id: i64,
+    /// The source's revision this translation was made from.
+    pub version: i32,
+    /// The source's latest revision that changed its text.
+    pub latest_version: i32,
+}
+
+/// A translation with its full content.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TranslationResponse {
+    pub id: i64,
+    pub article_id: i64,
+    #[schema(example = "ka")]
+    pub lang: String,
+    #[schema(example = "sakartvelo-da-ruseti")]
+    pub slug: String,
+    /// Earlier slugs, newest first; old links to them can be redirected.
+    pub old_slugs: Vec<String>,
+    pub title: String,
+    pub subtitle: String,
+    /// Sanitized HTML.
+    pub body: String,
+    pub excerpt: String,
+    /// The excerpt was derived from the body.
+    pub excerpt_auto: bool,
+    pub seo_title: String,
+    pub seo_description: String,
+    pub word_count: i32,
+    pub reading_minutes: i32,
+    pub status: Status,
+    /// The statuses the caller may move this translation to.
+    pub allowed_transitions: Vec<Status>,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// Set by the first publication and kept by later ones.
+    pub published_at: Option<DateTime<Utc>>,
+    /// Moves on every write; the `ETag` is made from it.
+    pub version: i32,
+    pub translated_from: Option<TranslatedFrom>,
+    /// The source has changed since this translation was made from it.
+    pub outdated: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub updated_by: Option<SavedBy>,
+}
+
+/// A page of revisions, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevisionList {
+    pub items: Vec<RevisionSummary>,
+    /// Pass as `cursor` for the next (older) page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RevisionListQuery {
+    /// Page size, 1 to 100.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// One line of text: trimmed, at most `max` characters, no control characters.
+fn line(raw: &str, field: &str, max: usize, required: bool) -> AppResult<String> {
+    let text = raw.trim();
+    if required && text.is_empty() {
+        return Err(AppError::invalid(field, "must not be empty"));
+    }
+    if text.chars().count() > max || text.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            field,
+            format!("must be one line of at most {max} characters"),
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// A new translation, parsed; the database checks happen in [`NewTranslation::insert`].
+pub struct NewTranslation {
+    slug: Option<Slug>,
+    text: Text,
+    translated_from: Option<String>,
+}
+
+/// Parses a new translation's fields, naming them with `prefix` (`translation.` inside a new
+/// story) in errors.
+pub fn parse_new_translation(
+    sanitizer: &Sanitizer,
+    b: CreateTranslation,
+    prefix: &str,
+    f: &mut FieldErrors,
+) -> Option<NewTranslation> {
+    let field = |name: &str| format!("{prefix}{name}");
+    let title = f.check(line(&b.title, &field("title"), TITLE_MAX, true));
+    let subtitle = f.check(plain_text(
+        b.subtitle.as_deref().unwrap_or(""),
+        &field("subtitle"),
+        SUBTITLE_MAX,
+    ));
+    let excerpt = f.check(plain_text(
+        b.excerpt.as_deref().unwrap_or(""),
+        &field("excerpt"),
+        EXCERPT_MAX,
+    ));
+    let seo_title = f.check(line(
+        b.seo_title.as_deref().unwrap_or(""),
+        &field("seo_title"),
+        SEO_TITLE_MAX,
+        false,
+    ));
+    let seo_description = f.check(plain_text(
+        b.seo_description.as_deref().unwrap_or(""),
+        &field("seo_description"),
+        SEO_DESCRIPTION_MAX,
+    ));
+    let slug = f.check(
+        b.slug
+            .as_deref()
+            .map(|s| Slug::parse(s, &field("slug")))
+            .transpose(),
+    );
+    let translated_from = f.check(
+        b.translated_from
+            .as_deref()
+            .map(|l| LanguageCode::parse(l, &field("translated_from")))
+            .transpose(),
+    );
+    Some(NewTranslation {
+        slug: slug?,
+        text: Text {
+            title: title?,
+            subtitle: subtitle?,
+            body: sanitizer.clean(b.body.as_deref().unwrap_or("")),
+            excerpt: excerpt?,
+            seo_title: seo_title?,
+            seo_description: seo_description?,
+        },
+        translated_from: translated_from?.map(|l| l.as_str().to_owned()),
+    })
+}
+
+/// The source translation `source_lang` of the same story, for `translated_from`.
+fn source_of(
+    conn: &mut DbConn,
+    article_id: i64,
+    lang: &str,
+    source_lang: &str,
+) -> AppResult<Translation> {
+    if source_lang == lang {
+        return Err(AppError::invalid(
+            "translated_from",
+            "a translation cannot be translated from itself",
+        ));
+    }
+    translations::find(conn, article_id, source_lang)?.ok_or_else(|| {
+        AppError::invalid(
+            "translated_from",
+            format!("this story has no `{source_lang}` translation"),
+        )
+    })
+}
+
+impl NewTranslation {
+    /// Creates the translation as a draft. Call in a transaction.
+    pub fn insert(
+        self,
+        conn: &mut DbConn,
+        article_id: i64,
+        lang: &str,
+        user_id: i64,
+    ) -> AppResult<Translation> {
+        if translations::find(conn, article_id, lang)?.is_some() {
+            return Err(AppError::Conflict(format!(
+                "this story already has a `{lang}` translation"
+            )));
+        }
+        let source = match &self.translated_from {
+            Some(src) => {
+                let s = source_of(conn, article_id, lang, src)?;
+                Some(Source {
+                    translation_id: s.id,
+                    version: s.content_version,
+                })
+            }
+            None => None,
+        };
+        let slug = translations::choose_slug(conn, lang, self.slug, &self.text.title, None)?;
+        translations::insert(conn, article_id, lang, slug, self.text, source, user_id)
+    }
+}
+
+/// The versions `If-Match` names. Missing → 428; `*` is refused the same way, since it would
+/// overwrite whatever is there.
+pub struct IfMatch(Vec<String>);
+
+impl IfMatch {
+    pub fn from_request(req: &HttpRequest) -> AppResult<IfMatch> {
+        let required = || {
+            AppError::PreconditionRequired(
+                "send `If-Match` with the ETag of the version you read, so that a concurrent edit is never overwritten".into(),
+            )
+        };
+        let raw = req
+            .headers()
+            .get(header::IF_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(required)?;
+        let tags: Vec<String> = raw
+            .split(',')
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .collect();
+        if tags.is_empty() || tags.iter().any(|t| t == "*") {
+            return Err(required());
+        }
+        Ok(IfMatch(tags))
+    }
+
+    /// The version of translation `id` the header names; `None` when it names none (then the
+    /// write is stale by definition). Weak tags never match, as RFC 9110 requires.
+    pub fn version_for(&self, id: i64) -> Option<i32> {
+        self.0.iter().find_map(|tag| {
+            let inner = tag.strip_prefix('"')?.strip_suffix('"')?;
+            let (tid, version) = inner.split_once('-')?;
+            (tid.parse::<i64>().ok()? == id).then(|| version.parse().ok())?
+        })
+    }
+}
+
+/// A translation the caller may see, with its story and the caller's access.
+pub struct Loaded {
+    pub story: Story,
+    pub access: Access,
+    pub translation: Translation,
+}
+
+fn no_translation(id: i64, lang: &str) -> AppError {
+    AppError::NotFound(format!("story {id} has no `{lang}` translation"))
+}
+
+/// The path's language; a malformed code can name no translation (404).
+pub fn path_lang(id: i64, raw: &str) -> AppResult<String> {
+    LanguageCode::parse(raw, "lang")
+        .map(|c| c.as_str().to_owned())
+        .map_err(|_| no_translation(id, raw))
+}
+
+pub fn load(conn: &mut DbConn, caller: &AuthUser, id: i64, lang: &str) -> AppResult<Loaded> {
+    let (story, access) = visible_story(conn, caller, id)?;
+    let translation =
+        translations::find(conn, id, lang)?.ok_or_else(|| no_translation(id, lang))?;
+    Ok(Loaded {
+        story,
+        access,
+        translation,
+    })
+}
+
+/// The expected version from `If-Match`, or 412 when it names none of this translation's.
+fn expected(conn: &mut DbConn, if_match: &IfMatch, t: &Translation) -> AppResult<i32> {
+    match if_match.version_for(t.id) {
+        Some(v) => Ok(v),
+        None => Err(translations::stale(conn, t)?),
+    }
+}
+
+pub fn translation_response(
+    conn: &mut DbConn,
+    t: Translation,
+    access: &Access,
+) -> AppResult<TranslationResponse> {
+    let old_slugs = translations::old_slugs(conn, &t)?;
+    let translated_from = match t.source_translation_id {
+        Some(sid) => translations::find_by_id(conn, sid)?.map(|s| TranslatedFrom {
+            lang: s.lang,
+            translation_id: s.id,
+            version: t.source_version.unwrap_or(0),
+            latest_version: t.source_latest_version.unwrap_or(0),
+        }),
+        None => None,
+    };
+    let updated_by = match t.updated_by {
+        Some(uid) => crate::users::find(conn, uid).ok().map(|u| SavedBy {
+            id: u.id,
+            display_name: u.display_name,
+        }),
+        None => None,
+    };
+    let status = t.status()?;
+    Ok(TranslationResponse {
+        outdated: t.outdated(),
+        allowed_transitions: access.allowed_from(status),
+        id: t.id,
+        article_id: t.article_id,
+        lang: t.lang,
+        slug: t.slug,
+        old_slugs,
+        title: t.title,
+        subtitle: t.subtitle,
+        body: t.body,
+        excerpt: t.excerpt,
+        excerpt_auto: t.excerpt_auto,
+        seo_title: t.seo_title,
+        seo_description: t.seo_description,
+        word_count: t.word_count,
+        reading_minutes: t.reading_minutes,
+        status,
+        scheduled_at: t.scheduled_at.map(|d| d.and_utc()),
+        published_at: t.published_at.map(|d| d.and_utc()),
+        version: t.version,
+        translated_from,
+        created_at: t.created_at.and_utc(),
+        updated_at: t.updated_at.and_utc(),
+        updated_by,
+    })
+}
+
+/// 200 (or 201) with the translation and its `ETag`.
+fn with_etag(mut builder: actix_web::HttpResponseBuilder, t: &TranslationResponse) -> HttpResponse {
+    builder
+        .insert_header((header::ETAG, translations::etag(t.id, t.version)))
+        .json(t)
+}
+
+/// Read a translation. Its `ETag` is what a later write sends in `If-Match`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/articles/{id}/translations/{lang}",
+    tag = "articles",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The story's id"), ("lang" = String, Path, example = "ka")),
+    responses(
+        (status = 200, description = "The translation", body = TranslationResponse,
+            headers(("ETag" = String, description = "Send in `If-Match` to write"))),
+        TranslationReadErrors
+    )
+)]
+pub async fn get_translation(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(i64, String)>,
+) -> AppResult<HttpResponse> {
+    let (id, raw_lang) = path.into_inner();
+    let lang = path_lang(id, &raw_lang)?;
+    let t = state
+        .db
+        .run(move |c| {
+            let l = load(c, &caller, id, &lang)?;
+            translation_response(c, l.translation, &l.access)
+        })
+        .await?;
+    Ok(with_etag(HttpResponse::Ok(), &t))
+}
+
+/// Add a translation to a story, as a draft. Anyone who may edit the story's drafts.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/articles/{id}/translations/{lang}",
+    tag = "articles",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The story's id"), ("lang" = String, Path, example = "ka")),
+    request_body = CreateTranslation,
+    responses(
+        (status = 201, description = "Created", body = TranslationResponse,
+            headers(("ETag" = String), ("Location" = String))),
+        TranslationCreateErrors
+    )
+)]
+pub async fn create_translation(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(i64, String)>,
+    body: web::Json<CreateTranslation>,
+) -> AppResult<HttpResponse> {
+    let (id, raw_lang) = path.into_inner();
+    let b = body.into_inner();
+    if b.lang.is_some() {
+        return Err(AppError::invalid(
+            "lang",
+            "the path names the language; leave it out of the body",
+        ));
+    }
+    let mut f = FieldErrors::default();
+    let new = parse_new_translation(&state.sanitizer, b, "", &mut f);
+    f.finish()?;
+    let new = new.ok_or_else(|| AppError::Internal("validated fields missing".into()))?;
+    let actor = Actor::from(&caller);
+    let t = state
+        .db
+        .transaction(move |c| {
+            let (_, access) = visible_story(c, &caller, id)?;
+            access.edit_translation(Status::Draft)?;
+            let lang = languages::require_existing(c, &raw_lang, "lang")?;
+            let t = new.insert(c, id, lang.as_str(), caller.id)?;
+            audit::record(
+                c,
+                &actor,
+                "translation.create",
+                "translation",
+                &t.id.to_string(),
+                json!({ "article": id, "lang": t.lang, "slug": t.slug }),
+            )?;
+            translation_response(c, t, &access)
+        })
+        .await?;
+    let location = format!("/api/v1/admin/articles/{id}/translations/{}", t.lang);
+    Ok(with_etag(
+        {
+            let mut b = HttpResponse::Created();
+            b.insert_header((header::LOCATION, location));
+            b
+        },
+        &t,
+    ))
+}
+
+/// Change a translation's text or slug. Needs `If-Match`.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/articles/{id}/translations/{lang}",
+    tag = "articles",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "The story's id"),
+        ("lang" = String, Path, example = "ka"),
+        ("If-Match" = String, Header, description = "The ETag of the version being changed")
+    ),
+    request_body = UpdateTranslation,
+    responses(
+        (status = 200, description = "The saved translation", body = TranslationResponse,
+            headers(("ETag" = String))),
+        TranslationWriteErrors
+    )
+)]
+pub async fn update_translation(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(i64, String)>,
+    body: web::Json<UpdateTranslation>,
+) -> AppResult<HttpResponse> {
+    let (id, raw_lang) = path.into_inner();
+    let lang = path_lang(id, &raw_lang)?;
+    let if_match = IfMatch::from_request(&req)?;
+    let b = body.into_inner();
+    let mut f = FieldErrors::default();
+    let title = b
+        .title
+        .and_then(|t| f.check(line(&t, "title", TITLE_MAX, true)));
+    let subtitle = b
+        .subtitle
+        .and_then(|t| f.check(plain_text(&t, "subtitle", SUBTITLE_MAX)));
+    let excerpt = b
+        .excerpt
+        .and_then(|t| f.check(plain_text(&t, "excerpt", EXCERPT_MAX)));
+    let seo_title = b
+        .seo_title
+        .and_then(|t| f.check(line(&t, "seo_title", SEO_TITLE_MAX, false)));
+    let seo_description = b
+        .seo_description
+        .and_then(|t| f.check(plain_text(&t, "seo_description", SEO_DESCRIPTION_MAX)));
+    let slug = b.slug.and_then(|s| f.check(Slug::parse(&s, "slug")));
+    let translated_from = b.translated_from.and_then(|src| {
+        f.check(
+            src.map(|l| LanguageCode::parse(&l, "translated_from"))
+                .transpose(),
+        )
+    });
+    f.finish()?;
+    let body_html = b.body.map(|raw| state.sanitizer.clean(&raw));
+    let actor = Actor::from(&caller);
+    let t = state
+        .db
+        .transaction(move |c| {
+            let l = load(c, &caller, id, &lang)?;
+            let current = &l.translation;
+            l.access.edit_translation(current.status()?)?;
+            let expected = expected(c, &if_match, current)?;
+            let mut text = Text::of(current);
+            let mut changed = Vec::new();
+            let mut set = |name: &'static str, value: Option<String>, slot: &mut String| {
+                if let Some(v) = value {
+                    changed.push(name);
+                    *slot = v;
+                }
+            };
+            set("title", title, &mut text.title);
+            set("subtitle", subtitle, &mut text.subtitle);
+            set("body", body_html, &mut text.body);
+            set("excerpt", excerpt, &mut text.excerpt);
+            set("seo_title", seo_title, &mut text.seo_title);
+            set("seo_description", seo_description, &mut text.seo_description);
+            let mut row = Row::of(current);
+            row.set_text(text);
+            if let Some(slug) = slug {
+                changed.push("slug");
+                row.slug = translations::choose_slug(c, &lang, Some(slug), "", Some(current.id))?
+                    .into_string();
+            }
+            match translated_from {
+                Some(Some(src)) => {
+                    changed.push("translated_from");
+                    let s = source_of(c, id, &lang, src.as_str())?;
+                    row.source_translation_id = Some(s.id);
+                    row.source_version = Some(s.content_version);
+                    row.source_latest_version = Some(s.content_version);
+                }
+                Some(None) => {
+                    changed.push("translated_from");
+                    row.source_translation_id = None;
+                    row.source_version = None;
+                    row.source_latest_version = None;
+                }
+                None => {}
+            }
+            let saved = translations::write(c, current, expected, row, "update", Some(caller.id))?;
+            audit::record(c, &actor, "translation.update", "translation", &saved.id.to_string(), json!({ "article": id, "lang": saved.lang, "version": saved.version, "fields": changed }))?;
+            translation_response(c, saved, &l.access)
+        })
+        .await?;
+    Ok(with_etag(HttpResponse::Ok(), &t))
+}
+
+/// Delete a translation with its revisions and entries. Needs `If-Match`; a published or
+/// scheduled translation must be taken off the site first (409).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/articles/{id}/translations/{lang}",
+    tag = "articles",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "The story's id"),
+        ("lang" = String, Path, example = "ka"),
+        ("If-Match" = String, Header, description = "The ETag of the version being deleted")
+    ),
+    responses((status = 204, description = "Deleted"), TranslationWriteErrors)
+)]
+pub async fn delete_translation(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(i64, String)>,
+) -> AppResult<HttpResponse> {
+    let (id, raw_lang) = path.into_inner();
+    let lang = path_lang(id, &raw_lang)?;
+    let if_match = IfMatch::from_request(&req)?;
+    let actor = Actor::from(&caller);
+    state
+        .db
+        .transaction(move |c| {
+            let l = load(c, &caller, id, &lang)?;
+            let t = &l.translation;
+            l.access.edit_translation(t.status()?)?;
+            let expected = expected(c, &if_match, t)?;
+            translations::delete(c, t, expected)?;
+            audit::record(
+                c,
+                &actor,
+                "translation.delete",
+                "translation",
+                &t.id.to_string(),
+                json!({ "article": id, "lang": t.lang, "version": t.version, "title": t.title }),
+            )
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Move a translation through the workflow. Needs `If-Match`.
+///
+/// Contributors submit their own drafts for review (and withdraw them); authors also schedule,
+/// publish, unpublish and archive their own stories; editors and admins do anything. A step
+/// the workflow doesn't have is 409 listing the allowed ones; a step the role may not take is
+/// 403. Publishing sets `published_at` the first time only.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/articles/{id}/translations/{lang}/transitions",
+    tag = "articles",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "The story's id"),
+        ("lang" = String, Path, example = "ka"),
+        ("If-Match" = String, Header, description = "The ETag of the version being moved")
+    ),
+    request_body = TransitionRequest,
+    responses(
+        (status = 200, description = "The translation in its new status", body = TranslationResponse,
+            headers(("ETag" = String))),
+        TranslationWriteErrors
+    )
+)]
+pub async fn transition_translation(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(i64, String)>,
+    body: web::Json<TransitionRequest>,
+) -> AppResult<HttpResponse> {
+    let (id, raw_lang) = path.into_inner();
+    let lang = path_lang(id, &raw_lang)?;
+    let if_match = IfMatch::from_request(&req)?;
+    let TransitionRequest {
+        status: to,
+        scheduled_at,
+    } = body.into_inner();
+    let scheduled_at = match (to, scheduled_at) {
+        (Status::Scheduled, Some(at)) if at > Utc::now() => Some(at.naive_utc()),
+        (Status::Scheduled, Some(_)) => {
+            return Err(AppError::invalid("scheduled_at", "must be in the future"))
+        }
+        (Status::Scheduled, None) => {
+            return Err(AppError::invalid(
+                "scheduled_at",
+                "scheduling needs the time to publish at",
+            ))
+        }
+        (_, Some(_)) => {
+            return Err(AppError::invalid(
+                "scheduled_at",
+                "only a move to `scheduled` takes a time",
+            ))
+        }
+        (_, None) => None,
+    };
+    let actor = Actor::from(&caller);
+    let t = state
+        .db
+        .transaction(move |c| {
+            let l = load(c, &caller, id, &lang)?;
+            let current = &l.translation;
+            let from = current.status()?;
+            l.access.transition(from, to)?;
+            let expected = expected(c, &if_match, current)?;
+            let mut row = Row::of(current);
+            row.status = to.as_str().to_owned();
+            row.scheduled_at = scheduled_at;
+            if to == Status::Published && row.published_at.is_none() {
+                row.published_at = Some(now());
+            }
+            let action = format!("transition:{}", to.as_str());
+            let saved = translations::write(c, current, expected, row, &action, Some(caller.id))?;
+            audit::record(c, &actor, &format!("translation.{}", verb(from, to)), "translation", &saved.id.to_string(), json!({ "article": id, "lang": saved.lang, "from": from, "to": to, "scheduled_at": saved.scheduled_at.map(|d| d.and_utc()), "version": saved.version }))?;
+            translation_response(c, saved, &l.access)
+        })
+        .await?;
+    Ok(with_etag(HttpResponse::Ok(), &t))
+}
+
+/// How the audit log names a move.
+fn verb(from: Status, to: Status) -> &'static str {
+    match (from, to) {
+        (Status::Draft, Status::InReview) => "submit",
+        (Status::InReview, Status::Draft) => "withdraw",
+        (Status::Published, Status::Draft) => "unpublish",
+        (Status::Scheduled, Status::Draft) => "unschedule",
+        (Status::Archived, Status::Draft) => "unarchive",
+        (_, Status::Scheduled) => "schedule",
+        (_, Status::Published) => "publish",
+        (_, Status::Archived) => "archive",
+        _ => "transition",
+    }
+}
+
+/// List a translation's revisions, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/articles/{id}/translations/{lang}/revisions",
+    tag = "articles",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "The story's id"),
+        ("lang" = String, Path, example = "ka"),
+        RevisionListQuery
+    ),
+    responses((status = 200, description = "A page of revisions", body = RevisionList), TranslationReadErrors)
+)]
+pub async fn list_revisions(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(i64, String)>,
+    query: web::Query<RevisionListQuery>,
+) -> AppResult<HttpResponse> {
+    let (id, raw_lang) = path.into_inner();
+    let lang = path_lang(id, &raw_lang)?;
+    let q = query.into_inner();
+    let limit = Limit::parse(q.limit)?;
+    let before = match q.cursor.as_deref() {
+        None => None,
+        Some(raw) => Some(
+            raw.strip_prefix("r1.")
+                .and_then(|v| v.parse::<i32>().ok())
+                .ok_or_else(|| {
+                    AppError::bad_parameter("cursor", "is not a cursor this list returned")
+                })?,
+        ),
+    };
+    let list = state
+        .db
+        .run(move |c| {
+            let l = load(c, &caller, id, &lang)?;
+            let rows = revisions::list(c, l.translation.id, before, limit.fetch())?;
+            let (rows, next) = limit.split(rows, |(r, _)| r.version);
+            Ok(RevisionList {
+                items: rows
+                    .into_iter()
+                    .map(|(r, name)| RevisionSummary::new(&r, name))
+                    .collect::<AppResult<_>>()?,
+                next_cursor: next.map(|v| format!("r1.{v}")),
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(list))
+}
+
+/// Read one revision with its full content.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/articles/{id}/translations/{lang}/revisions/{version}",
+    tag = "articles",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "The story's id"),
+        ("lang" = String, Path, example = "ka"),
+        ("version" = i32, Path, description = "The revision's number")
+    ),
+    responses((status = 200, description = "The revision", body = RevisionResponse), TranslationReadErrors)
+)]
+pub async fn get_revision(
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(i64, String, i32)>,
+) -> AppResult<HttpResponse> {
+    let (id, raw_lang, version) = path.into_inner();
+    let lang = path_lang(id, &raw_lang)?;
+    let revision = state
+        .db
+        .run(move |c| {
+            let l = load(c, &caller, id, &lang)?;
+            let (r, name) = revisions::find(c, l.translation.id, version)?;
+            RevisionResponse::new(r, name)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(revision))
+}
+
+/// Bring back the text and slug of an earlier revision, as a new revision. Needs `If-Match`;
+/// the status does not change.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/articles/{id}/translations/{lang}/revisions/{version}/restore",
+    tag = "articles",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = "The story's id"),
+        ("lang" = String, Path, example = "ka"),
+        ("version" = i32, Path, description = "The revision to restore"),
+        ("If-Match" = String, Header, description = "The ETag of the current version")
+    ),
+    responses(
+        (status = 200, description = "The translation as restored", body = TranslationResponse,
+            headers(("ETag" = String))),
+        TranslationWriteErrors
+    )
+)]
+pub async fn restore_revision(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: AuthUser,
+    path: web::Path<(i64, String, i32)>,
+) -> AppResult<HttpResponse> {
+    let (id, raw_lang, version) = path.into_inner();
+    let lang = path_lang(id, &raw_lang)?;
+    let if_match = IfMatch::from_request(&req)?;
+    let actor = Actor::from(&caller);
+    let t = state
+        .db
+        .transaction(move |c| {
+            let l = load(c, &caller, id, &lang)?;
+            let current = &l.translation;
+            l.access.edit_translation(current.status()?)?;
+            let (r, _) = revisions::find(c, current.id, version)?;
+            let expected = expected(c, &if_match, current)?;
+            // An excerpt that was derived from the body stays derived.
+            let derived = html::excerpt(&html::text_of(&r.body));
+            let mut row = Row::of(current);
+            row.set_text(Text {
+                excerpt: if r.excerpt == derived {
+                    String::new()
+                } else {
+                    r.excerpt.clone()
+                },
+                title: r.title,
+                subtitle: r.subtitle,
+                body: r.body,
+                seo_title: r.seo_title,
+                seo_description: r.seo_description,
+            });
+            let slug = Slug::parse(&r.slug, "slug")?;
+            row.slug = translations::choose_slug(c, &lang, Some(slug), "", Some(current.id))?
+                .into_string();
+            let action = format!("restore:{version}");
+            let saved = translations::write(c, current, expected, row, &action, Some(caller.id))?;
+            audit::record(c, &actor, "translation.restore", "translation", &saved.id.to_string(), json!({ "article": id, "lang": saved.lang, "restored": version, "version": saved.version }))?;
+            translation_response(c, saved, &l.access)
+        })
+        .await?;
+    Ok(with_etag(HttpResponse::Ok(), &t))
+}

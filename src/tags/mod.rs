@@ -1,0 +1,405 @@
+//! Tags: how stories are filed ("Georgia-Russia", "Opinion"). A tag has a slug, a kind and a
+//! name and description per language.
+
+pub mod handlers;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::articles::Status;
+use crate::db::schema::{article_tags, articles, tag_translations, tags, translations};
+use crate::db::{now, DbConn};
+use crate::db_run;
+use crate::error::{AppError, AppResult};
+use crate::slug::Slug;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tags)]
+pub struct Tag {
+    pub id: i64,
+    pub slug: String,
+    pub kind: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = tag_translations)]
+pub struct TagName {
+    pub tag_id: i64,
+    pub lang: String,
+    pub name: String,
+    pub description: String,
+}
+
+/// A tag's kind: `topic`, `country`, `section`, `person` … lowercase letters, digits and
+/// hyphens, so that frontends can switch on it.
+pub fn parse_kind(raw: &str, field: &str) -> AppResult<String> {
+    let ok = (1..=32).contains(&raw.len())
+        && raw.starts_with(|c: char| c.is_ascii_lowercase())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err(AppError::invalid(
+            field,
+            "a kind is 1 to 32 lowercase letters, digits and hyphens, starting with a letter",
+        ))
+    }
+}
+
+/// A name in one language, parsed.
+#[derive(Debug, Clone)]
+pub struct NameInput {
+    pub lang: String,
+    pub name: String,
+    pub description: String,
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> AppResult<Tag> {
+    db_run!(conn, |c| tags::table
+        .find(id)
+        .select(Tag::as_select())
+        .first(c)
+        .optional())?
+    .ok_or_else(|| AppError::NotFound(format!("no tag with id {id}")))
+}
+
+pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> AppResult<Option<Tag>> {
+    Ok(db_run!(conn, |c| tags::table
+        .filter(tags::slug.eq(slug))
+        .select(Tag::as_select())
+        .first(c)
+        .optional())?)
+}
+
+/// The tags with these slugs, in the order given; 422 naming `field` for any that don't exist.
+pub fn resolve_slugs(conn: &mut DbConn, slugs: &[String], field: &str) -> AppResult<Vec<Tag>> {
+    let wanted = slugs.to_vec();
+    let found: Vec<Tag> = db_run!(conn, |c| tags::table
+        .filter(tags::slug.eq_any(&wanted))
+        .select(Tag::as_select())
+        .load(c))?;
+    let mut out = Vec::with_capacity(slugs.len());
+    for slug in slugs {
+        match found.iter().find(|t| &t.slug == slug) {
+            Some(tag) if !out.iter().any(|t: &Tag| t.id == tag.id) => out.push(tag.clone()),
+            Some(_) => {}
+            None => {
+                return Err(AppError::invalid(
+                    field,
+                    format!("no tag with slug `{slug}`"),
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every tag in slug order, optionally of one kind, starting after `after_slug`.
+pub fn list(
+    conn: &mut DbConn,
+    kind: Option<&str>,
+    after_slug: Option<&str>,
+    fetch: i64,
+) -> AppResult<Vec<Tag>> {
+    Ok(db_run!(conn, |c| {
+        let mut q = tags::table.select(Tag::as_select()).into_boxed();
+        if let Some(kind) = kind {
+            q = q.filter(tags::kind.eq(kind.to_owned()));
+        }
+        if let Some(after) = after_slug {
+            q = q.filter(tags::slug.gt(after.to_owned()));
+        }
+        q.order(tags::slug.asc()).limit(fetch).load(c)
+    })?)
+}
+
+/// The names of these tags, by tag id.
+pub fn names_of(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashMap<i64, Vec<TagName>>> {
+    let ids = ids.to_vec();
+    let rows: Vec<TagName> = db_run!(conn, |c| tag_translations::table
+        .filter(tag_translations::tag_id.eq_any(&ids))
+        .select(TagName::as_select())
+        .order((tag_translations::tag_id, tag_translations::lang))
+        .load(c))?;
+    let mut map: HashMap<i64, Vec<TagName>> = HashMap::new();
+    for row in rows {
+        map.entry(row.tag_id).or_default().push(row);
+    }
+    Ok(map)
+}
+
+/// How many stories carry each of these tags (any status), by tag id.
+pub fn usage_counts(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashMap<i64, i64>> {
+    let ids = ids.to_vec();
+    let rows: Vec<(i64, i64)> = db_run!(conn, |c| article_tags::table
+        .filter(article_tags::tag_id.eq_any(&ids))
+        .group_by(article_tags::tag_id)
+        .select((article_tags::tag_id, diesel::dsl::count_star()))
+        .load(c))?;
+    Ok(rows.into_iter().collect())
+}
+
+/// How many stories with each tag have a published translation in `lang`, by tag id.
+pub fn published_counts(conn: &mut DbConn, lang: &str) -> AppResult<HashMap<i64, i64>> {
+    let lang = lang.to_owned();
+    let rows: Vec<(i64, i64)> = db_run!(conn, |c| article_tags::table
+        .inner_join(translations::table.on(translations::article_id.eq(article_tags::article_id)),)
+        .filter(translations::lang.eq(&lang))
+        .filter(translations::status.eq(Status::Published.as_str()))
+        .group_by(article_tags::tag_id)
+        .select((article_tags::tag_id, diesel::dsl::count_star()))
+        .load(c))?;
+    Ok(rows.into_iter().collect())
+}
+
+fn slug_taken(conn: &mut DbConn, slug: &Slug, except: Option<i64>) -> AppResult<bool> {
+    Ok(find_by_slug(conn, slug.as_str())?.is_some_and(|t| Some(t.id) != except))
+}
+
+fn conflict(slug: &Slug) -> AppError {
+    AppError::Conflict(format!(
+        "a tag with slug `{}` already exists",
+        slug.as_str()
+    ))
+}
+
+/// Creates a tag. The slug comes from the first name when not given. Call in a transaction.
+pub fn insert(
+    conn: &mut DbConn,
+    slug: Option<Slug>,
+    kind: &str,
+    names: &[NameInput],
+) -> AppResult<Tag> {
+    let slug = match slug {
+        Some(slug) if slug_taken(conn, &slug, None)? => return Err(conflict(&slug)),
+        Some(slug) => slug,
+        None => {
+            let base = names
+                .iter()
+                .find_map(|n| Slug::from_text(&n.name))
+                .ok_or_else(|| {
+                    AppError::invalid("slug", "give a slug: none can be made from the names")
+                })?;
+            free_slug(conn, base)?
+        }
+    };
+    let at = now();
+    let tag: Tag = db_run!(conn, |c| diesel::insert_into(tags::table)
+        .values((
+            tags::slug.eq(slug.as_str()),
+            tags::kind.eq(kind),
+            tags::created_at.eq(at),
+            tags::updated_at.eq(at),
+        ))
+        .returning(Tag::as_returning())
+        .get_result(c))?;
+    set_names(conn, tag.id, names, &[])?;
+    Ok(tag)
+}
+
+/// `base`, or `base-2`, `base-3` … whichever no tag has yet.
+fn free_slug(conn: &mut DbConn, base: Slug) -> AppResult<Slug> {
+    let mut candidate = base.clone();
+    for n in 2..1000 {
+        if !slug_taken(conn, &candidate, None)? {
+            return Ok(candidate);
+        }
+        candidate = base.with_suffix(n);
+    }
+    Err(conflict(&base))
+}
+
+/// Writes `names` (insert or replace) and removes the names in `remove`.
+fn set_names(
+    conn: &mut DbConn,
+    tag_id: i64,
+    names: &[NameInput],
+    remove: &[String],
+) -> AppResult<()> {
+    for n in names {
+        let row = TagName {
+            tag_id,
+            lang: n.lang.clone(),
+            name: n.name.clone(),
+            description: n.description.clone(),
+        };
+        db_run!(conn, |c| diesel::insert_into(tag_translations::table)
+            .values(&row)
+            .on_conflict((tag_translations::tag_id, tag_translations::lang))
+            .do_update()
+            .set((
+                tag_translations::name.eq(&row.name),
+                tag_translations::description.eq(&row.description),
+            ))
+            .execute(c))?;
+    }
+    let remove = remove.to_vec();
+    db_run!(conn, |c| diesel::delete(
+        tag_translations::table
+            .filter(tag_translations::tag_id.eq(tag_id))
+            .filter(tag_translations::lang.eq_any(&remove))
+    )
+    .execute(c))?;
+    Ok(())
+}
+
+/// Changes to a tag, parsed.
+#[derive(Debug, Default)]
+pub struct TagChanges {
+    pub slug: Option<Slug>,
+    pub kind: Option<String>,
+    pub names: Vec<NameInput>,
+    pub remove_names: Vec<String>,
+}
+
+/// Applies `changes`; a tag keeps at least one name. Call in a transaction.
+pub fn update(conn: &mut DbConn, id: i64, changes: TagChanges) -> AppResult<Tag> {
+    let tag = find(conn, id)?;
+    if let Some(slug) = &changes.slug {
+        if slug_taken(conn, slug, Some(id))? {
+            return Err(conflict(slug));
+        }
+    }
+    set_names(conn, id, &changes.names, &changes.remove_names)?;
+    if names_of(conn, &[id])?.get(&id).is_none_or(Vec::is_empty) {
+        return Err(AppError::invalid(
+            "names",
+            "a tag needs a name in at least one language",
+        ));
+    }
+    let slug = changes.slug.map_or(tag.slug, Slug::into_string);
+    let kind = changes.kind.unwrap_or(tag.kind);
+    let at = now();
+    Ok(db_run!(conn, |c| diesel::update(tags::table.find(id))
+        .set((
+            tags::slug.eq(&slug),
+            tags::kind.eq(&kind),
+            tags::updated_at.eq(at),
+        ))
+        .returning(Tag::as_returning())
+        .get_result(c))?)
+}
+
+/// Deletes a tag. One that stories carry is refused unless `detach`, which first takes it off
+/// those stories (and off their primary tag). Returns how many stories it was taken off.
+pub fn delete(conn: &mut DbConn, id: i64, detach: bool) -> AppResult<i64> {
+    find(conn, id)?;
+    let used: Vec<i64> = db_run!(conn, |c| article_tags::table
+        .filter(article_tags::tag_id.eq(id))
+        .select(article_tags::article_id)
+        .load(c))?;
+    if !used.is_empty() && !detach {
+        return Err(AppError::ConflictWith {
+            detail: format!(
+                "{} stories carry this tag; delete with `detach=true` to take it off them",
+                used.len()
+            ),
+            extra: serde_json::json!({ "articles": used.len() }),
+        });
+    }
+    let at = now();
+    db_run!(conn, |c| {
+        diesel::update(articles::table.filter(articles::primary_tag_id.eq(id)))
+            .set(articles::primary_tag_id.eq(None::<i64>))
+            .execute(c)?;
+        diesel::update(articles::table.filter(articles::id.eq_any(&used)))
+            .set(articles::updated_at.eq(at))
+            .execute(c)?;
+        diesel::delete(article_tags::table.filter(article_tags::tag_id.eq(id))).execute(c)?;
+        diesel::delete(tags::table.find(id)).execute(c)
+    })?;
+    Ok(used.len() as i64)
+}
+
+/// The name of a tag in the first language of `chain` that has one, else in any language.
+pub fn localize<'a>(names: &'a [TagName], chain: &[String]) -> Option<&'a TagName> {
+    chain
+        .iter()
+        .find_map(|lang| names.iter().find(|n| &n.lang == lang))
+        .or_else(|| names.first())
+}
+
+/// A tag's name and description in one language.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TagNameResponse {
+    #[schema(example = "Georgia–Russia")]
+    pub name: String,
+    pub description: String,
+}
+
+/// A tag as editors' tools see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagResponse {
+    pub id: i64,
+    #[schema(example = "georgia-russia")]
+    pub slug: String,
+    #[schema(example = "topic")]
+    pub kind: String,
+    /// Name and description by language code.
+    pub names: BTreeMap<String, TagNameResponse>,
+    /// Stories that carry the tag, in any status.
+    pub article_count: i64,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl TagResponse {
+    pub fn new(tag: Tag, names: Vec<TagName>, article_count: i64) -> Self {
+        TagResponse {
+            id: tag.id,
+            slug: tag.slug,
+            kind: tag.kind,
+            names: names
+                .into_iter()
+                .map(|n| {
+                    (
+                        n.lang,
+                        TagNameResponse {
+                            name: n.name,
+                            description: n.description,
+                        },
+                    )
+                })
+                .collect(),
+            article_count,
+            created_at: tag.created_at.and_utc(),
+            updated_at: tag.updated_at.and_utc(),
+        }
+    }
+}
+
+/// A tag as frontends see it, in one language.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicTag {
+    #[schema(example = "georgia-russia")]
+    pub slug: String,
+    #[schema(example = "topic")]
+    pub kind: String,
+    #[schema(example = "Georgia–Russia")]
+    pub name: String,
+    pub description: String,
+    /// The language the name is in: the one asked for, or one from its fallback chain.
+    #[schema(example = "en")]
+    pub name_lang: String,
+}
+
+impl PublicTag {
+    pub fn new(tag: &Tag, names: &[TagName], chain: &[String]) -> Self {
+        let name = localize(names, chain);
+        PublicTag {
+            slug: tag.slug.clone(),
+            kind: tag.kind.clone(),
+            name: name.map_or_else(|| tag.slug.clone(), |n| n.name.clone()),
+            description: name.map(|n| n.description.clone()).unwrap_or_default(),
+            name_lang: name.map_or_else(|| chain[0].clone(), |n| n.lang.clone()),
+        }
+    }
+}
