@@ -4,7 +4,7 @@
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -713,7 +713,8 @@ pub async fn transition_translation(
         scheduled_at,
     } = body.into_inner();
     let scheduled_at = match (to, scheduled_at) {
-        (Status::Scheduled, Some(at)) if at > Utc::now() => Some(at.naive_utc()),
+        // Stored to the microsecond, like every time.
+        (Status::Scheduled, Some(at)) if at > Utc::now() => Some(at.naive_utc().trunc_subsecs(6)),
         (Status::Scheduled, Some(_)) => {
             return Err(AppError::invalid("scheduled_at", "must be in the future"))
         }

@@ -5,7 +5,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use serde_json::json;
+
 use crate::app::AppState;
+use crate::audit::{self, Actor};
 use crate::auth::{AuthUser, Role};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::http::cacheable_json;
@@ -228,9 +231,21 @@ pub async fn create_language(
         fallback,
         is_default: b.is_default.unwrap_or(false),
     };
+    let actor = Actor::from(&caller);
     let lang = state
         .db
-        .transaction(move |c| languages::insert(c, new))
+        .transaction(move |c| {
+            let lang = languages::insert(c, new)?;
+            audit::record(
+                c,
+                &actor,
+                "language.create",
+                "language",
+                &lang.code,
+                json!({ "name": lang.name, "is_default": lang.is_default }),
+            )?;
+            Ok(lang)
+        })
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((
@@ -276,9 +291,14 @@ pub async fn update_language(
         is_default: b.is_default,
     };
     f.finish()?;
+    let actor = Actor::from(&caller);
     let lang = state
         .db
-        .transaction(move |c| languages::update(c, &code, changes))
+        .transaction(move |c| {
+            let lang = languages::update(c, &code, changes)?;
+            audit::record(c, &actor, "language.update", "language", &lang.code, json!({ "enabled": lang.enabled, "is_default": lang.is_default, "fallback": lang.fallback_code, "position": lang.position }))?;
+            Ok(lang)
+        })
         .await?;
     Ok(HttpResponse::Ok().json(LanguageResponse::from(lang)))
 }
@@ -300,9 +320,20 @@ pub async fn delete_language(
 ) -> AppResult<HttpResponse> {
     caller.require(Role::Admin)?;
     let code = path_code(&code.into_inner())?;
+    let actor = Actor::from(&caller);
     state
         .db
-        .transaction(move |c| languages::delete(c, &code))
+        .transaction(move |c| {
+            languages::delete(c, &code)?;
+            audit::record(
+                c,
+                &actor,
+                "language.delete",
+                "language",
+                code.as_str(),
+                json!({}),
+            )
+        })
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

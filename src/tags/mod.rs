@@ -307,15 +307,28 @@ pub fn delete(conn: &mut DbConn, id: i64, detach: bool) -> AppResult<i64> {
     }
     let at = now();
     db_run!(conn, |c| {
-        diesel::update(articles::table.filter(articles::primary_tag_id.eq(id)))
-            .set(articles::primary_tag_id.eq(None::<i64>))
-            .execute(c)?;
+        diesel::delete(article_tags::table.filter(article_tags::tag_id.eq(id))).execute(c)?;
         diesel::update(articles::table.filter(articles::id.eq_any(&used)))
             .set(articles::updated_at.eq(at))
-            .execute(c)?;
-        diesel::delete(article_tags::table.filter(article_tags::tag_id.eq(id))).execute(c)?;
-        diesel::delete(tags::table.find(id)).execute(c)
+            .execute(c)
     })?;
+    // Stories whose primary tag this was lead with their next tag instead.
+    let orphaned: Vec<i64> = db_run!(conn, |c| articles::table
+        .filter(articles::primary_tag_id.eq(id))
+        .select(articles::id)
+        .load(c))?;
+    for article in orphaned {
+        let next: Option<i64> = db_run!(conn, |c| article_tags::table
+            .filter(article_tags::article_id.eq(article))
+            .order(article_tags::position)
+            .select(article_tags::tag_id)
+            .first(c)
+            .optional())?;
+        db_run!(conn, |c| diesel::update(articles::table.find(article))
+            .set(articles::primary_tag_id.eq(next))
+            .execute(c))?;
+    }
+    db_run!(conn, |c| diesel::delete(tags::table.find(id)).execute(c))?;
     Ok(used.len() as i64)
 }
 
@@ -399,7 +412,10 @@ impl PublicTag {
             kind: tag.kind.clone(),
             name: name.map_or_else(|| tag.slug.clone(), |n| n.name.clone()),
             description: name.map(|n| n.description.clone()).unwrap_or_default(),
-            name_lang: name.map_or_else(|| chain[0].clone(), |n| n.lang.clone()),
+            name_lang: name.map_or_else(
+                || chain.first().cloned().unwrap_or_default(),
+                |n| n.lang.clone(),
+            ),
         }
     }
 }

@@ -5,7 +5,10 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use serde_json::json;
+
 use crate::app::{off_executor, AppState};
+use crate::audit::{self, Actor};
 use crate::auth::password::Password;
 use crate::auth::{sessions, AuthUser, Role};
 use crate::error::{AppError, AppResult, FieldErrors};
@@ -138,9 +141,21 @@ pub async fn create_user(
     };
     let st = state.clone();
     let hash = off_executor(move || st.hasher.hash(password.as_str())).await??;
+    let actor = Actor::from(&caller);
     let user = state
         .db
-        .run(move |c| users::insert(c, &email, &name, role, &hash))
+        .transaction(move |c| {
+            let user = users::insert(c, &email, &name, role, &hash)?;
+            audit::record(
+                c,
+                &actor,
+                "user.create",
+                "user",
+                &user.id.to_string(),
+                json!({ "email": user.email, "role": user.role }),
+            )?;
+            Ok(user)
+        })
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/admin/users/{}", user.id)))
@@ -200,15 +215,22 @@ pub async fn update_user(
         role: role.map(|r| r.as_str().to_owned()),
         disabled,
     };
-    let user =
-        if changes.display_name.is_none() && changes.role.is_none() && changes.disabled.is_none() {
-            state.db.run(move |c| users::find(c, id)).await?
-        } else {
-            state
+    let user = if changes.display_name.is_none()
+        && changes.role.is_none()
+        && changes.disabled.is_none()
+    {
+        state.db.run(move |c| users::find(c, id)).await?
+    } else {
+        let actor = Actor::from(&caller);
+        state
                 .db
-                .transaction(move |c| users::update(c, id, &changes))
+                .transaction(move |c| {
+                    let user = users::update(c, id, &changes)?;
+                    audit::record(c, &actor, "user.update", "user", &id.to_string(), json!({ "display_name": changes.display_name, "role": changes.role, "disabled": changes.disabled }))?;
+                    Ok(user)
+                })
                 .await?
-        };
+    };
     Ok(HttpResponse::Ok().json(UserResponse::try_from(user)?))
 }
 
@@ -234,11 +256,20 @@ pub async fn reset_password(
     state.db.run(move |c| users::find(c, id)).await?;
     let st = state.clone();
     let hash = off_executor(move || st.hasher.hash(password.as_str())).await??;
+    let actor = Actor::from(&caller);
     state
         .db
         .transaction(move |c| {
             users::set_password(c, id, &hash)?;
-            sessions::revoke_all_for_user(c, id)
+            sessions::revoke_all_for_user(c, id)?;
+            audit::record(
+                c,
+                &actor,
+                "user.reset_password",
+                "user",
+                &id.to_string(),
+                json!({}),
+            )
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -260,6 +291,21 @@ pub async fn delete_user(
 ) -> AppResult<HttpResponse> {
     caller.require(Role::Admin)?;
     let id = id.into_inner();
-    state.db.transaction(move |c| users::delete(c, id)).await?;
+    let actor = Actor::from(&caller);
+    state
+        .db
+        .transaction(move |c| {
+            let user = users::find(c, id)?;
+            users::delete(c, id)?;
+            audit::record(
+                c,
+                &actor,
+                "user.delete",
+                "user",
+                &id.to_string(),
+                json!({ "email": user.email }),
+            )
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -165,6 +165,36 @@ impl TestApp {
         self.send(Method::GET, path, token, None).await
     }
 
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    /// A write that names the version it changes with `If-Match`.
+    pub async fn send_if_match(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        etag: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut req = TestRequest::default()
+            .method(method)
+            .uri(path)
+            .peer_addr("10.0.0.1:5000".parse::<SocketAddr>().unwrap())
+            .insert_header((header::AUTHORIZATION, format!("Bearer {token}")))
+            .insert_header((header::IF_MATCH, etag.to_owned()));
+        if let Some(body) = body {
+            req = req.set_json(body);
+        }
+        self.call(req).await
+    }
+
     /// Creates an account directly in the database.
     pub fn create_user(&self, email: &str, role: Role) -> i64 {
         let hash = self.state.hasher.hash(PASSWORD).unwrap();
@@ -208,6 +238,68 @@ impl TestApp {
             Ok::<_, newsdesk::error::AppError>(())
         })
         .unwrap();
+    }
+
+    /// Creates the tags the newsroom files stories under, named in English and Russian.
+    pub async fn seed_tags(&self, token: &str) {
+        for (slug, kind, en, ru) in [
+            ("georgia-russia", "topic", "Georgia–Russia", "Грузия–Россия"),
+            ("georgia", "country", "Georgia", "Грузия"),
+            ("armenia", "country", "Armenia", "Армения"),
+            ("opinion", "section", "Opinion", "Мнения"),
+        ] {
+            let reply = self
+                .post(
+                    "/api/v1/admin/tags",
+                    token,
+                    json!({"slug": slug, "kind": kind, "names": {"en": {"name": en}, "ru": {"name": ru}}}),
+                )
+                .await;
+            assert_eq!(reply.status, 201, "{}", reply.body);
+        }
+    }
+
+    /// Creates a story with a first translation and returns the story's id.
+    pub async fn create_story(&self, token: &str, lang: &str, title: &str, tags: &[&str]) -> i64 {
+        let reply = self
+            .post(
+                "/api/v1/admin/articles",
+                token,
+                json!({
+                    "type": "news",
+                    "tags": tags,
+                    "translation": {"lang": lang, "title": title, "body": format!("<p>{title}. A first paragraph.</p>")},
+                }),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        reply.body["id"].as_i64().unwrap()
+    }
+
+    /// Reads a translation and returns it with its ETag.
+    pub async fn translation(&self, token: &str, id: i64, lang: &str) -> (Value, String) {
+        let reply = self
+            .get(
+                &format!("/api/v1/admin/articles/{id}/translations/{lang}"),
+                Some(token),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        let etag = reply.header("etag").unwrap().to_owned();
+        (reply.body, etag)
+    }
+
+    /// Moves a translation to `status`, reading its current ETag first.
+    pub async fn transition(&self, token: &str, id: i64, lang: &str, body: Value) -> Reply {
+        let (_, etag) = self.translation(token, id, lang).await;
+        self.send_if_match(
+            Method::POST,
+            &format!("/api/v1/admin/articles/{id}/translations/{lang}/transitions"),
+            token,
+            &etag,
+            Some(body),
+        )
+        .await
     }
 
     /// Runs raw SQL against the test database (to break it on purpose).

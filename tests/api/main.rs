@@ -1,9 +1,14 @@
 //! Integration tests through the HTTP API. They run on SQLite, and on PostgreSQL when
 //! `TEST_DATABASE_URL` is set.
 
+mod articles;
 mod auth;
 mod common;
+mod editing;
 mod errors;
 mod languages;
+mod live;
 mod openapi;
+mod tags;
 mod users;
+mod workflow;
