@@ -4,6 +4,7 @@
 mod articles;
 mod auth;
 mod common;
+mod demo;
 mod editing;
 mod errors;
 mod languages;

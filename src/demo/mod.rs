@@ -1,0 +1,132 @@
+//! Demo content for `newsdesk serve --demo`: on an empty database, the five languages of the
+//! newsroom Newsdesk is built for, an admin account whose password is printed once, a few
+//! journalists, tags, and stories in every language and workflow state, a live one included.
+
+mod stories;
+
+use chrono::Duration;
+
+use crate::app::AppState;
+use crate::articles::translations::{self, Row, Source, Text};
+use crate::articles::{self, entries, Image, Status, StoryFields};
+use crate::auth::Role;
+use crate::db::{now, DbConn};
+use crate::error::AppResult;
+use crate::html::Sanitizer;
+use crate::languages;
+use crate::slug::Slug;
+use crate::tags::{self, NameInput};
+use crate::users::{self, Email};
+
+pub const DEMO_ADMIN_EMAIL: &str = "admin@newsdesk.local";
+
+/// The credentials of the admin account the demo created.
+pub struct DemoAdmin {
+    pub email: String,
+    pub password: String,
+}
+
+/// Seeds the demo content unless the database already has users or languages. Returns the
+/// admin's credentials when it created them.
+pub fn seed(state: &AppState) -> AppResult<Option<DemoAdmin>> {
+    let password = crate::auth::random_token(12);
+    let hash = state.hasher.hash(&password)?;
+    // Journalists sign in only after an admin sets their password.
+    let unusable = state.hasher.hash(&crate::auth::random_token(32))?;
+    let mut conn = state.db.get()?;
+    conn.transaction(|c| {
+        if users::count(c)? > 0 || !languages::list(c, false)?.is_empty() {
+            return Ok(None);
+        }
+        for language in languages::demo_languages() {
+            languages::insert(c, language)?;
+        }
+        let email = Email::parse(DEMO_ADMIN_EMAIL, "email")?;
+        let admin = users::insert(c, &email, "Demo Admin", Role::Admin, &hash)?;
+        let mut journalists = Vec::new();
+        for (email, name, role) in stories::JOURNALISTS {
+            let email = Email::parse(email, "email")?;
+            journalists.push(users::insert(c, &email, name, role, &unusable)?.id);
+        }
+        seed_stories(c, &state.sanitizer, admin.id, &journalists)?;
+        Ok(Some(DemoAdmin {
+            email: DEMO_ADMIN_EMAIL.to_owned(),
+            password,
+        }))
+    })
+}
+
+fn seed_stories(
+    c: &mut DbConn,
+    sanitizer: &Sanitizer,
+    admin: i64,
+    journalists: &[i64],
+) -> AppResult<()> {
+    for tag in stories::TAGS {
+        let names: Vec<NameInput> = tag
+            .names
+            .iter()
+            .map(|(lang, name)| NameInput {
+                lang: (*lang).to_owned(),
+                name: (*name).to_owned(),
+                description: String::new(),
+            })
+            .collect();
+        tags::insert(c, Some(Slug::parse(tag.slug, "slug")?), tag.kind, &names)?;
+    }
+    for story in stories::STORIES {
+        let slugs: Vec<String> = story.tags.iter().map(|t| (*t).to_owned()).collect();
+        let author = journalists.get(story.byline).copied().unwrap_or(admin);
+        let fields = StoryFields {
+            kind: Some(story.kind),
+            tags: Some(tags::resolve_slugs(c, &slugs, "tags")?),
+            bylines: Some(vec![author]),
+            image: story.image.map(|(url, alt)| {
+                Some(Image {
+                    url: url.to_owned(),
+                    alt: alt.to_owned(),
+                    credit: "Newsdesk demo".to_owned(),
+                })
+            }),
+            featured: Some(story.featured),
+            syndicate: Some(true),
+            ..StoryFields::default()
+        };
+        let article = articles::insert(c, fields, author)?;
+        let published_at = now() - Duration::hours(story.hours_ago);
+        for text in story.texts {
+            let source = match text.from {
+                Some(lang) => translations::find(c, article.id, lang)?.map(|s| Source {
+                    translation_id: s.id,
+                    version: s.content_version,
+                }),
+                None => None,
+            };
+            let slug = translations::choose_slug(c, text.lang, None, text.title, None)?;
+            let body = Text {
+                title: text.title.to_owned(),
+                subtitle: text.subtitle.to_owned(),
+                body: sanitizer.clean(text.body),
+                ..Text::default()
+            };
+            let t = translations::insert(c, article.id, text.lang, slug, body, source, author)?;
+            if text.status != Status::Draft {
+                let mut row = Row::of(&t);
+                row.status = text.status.as_str().to_owned();
+                if text.status == Status::Published {
+                    row.published_at = Some(published_at);
+                }
+                let action = format!("transition:{}", text.status.as_str());
+                translations::write(c, &t, t.version, row, &action, Some(admin))?;
+            }
+        }
+        for (lang, bodies) in story.entries {
+            if let Some(t) = translations::find(c, article.id, lang)? {
+                for body in *bodies {
+                    entries::insert(c, t.id, &sanitizer.clean(body), false, author)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
