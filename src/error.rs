@@ -270,6 +270,12 @@ impl From<DieselError> for AppError {
                 DatabaseErrorKind::SerializationFailure => {
                     AppError::Unavailable(format!("serialization failure: {}", info.message()))
                 }
+                // SQLite reports some constraint failures without an extended code.
+                _ if info.message().contains("FOREIGN KEY constraint failed") => {
+                    AppError::Conflict(
+                        "the resource is referenced by, or refers to, another resource".into(),
+                    )
+                }
                 // SQLite's busy timeout ran out: another writer held the lock too long.
                 _ if info.message().contains("database is locked") => {
                     AppError::Unavailable(info.message().to_owned())

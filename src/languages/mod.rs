@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::schema::languages;
+use crate::db::schema::{languages, tag_translations, translations};
 use crate::db::{now, DbConn};
 use crate::db_run;
 use crate::error::{AppError, AppResult};
@@ -375,17 +375,30 @@ pub fn delete(conn: &mut DbConn, code: &LanguageCode) -> AppResult<()> {
             dependants.join(", ")
         )));
     }
+    let (stories, tag_names): (i64, i64) = db_run!(conn, |c| {
+        let stories = translations::table
+            .filter(translations::lang.eq(code.as_str()))
+            .count()
+            .get_result(c)?;
+        let tag_names = tag_translations::table
+            .filter(tag_translations::lang.eq(code.as_str()))
+            .count()
+            .get_result(c)?;
+        Ok::<_, diesel::result::Error>((stories, tag_names))
+    })?;
+    if stories > 0 || tag_names > 0 {
+        return Err(AppError::ConflictWith {
+            detail: format!(
+                "content in `{}` still exists ({stories} translations, {tag_names} tag names); delete it or disable the language instead",
+                code.as_str()
+            ),
+            extra: serde_json::json!({ "translations": stories, "tag_names": tag_names }),
+        });
+    }
     db_run!(conn, |c| diesel::delete(
         languages::table.find(code.as_str())
     )
-    .execute(c))
-    .map_err(|e| match AppError::from(e) {
-        AppError::Conflict(_) => AppError::Conflict(format!(
-            "content in `{}` still exists; delete or move it first",
-            code.as_str()
-        )),
-        other => other,
-    })?;
+    .execute(c))?;
     Ok(())
 }
 

@@ -234,7 +234,8 @@ pub async fn update_user(
     Ok(HttpResponse::Ok().json(UserResponse::try_from(user)?))
 }
 
-/// Set a new password for an account; all its sessions end.
+/// Set a new password for another account; all its sessions end. Admins change their own
+/// password with `POST /api/v1/auth/password`, which asks for the current one.
 #[utoipa::path(
     post,
     path = "/api/v1/admin/users/{id}/password",
@@ -252,6 +253,13 @@ pub async fn reset_password(
 ) -> AppResult<HttpResponse> {
     caller.require(Role::Admin)?;
     let id = id.into_inner();
+    // Changing one's own password must prove the current one (`/api/v1/auth/password`);
+    // otherwise a stolen admin token would be enough to take the account over.
+    if id == caller.id {
+        return Err(AppError::Forbidden(
+            "change your own password with POST /api/v1/auth/password, which asks for the current one".into(),
+        ));
+    }
     let password = Password::parse(body.into_inner().password, "password")?;
     state.db.run(move |c| users::find(c, id)).await?;
     let st = state.clone();

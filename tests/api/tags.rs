@@ -140,6 +140,34 @@ async fn bad_tags_are_refused_naming_the_field() {
     }
     let list = app.get("/api/v1/admin/tags", Some(&editor)).await;
     assert_eq!(list.body["items"].as_array().unwrap().len(), 4);
+
+    // A language that content is written in cannot be deleted.
+    let admin = app.token_for(Role::Admin).await;
+    app.post(
+        "/api/v1/admin/tags",
+        &editor,
+        json!({"kind": "country", "names": {"hy": {"name": "Հայաստան"}}}),
+    )
+    .await;
+    let hy = app
+        .send(
+            Method::DELETE,
+            "/api/v1/admin/languages/hy",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(hy.problem(409)["tag_names"], 1);
+    app.create_story(&editor, "az", "Xəbər", &[]).await;
+    let az = app
+        .send(
+            Method::DELETE,
+            "/api/v1/admin/languages/az",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(az.problem(409)["translations"], 1);
 }
 
 #[actix_web::test]

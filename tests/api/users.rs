@@ -254,6 +254,17 @@ async fn a_password_reset_ends_the_accounts_sessions() {
     )
     .await
     .problem(404);
+    // An admin's own password needs the current one, through /api/v1/auth/password.
+    let me = app.get("/api/v1/auth/me", Some(&admin)).await.body["id"].clone();
+    app.send(
+        Method::POST,
+        &format!("/api/v1/admin/users/{me}/password"),
+        Some(&admin),
+        Some(json!({"password": "taken over by a stolen token"})),
+    )
+    .await
+    .problem(403);
+    assert_eq!(app.get("/api/v1/auth/me", Some(&admin)).await.status, 200);
 }
 
 #[actix_web::test]
