@@ -365,11 +365,20 @@ pub fn load(conn: &mut DbConn, caller: &AuthUser, id: i64, lang: &str) -> AppRes
     })
 }
 
-/// The expected version from `If-Match`, or 412 when it names none of this translation's.
-fn expected(conn: &mut DbConn, if_match: &IfMatch, t: &Translation) -> AppResult<i32> {
-    match if_match.version_for(t.id) {
-        Some(v) => Ok(v),
-        None => Err(translations::stale(conn, t)?),
+/// The translation to write and the version `If-Match` expects. The precondition is checked
+/// before any rule of the workflow: an editor whose copy is stale learns that first (412), since
+/// every other answer would be about a state they have not seen.
+fn load_for_write(
+    conn: &mut DbConn,
+    caller: &AuthUser,
+    id: i64,
+    lang: &str,
+    if_match: &IfMatch,
+) -> AppResult<(Loaded, i32)> {
+    let l = load(conn, caller, id, lang)?;
+    match if_match.version_for(l.translation.id) {
+        Some(v) if v == l.translation.version => Ok((l, v)),
+        _ => Err(translations::stale(conn, &l.translation)?),
     }
 }
 
@@ -581,10 +590,9 @@ pub async fn update_translation(
     let t = state
         .db
         .transaction(move |c| {
-            let l = load(c, &caller, id, &lang)?;
+            let (l, expected) = load_for_write(c, &caller, id, &lang, &if_match)?;
             let current = &l.translation;
             l.access.edit_translation(current.status()?)?;
-            let expected = expected(c, &if_match, current)?;
             let mut text = Text::of(current);
             let mut changed = Vec::new();
             let mut set = |name: &'static str, value: Option<String>, slot: &mut String| {
@@ -657,10 +665,9 @@ pub async fn delete_translation(
     state
         .db
         .transaction(move |c| {
-            let l = load(c, &caller, id, &lang)?;
+            let (l, expected) = load_for_write(c, &caller, id, &lang, &if_match)?;
             let t = &l.translation;
             l.access.edit_translation(t.status()?)?;
-            let expected = expected(c, &if_match, t)?;
             translations::delete(c, t, expected)?;
             audit::record(
                 c,
@@ -736,11 +743,10 @@ pub async fn transition_translation(
     let t = state
         .db
         .transaction(move |c| {
-            let l = load(c, &caller, id, &lang)?;
+            let (l, expected) = load_for_write(c, &caller, id, &lang, &if_match)?;
             let current = &l.translation;
             let from = current.status()?;
             l.access.transition(from, to)?;
-            let expected = expected(c, &if_match, current)?;
             let mut row = Row::of(current);
             row.status = to.as_str().to_owned();
             row.scheduled_at = scheduled_at;
@@ -885,11 +891,10 @@ pub async fn restore_revision(
     let t = state
         .db
         .transaction(move |c| {
-            let l = load(c, &caller, id, &lang)?;
+            let (l, expected) = load_for_write(c, &caller, id, &lang, &if_match)?;
             let current = &l.translation;
             l.access.edit_translation(current.status()?)?;
             let (r, _) = revisions::find(c, current.id, version)?;
-            let expected = expected(c, &if_match, current)?;
             // An excerpt that was derived from the body stays derived.
             let derived = html::excerpt(&html::text_of(&r.body));
             let mut row = Row::of(current);

@@ -101,6 +101,15 @@ pub struct PublicTagQuery {
     pub kind: Option<String>,
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PublicTagLangQuery {
+    /// The language to name the tag in and count stories in.
+    #[param(example = "ka")]
+    pub lang: String,
+}
+
 /// One page of tags, in slug order.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TagList {
@@ -228,17 +237,8 @@ pub async fn list_public_tags(
                     break;
                 }
             }
-            let ids: Vec<i64> = items.iter().map(|t| t.id).collect();
-            let names = tags::names_of(c, &ids)?;
-            let counts = tags::published_counts(c, &chain[0])?;
             Ok(PublicTagList {
-                items: items
-                    .iter()
-                    .map(|t| PublicTagCount {
-                        tag: PublicTag::new(t, names.get(&t.id).map_or(&[], Vec::as_slice), &chain),
-                        article_count: counts.get(&t.id).copied().unwrap_or(0),
-                    })
-                    .collect(),
+                items: localized(c, &items, &chain)?,
                 lang: chain[0].clone(),
             })
         })
@@ -251,7 +251,7 @@ pub async fn list_public_tags(
     get,
     path = "/api/v1/tags/{slug}",
     tag = "tags",
-    params(("slug" = String, Path, example = "georgia-russia"), PublicTagQuery),
+    params(("slug" = String, Path, example = "georgia-russia"), PublicTagLangQuery),
     responses(
         (status = 200, description = "The tag", body = PublicTagCount,
             headers(("ETag" = String), ("Cache-Control" = String))),
@@ -263,24 +263,39 @@ pub async fn get_public_tag(
     req: HttpRequest,
     state: web::Data<AppState>,
     slug: web::Path<String>,
-    query: web::Query<PublicTagQuery>,
+    query: web::Query<PublicTagLangQuery>,
 ) -> AppResult<HttpResponse> {
     let slug = slug.into_inner();
-    let q = query.into_inner();
+    let lang = query.into_inner().lang;
     let body = state
         .db
         .run(move |c| {
-            let chain = content_chain(c, &q.lang)?;
+            let chain = content_chain(c, &lang)?;
             let tag = tags::find_by_slug(c, &slug)?.ok_or_else(|| path_slug_not_found(&slug))?;
-            let names = tags::names_of(c, &[tag.id])?;
-            let counts = tags::published_counts(c, &chain[0])?;
-            Ok(PublicTagCount {
-                tag: PublicTag::new(&tag, names.get(&tag.id).map_or(&[], Vec::as_slice), &chain),
-                article_count: counts.get(&tag.id).copied().unwrap_or(0),
-            })
+            localized(c, &[tag], &chain)?
+                .pop()
+                .ok_or_else(|| path_slug_not_found(&slug))
         })
         .await?;
     cacheable_json(&req, &state, &body)
+}
+
+/// `tags` named through `chain`, with the stories published in its first language.
+fn localized(
+    conn: &mut DbConn,
+    tags: &[tags::Tag],
+    chain: &[String],
+) -> AppResult<Vec<PublicTagCount>> {
+    let ids: Vec<i64> = tags.iter().map(|t| t.id).collect();
+    let names = tags::names_of(conn, &ids)?;
+    let counts = tags::published_counts(conn, &chain[0])?;
+    Ok(tags
+        .iter()
+        .map(|t| PublicTagCount {
+            tag: PublicTag::new(t, names.get(&t.id).map_or(&[], Vec::as_slice), chain),
+            article_count: counts.get(&t.id).copied().unwrap_or(0),
+        })
+        .collect())
 }
 
 /// List tags with their names in every language. Any signed-in user may read.
