@@ -330,6 +330,9 @@ pub async fn create_article(
     body: web::Json<CreateArticle>,
 ) -> AppResult<HttpResponse> {
     let b = body.into_inner();
+    if b.featured == Some(true) || b.syndicate == Some(true) {
+        Access::set_editorial_flags(caller.role)?;
+    }
     let mut f = FieldErrors::default();
     let image = b.image.map(|i| parse_image(i, &mut f));
     let lang = match b.translation.lang.clone() {
@@ -412,7 +415,8 @@ pub async fn get_article(
 /// Change story-level fields: type, tags, bylines, image, syndication, featured.
 ///
 /// Editors on any story, authors on their own, contributors on their own while none of its
-/// translations is scheduled, published or archived.
+/// translations is scheduled, published or archived. Only editors and admins feature a story
+/// or open it to syndication.
 #[utoipa::path(
     patch,
     path = "/api/v1/admin/articles/{id}",
@@ -446,7 +450,13 @@ pub async fn update_article(
     let article = state
         .db
         .transaction(move |c| {
-            let (_, access) = visible_story(c, &caller, id)?;
+            let (story, access) = visible_story(c, &caller, id)?;
+            let a = &story.article;
+            if raw.featured.is_some_and(|v| v != a.featured)
+                || raw.syndicate.is_some_and(|v| v != a.syndicate)
+            {
+                Access::set_editorial_flags(caller.role)?;
+            }
             let any_live = translations::of_articles(c, &[id])?.iter().any(|t| {
                 t.status != Status::Draft.as_str() && t.status != Status::InReview.as_str()
             });

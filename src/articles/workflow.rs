@@ -119,6 +119,15 @@ impl Access {
         }
     }
 
+    /// Featuring a story among the top stories and letting partners syndicate it are
+    /// editorial decisions: editors and admins.
+    pub fn set_editorial_flags(role: Role) -> AppResult<()> {
+        match role {
+            Role::Editor | Role::Admin => Ok(()),
+            _ => Err(Self::forbidden("feature a story or open it to syndication")),
+        }
+    }
+
     /// Deleting a whole story is editorial: editors and admins.
     pub fn delete_story(&self) -> AppResult<()> {
         match self.role {

@@ -89,6 +89,30 @@ async fn the_role_matrix_of_the_workflow() {
     )
     .await
     .problem(403);
+    // Featuring and syndication are editorial decisions, even on one's own story.
+    app.patch(
+        &format!("/api/v1/admin/articles/{authored}"),
+        &author,
+        json!({"featured": true}),
+    )
+    .await
+    .problem(403);
+    let retyped = app
+        .patch(
+            &format!("/api/v1/admin/articles/{authored}"),
+            &author,
+            json!({"featured": false, "type": "analysis"}),
+        )
+        .await;
+    assert_eq!(retyped.status, 200, "{}", retyped.body);
+    let flagged = app
+        .patch(
+            &format!("/api/v1/admin/articles/{authored}"),
+            &editor,
+            json!({"featured": true, "syndicate": true}),
+        )
+        .await;
+    assert_eq!(flagged.body["featured"], true);
     app.send(
         Method::DELETE,
         &format!("/api/v1/admin/articles/{authored}"),
