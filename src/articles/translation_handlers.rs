@@ -325,13 +325,16 @@ impl IfMatch {
         Ok(IfMatch(tags))
     }
 
-    /// The version of translation `id` the header names; `None` when it names none (then the
-    /// write is stale by definition). Weak tags never match, as RFC 9110 requires.
-    pub fn version_for(&self, id: i64) -> Option<i32> {
-        self.0.iter().find_map(|tag| {
-            let inner = tag.strip_prefix('"')?.strip_suffix('"')?;
-            let (tid, version) = inner.split_once('-')?;
-            (tid.parse::<i64>().ok()? == id).then(|| version.parse().ok())?
+    /// Whether the header names version `version` of translation `id`. Weak tags never match,
+    /// as RFC 9110 requires of `If-Match`.
+    pub fn names(&self, id: i64, version: i32) -> bool {
+        self.0.iter().any(|tag| {
+            tag.strip_prefix('"')
+                .and_then(|t| t.strip_suffix('"'))
+                .and_then(|t| t.split_once('-'))
+                .is_some_and(|(tid, v)| {
+                    tid.parse::<i64>().ok() == Some(id) && v.parse::<i32>().ok() == Some(version)
+                })
         })
     }
 }
@@ -376,9 +379,11 @@ fn load_for_write(
     if_match: &IfMatch,
 ) -> AppResult<(Loaded, i32)> {
     let l = load(conn, caller, id, lang)?;
-    match if_match.version_for(l.translation.id) {
-        Some(v) if v == l.translation.version => Ok((l, v)),
-        _ => Err(translations::stale(conn, &l.translation)?),
+    let version = l.translation.version;
+    if if_match.names(l.translation.id, version) {
+        Ok((l, version))
+    } else {
+        Err(translations::stale(conn, &l.translation)?)
     }
 }
 
@@ -920,4 +925,19 @@ pub async fn restore_revision(
         })
         .await?;
     Ok(with_etag(HttpResponse::Ok(), &t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IfMatch;
+
+    #[test]
+    fn if_match_names_a_version_only_with_a_strong_tag_of_this_translation() {
+        let header = |tags: &[&str]| IfMatch(tags.iter().map(|t| (*t).to_owned()).collect());
+        assert!(header(&["\"12-3\"", "\"12-4\""]).names(12, 4));
+        assert!(!header(&["W/\"12-4\""]).names(12, 4));
+        assert!(!header(&["12-4"]).names(12, 4));
+        assert!(!header(&["\"13-4\""]).names(12, 4));
+        assert!(!header(&["\"12-4-1\""]).names(12, 4));
+    }
 }
