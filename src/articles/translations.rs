@@ -56,13 +56,18 @@ impl Translation {
 
     /// Its source has changed since it was translated.
     pub fn outdated(&self) -> bool {
-        matches!((self.source_version, self.source_latest_version), (Some(v), Some(latest)) if latest > v)
+        is_outdated(self.source_version, self.source_latest_version)
     }
 
     /// The strong validator of this version, for `ETag` and `If-Match`.
     pub fn etag(&self) -> String {
         etag(self.id, self.version)
     }
+}
+
+/// Whether the source's text has changed since the revision a translation was made from.
+fn is_outdated(source_version: Option<i32>, source_latest_version: Option<i32>) -> bool {
+    matches!((source_version, source_latest_version), (Some(v), Some(latest)) if latest > v)
 }
 
 pub fn etag(id: i64, version: i32) -> String {
@@ -197,13 +202,32 @@ pub fn find_by_id(conn: &mut DbConn, id: i64) -> AppResult<Option<Translation>> 
         .optional())?)
 }
 
-/// Every translation of these stories, by language code within each.
-pub fn of_articles(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<Translation>> {
+/// The state of a translation without its text, for listings.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = translations)]
+pub struct StateRow {
+    pub id: i64,
+    pub article_id: i64,
+    pub lang: String,
+    pub slug: String,
+    pub title: String,
+    pub status: String,
+    pub version: i32,
+    pub source_version: Option<i32>,
+    pub source_latest_version: Option<i32>,
+    pub scheduled_at: Option<NaiveDateTime>,
+    pub published_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+}
+
+/// The state of every translation of these stories, by language code within each; bodies are
+/// not read.
+pub fn of_articles(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<StateRow>> {
     let ids = ids.to_vec();
     Ok(db_run!(conn, |c| translations::table
         .filter(translations::article_id.eq_any(&ids))
         .order((translations::article_id, translations::lang))
-        .select(Translation::as_select())
+        .select(StateRow::as_select())
         .load(c))?)
 }
 
@@ -479,15 +503,15 @@ pub struct TranslationSummary {
 }
 
 impl TranslationSummary {
-    pub fn new(t: &Translation) -> AppResult<Self> {
+    pub fn new(t: &StateRow) -> AppResult<Self> {
         Ok(TranslationSummary {
             id: t.id,
             lang: t.lang.clone(),
             slug: t.slug.clone(),
             title: t.title.clone(),
-            status: t.status()?,
+            status: Status::from_db(&t.status)?,
             version: t.version,
-            outdated: t.outdated(),
+            outdated: is_outdated(t.source_version, t.source_latest_version),
             scheduled_at: t.scheduled_at.map(|d| d.and_utc()),
             published_at: t.published_at.map(|d| d.and_utc()),
             updated_at: t.updated_at.and_utc(),
