@@ -17,6 +17,8 @@ use tracing::Instrument;
 use crate::auth::password::Hasher;
 use crate::auth::token::JwtKeys;
 use crate::config::Config;
+use crate::content::cache::ResponseCache;
+use crate::content::views::ViewCounter;
 use crate::db::Database;
 use crate::error::{self, AppError, AppResult};
 use crate::html::Sanitizer;
@@ -28,6 +30,10 @@ pub struct AppState {
     pub keys: JwtKeys,
     pub hasher: Hasher,
     pub sanitizer: Sanitizer,
+    /// This node's cache of Content API responses.
+    pub cache: ResponseCache,
+    /// Article views counted and not yet written.
+    pub views: ViewCounter,
 }
 
 impl AppState {
@@ -43,10 +49,33 @@ impl AppState {
             keys: JwtKeys::new(&secret, &config),
             hasher: Hasher::new(config.argon2_memory_kib, config.argon2_iterations)?,
             sanitizer: Sanitizer::new(&config.embed_hosts),
+            cache: ResponseCache::new(config.content_cache_mib),
+            views: ViewCounter::default(),
             db,
             config,
         }))
     }
+}
+
+/// Starts what every node runs beside serving requests: the scheduler, the watch on the
+/// content version, the writing of view counts and the purge of expired rate-limit windows.
+/// Call from inside the actix runtime.
+pub fn spawn_background_tasks(state: &Arc<AppState>) {
+    let interval = std::time::Duration::from_millis(state.config.scheduler_interval_ms);
+    actix_web::rt::spawn(crate::scheduler::run(state.clone(), interval));
+    actix_web::rt::spawn(crate::content::cache::watch(state.clone()));
+    actix_web::rt::spawn(crate::content::views::run(state.clone()));
+    let housekeeping = state.clone();
+    actix_web::rt::spawn(async move {
+        let mut every = actix_web::rt::time::interval(std::time::Duration::from_secs(300));
+        loop {
+            every.tick().await;
+            let purged = housekeeping.db.run(crate::ratelimit::purge_expired).await;
+            if let Err(e) = purged {
+                tracing::warn!(error = %e, "purging expired rate-limit windows failed");
+            }
+        }
+    });
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -77,6 +106,11 @@ async fn request_context(
     );
     let started = Instant::now();
     let private = req.path().starts_with("/api/v1/admin") || req.path().starts_with("/api/v1/auth");
+    // A change made through this node shows through it at once; other nodes see it within
+    // CONTENT_FRESHNESS_MS through the content version they watch.
+    let changes_content = req.path().starts_with("/api/v1/admin")
+        && !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
+    let state = req.app_data::<web::Data<AppState>>().cloned();
     let outcome = AssertUnwindSafe(next.call(req).instrument(span.clone()))
         .catch_unwind()
         .await;
@@ -107,6 +141,11 @@ async fn request_context(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     let status = res.status().as_u16();
+    if changes_content && res.status().is_success() {
+        if let Some(state) = state {
+            state.cache.invalidate();
+        }
+    }
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| {
         if status >= 500 {

@@ -51,6 +51,16 @@ pub struct Config {
     pub embed_hosts: Vec<String>,
     /// How often this node looks for scheduled translations that are due, in milliseconds.
     pub scheduler_interval_ms: u64,
+    /// Where readers read stories; canonical URLs are `<this>/<lang>/<slug>`.
+    pub public_site_url: String,
+    /// `stale-while-revalidate` of Content API responses, in seconds.
+    pub content_stale_secs: u32,
+    /// Memory for this node's Content API response cache, in MiB; 0 turns it off.
+    pub content_cache_mib: usize,
+    /// The longest a change made through any node may stay invisible through this one, in ms.
+    pub content_freshness_ms: u64,
+    /// How often counted views are written to the database, in ms: the most a crash can lose.
+    pub view_flush_ms: u64,
 }
 
 impl Config {
@@ -83,6 +93,11 @@ impl Config {
                 .map(|h| (*h).to_owned())
                 .collect(),
             scheduler_interval_ms: 1000,
+            public_site_url: "http://localhost:3000".into(),
+            content_stale_secs: 30,
+            content_cache_mib: 32,
+            content_freshness_ms: 1000,
+            view_flush_ms: 1000,
         }
     }
 
@@ -114,6 +129,16 @@ impl Config {
             c.embed_hosts = comma_list(&v.to_ascii_lowercase());
         }
         parse_into(&mut c.scheduler_interval_ms, "SCHEDULER_INTERVAL_MS")?;
+        if let Some(v) = var("PUBLIC_SITE_URL") {
+            c.public_site_url = v.trim_end_matches('/').to_owned();
+        }
+        parse_into(
+            &mut c.content_stale_secs,
+            "CONTENT_STALE_WHILE_REVALIDATE_SECONDS",
+        )?;
+        parse_into(&mut c.content_cache_mib, "CONTENT_CACHE_MIB")?;
+        parse_into(&mut c.content_freshness_ms, "CONTENT_FRESHNESS_MS")?;
+        parse_into(&mut c.view_flush_ms, "VIEW_FLUSH_MS")?;
         if let Some(v) = var("LOG_FILTER").or_else(|| var("RUST_LOG")) {
             c.log_filter = v;
         }
@@ -167,6 +192,17 @@ impl Config {
             return Err(
                 "DATABASE_POOL_SIZE, WORKERS and LOGIN_MAX_FAILURES must be at least 1".into(),
             );
+        }
+        if !(100..=60_000).contains(&self.content_freshness_ms) {
+            return Err("CONTENT_FRESHNESS_MS must be between 100 and 60000".into());
+        }
+        if !(100..=60_000).contains(&self.view_flush_ms) {
+            return Err("VIEW_FLUSH_MS must be between 100 and 60000".into());
+        }
+        if !(self.public_site_url.starts_with("https://")
+            || self.public_site_url.starts_with("http://"))
+        {
+            return Err("PUBLIC_SITE_URL must be an http or https URL".into());
         }
         if !(100..=60_000).contains(&self.scheduler_interval_ms) {
             return Err("SCHEDULER_INTERVAL_MS must be between 100 and 60000".into());

@@ -3,7 +3,6 @@
 
 use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use actix_web::HttpServer;
 use clap::{Parser, Subcommand};
@@ -163,31 +162,24 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
             println!();
         }
     }
-    let housekeeping = state.clone();
-    actix_web::rt::spawn(async move {
-        let mut every = actix_web::rt::time::interval(Duration::from_secs(300));
-        loop {
-            every.tick().await;
-            let purged = housekeeping
-                .db
-                .run(newsdesk::ratelimit::purge_expired)
-                .await;
-            if let Err(e) = purged {
-                tracing::warn!(error = %e, "purging expired rate-limit windows failed");
-            }
-        }
-    });
-    let interval = Duration::from_millis(state.config.scheduler_interval_ms);
-    actix_web::rt::spawn(newsdesk::scheduler::run(state.clone(), interval));
+    newsdesk::app::spawn_background_tasks(&state);
     tracing::info!(%bind, backend = ?state.db.backend(), "Newsdesk listening");
     println!("Newsdesk is listening on http://{bind}");
     // actix stops accepting on SIGTERM or SIGINT and lets in-flight requests finish.
-    HttpServer::new(move || build_app(state.clone()))
+    let app_state = state.clone();
+    let served = HttpServer::new(move || build_app(app_state.clone()))
         .workers(workers)
         .shutdown_timeout(30)
         .bind(bind)
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?
         .run()
         .await
-        .map_err(|e| e.to_string())
+        .map_err(|e| e.to_string());
+    // Requests have finished: write the views they counted, so a clean shutdown loses none.
+    match newsdesk::content::views::flush(&state).await {
+        Ok(n) if n > 0 => tracing::info!(views = n, "wrote counted views at shutdown"),
+        Ok(_) => {}
+        Err(e) => tracing::error!(error = %e, "could not write counted views at shutdown"),
+    }
+    served
 }

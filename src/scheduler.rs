@@ -51,6 +51,7 @@ pub fn publish_due(conn: &mut DbConn) -> AppResult<Vec<i64>> {
     .get_results(c))?;
     for t in &published {
         revisions::insert(conn, t, "schedule:publish", None)?;
+        crate::content::search::sync(conn, t)?;
         audit::record(
             conn,
             &Actor::system(),
@@ -69,7 +70,11 @@ pub fn publish_due(conn: &mut DbConn) -> AppResult<Vec<i64>> {
 
 /// One pass, off the async executor.
 pub async fn run_once(state: &AppState) -> AppResult<Vec<i64>> {
-    state.db.transaction(publish_due).await
+    let published = state.db.transaction(publish_due).await?;
+    if !published.is_empty() {
+        state.cache.invalidate();
+    }
+    Ok(published)
 }
 
 /// Runs the scheduler every `interval` until the process ends. Errors (a database restart,

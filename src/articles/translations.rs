@@ -446,6 +446,7 @@ pub fn write(
         return Err(stale(conn, &now_current)?);
     };
     revisions::insert(conn, &written, action, user_id)?;
+    crate::content::search::sync(conn, &written)?;
     if text_changed {
         db_run!(conn, |c| diesel::update(
             translations::table.filter(translations::source_translation_id.eq(id))
@@ -470,6 +471,7 @@ pub fn delete(conn: &mut DbConn, current: &Translation, expected: i32) -> AppRes
         )));
     }
     let id = current.id;
+    crate::content::search::remove(conn, id)?;
     let deleted = db_run!(conn, |c| diesel::delete(
         translations::table
             .filter(translations::id.eq(id))

@@ -197,7 +197,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    /// The Content API's only window on translations: a view of the published ones.
+    published_translations (id) {
+        id -> BigInt,
+        article_id -> BigInt,
+        lang -> Text,
+        slug -> Text,
+        title -> Text,
+        subtitle -> Text,
+        body -> Text,
+        excerpt -> Text,
+        seo_title -> Text,
+        seo_description -> Text,
+        word_count -> Integer,
+        reading_minutes -> Integer,
+        published_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    content_version (id) {
+        id -> Integer,
+        version -> BigInt,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    view_counts (translation_id, day) {
+        translation_id -> BigInt,
+        lang -> Text,
+        day -> Date,
+        views -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(published_translations -> articles (article_id));
 diesel::joinable!(tag_translations -> tags (tag_id));
 diesel::joinable!(article_tags -> articles (article_id));
 diesel::joinable!(article_tags -> tags (tag_id));
@@ -224,5 +262,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     translation_slugs,
     revisions,
     live_entries,
-    audit_log
+    audit_log,
+    published_translations,
+    content_version,
+    view_counts
 );

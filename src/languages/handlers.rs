@@ -11,7 +11,7 @@ use crate::app::AppState;
 use crate::audit::{self, Actor};
 use crate::auth::{AuthUser, Role};
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::http::cacheable_json;
+use crate::http::{cached, Fresh};
 use crate::languages::{
     self, parse_name, parse_position, Direction, LanguageChanges, LanguageCode, LanguageResponse,
     NewLanguage, PublicLanguage,
@@ -106,11 +106,15 @@ pub async fn list_public_languages(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    let items = state.db.run(|c| languages::list(c, true)).await?;
-    let body = PublicLanguageList {
-        items: items.into_iter().map(PublicLanguage::from).collect(),
-    };
-    cacheable_json(&req, &state, &body)
+    cached(&req, &state, |c| {
+        // No Last-Modified: a deleted language would not move the newest `updated_at`.
+        let items = languages::list(c, true)?;
+        let body = PublicLanguageList {
+            items: items.into_iter().map(PublicLanguage::from).collect(),
+        };
+        Ok(Fresh::json(&body)?.tags(["languages".to_owned()]))
+    })
+    .await
 }
 
 /// Read one enabled language.
@@ -133,13 +137,17 @@ pub async fn get_public_language(
 ) -> AppResult<HttpResponse> {
     let raw = code.into_inner();
     let code = path_code(&raw)?;
-    let lang = state
-        .db
-        .run(move |c| languages::find(c, &code))
-        .await?
-        .filter(|l| l.enabled)
-        .ok_or_else(|| AppError::NotFound(format!("no language with code `{raw}`")))?;
-    cacheable_json(&req, &state, &PublicLanguage::from(lang))
+    cached(&req, &state, move |c| {
+        let lang = languages::find(c, &code)?
+            .filter(|l| l.enabled)
+            .ok_or_else(|| AppError::NotFound(format!("no language with code `{raw}`")))?;
+        let modified = lang.updated_at;
+        let key = format!("lang-{}", lang.code);
+        Ok(Fresh::json(&PublicLanguage::from(lang))?
+            .modified(Some(modified))
+            .tags(["languages".to_owned(), key]))
+    })
+    .await
 }
 
 /// List every language, disabled ones too. Any signed-in user may read.

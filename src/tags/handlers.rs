@@ -13,7 +13,7 @@ use crate::audit::{self, Actor};
 use crate::auth::{AuthUser, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::http::cacheable_json;
+use crate::http::{cached, Fresh};
 use crate::problem_responses;
 use crate::slug::Slug;
 use crate::tags::{self, NameInput, PublicTag, TagChanges, TagResponse};
@@ -221,29 +221,28 @@ pub async fn list_public_tags(
     query: web::Query<PublicTagQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
-    let body = state
-        .db
-        .run(move |c| {
-            let chain = content_chain(c, &q.lang)?;
-            let mut items = Vec::new();
-            let mut after: Option<String> = None;
-            // Every tag, a page at a time, so no single query is unbounded.
-            loop {
-                let page = tags::list(c, q.kind.as_deref(), after.as_deref(), 500)?;
-                let done = page.len() < 500;
-                after = page.last().map(|t| t.slug.clone());
-                items.extend(page);
-                if done {
-                    break;
-                }
+    cached(&req, &state, move |c| {
+        let chain = content_chain(c, &q.lang)?;
+        let mut items = Vec::new();
+        let mut after: Option<String> = None;
+        // Every tag, a page at a time, so no single query is unbounded.
+        loop {
+            let page = tags::list(c, q.kind.as_deref(), after.as_deref(), 500)?;
+            let done = page.len() < 500;
+            after = page.last().map(|t| t.slug.clone());
+            items.extend(page);
+            if done {
+                break;
             }
-            Ok(PublicTagList {
-                items: localized(c, &items, &chain)?,
-                lang: chain[0].clone(),
-            })
-        })
-        .await?;
-    cacheable_json(&req, &state, &body)
+        }
+        // No Last-Modified: story counts change without the tags changing.
+        let body = PublicTagList {
+            items: localized(c, &items, &chain)?,
+            lang: chain[0].clone(),
+        };
+        Ok(Fresh::json(&body)?.tags(["tags".to_owned(), format!("lang-{}", chain[0])]))
+    })
+    .await
 }
 
 /// Read one tag in one language, with the number of stories published in it.
@@ -267,17 +266,15 @@ pub async fn get_public_tag(
 ) -> AppResult<HttpResponse> {
     let slug = slug.into_inner();
     let lang = query.into_inner().lang;
-    let body = state
-        .db
-        .run(move |c| {
-            let chain = content_chain(c, &lang)?;
-            let tag = tags::find_by_slug(c, &slug)?.ok_or_else(|| path_slug_not_found(&slug))?;
-            localized(c, &[tag], &chain)?
-                .pop()
-                .ok_or_else(|| path_slug_not_found(&slug))
-        })
-        .await?;
-    cacheable_json(&req, &state, &body)
+    cached(&req, &state, move |c| {
+        let chain = content_chain(c, &lang)?;
+        let tag = tags::find_by_slug(c, &slug)?.ok_or_else(|| path_slug_not_found(&slug))?;
+        let item = localized(c, &[tag], &chain)?
+            .pop()
+            .ok_or_else(|| path_slug_not_found(&slug))?;
+        Ok(Fresh::json(&item)?.tags([format!("tag-{slug}"), format!("lang-{}", chain[0])]))
+    })
+    .await
 }
 
 /// `tags` named through `chain`, with the stories published in its first language.

@@ -1,0 +1,239 @@
+//! Each node's in-process cache of Content API responses, and how it stays correct when several
+//! nodes share one database.
+//!
+//! Every change the Content API could show moves `content_version` in the database, in the
+//! transaction that makes the change (see [`bump`]). Each node reads that version twice per
+//! freshness period and, when it has moved, starts a new cache generation: nothing cached
+//! before is served again. So a change made through any node is visible through every node
+//! within the period (`CONTENT_FRESHNESS_MS`, 1 s by default).
+//!
+//! A response computed while a change lands could carry the old state; it is only stored if
+//! the generation it was computed in is still the current one when it is stored.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::web::Bytes;
+use diesel::prelude::*;
+
+use crate::db::schema::content_version;
+use crate::db::{now, DbConn};
+use crate::db_run;
+use crate::error::AppResult;
+
+/// Moves the content version. Call in the transaction of every change the Content API shows.
+pub fn bump(conn: &mut DbConn) -> AppResult<()> {
+    let at = now();
+    db_run!(conn, |c| diesel::update(content_version::table.find(1))
+        .set((
+            content_version::version.eq(content_version::version + 1),
+            content_version::changed_at.eq(at),
+        ))
+        .execute(c))?;
+    Ok(())
+}
+
+pub fn current_version(conn: &mut DbConn) -> AppResult<i64> {
+    Ok(db_run!(conn, |c| content_version::table
+        .find(1)
+        .select(content_version::version)
+        .first(c))?)
+}
+
+/// A finished response, ready to be sent again.
+#[derive(Debug)]
+pub struct Cached {
+    pub status: u16,
+    pub body: Bytes,
+    pub etag: String,
+    pub last_modified: Option<String>,
+    pub location: Option<String>,
+    pub content_language: Option<String>,
+    /// Space-separated cache tags for CDN purging.
+    pub surrogate_keys: String,
+    /// Responses that change without an editorial change (view counts) expire on their own.
+    pub expires: Option<Instant>,
+}
+
+impl Cached {
+    fn size(&self) -> usize {
+        self.body.len() + self.surrogate_keys.len() + 256
+    }
+}
+
+struct Generation {
+    id: u64,
+    /// Two halves: new entries go to `young`; when it is full, it becomes `old` and the
+    /// previous `old` is dropped. An approximate LRU with O(1) work per request.
+    young: HashMap<String, Arc<Cached>>,
+    old: HashMap<String, Arc<Cached>>,
+    young_bytes: usize,
+}
+
+/// The response cache of one node.
+pub struct ResponseCache {
+    inner: Mutex<Generation>,
+    generation: AtomicU64,
+    half_budget: usize,
+    seen_version: AtomicU64,
+}
+
+impl ResponseCache {
+    pub fn new(budget_mib: usize) -> Self {
+        ResponseCache {
+            inner: Mutex::new(Generation {
+                id: 0,
+                young: HashMap::new(),
+                old: HashMap::new(),
+                young_bytes: 0,
+            }),
+            generation: AtomicU64::new(0),
+            half_budget: budget_mib * 1024 * 1024 / 2,
+            seen_version: AtomicU64::new(u64::MAX),
+        }
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.half_budget > 0
+    }
+
+    /// The generation a response about to be computed belongs to.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    pub fn get(&self, key: &str) -> Option<Arc<Cached>> {
+        if !self.enabled() {
+            return None;
+        }
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let hit = match g.young.get(key) {
+            Some(hit) => Some(hit.clone()),
+            None => {
+                let promoted = g.old.remove(key);
+                if let Some(entry) = &promoted {
+                    g.young_bytes += entry.size();
+                    g.young.insert(key.to_owned(), entry.clone());
+                }
+                promoted
+            }
+        };
+        match hit {
+            Some(entry) if entry.expires.is_some_and(|at| at <= Instant::now()) => {
+                g.young.remove(key);
+                None
+            }
+            other => other,
+        }
+    }
+
+    /// Stores `value` unless the content changed since `generation` began.
+    pub fn put(&self, key: String, value: Arc<Cached>, generation: u64) {
+        if !self.enabled() || value.size() > self.half_budget {
+            return;
+        }
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if g.id != generation {
+            return;
+        }
+        if g.young_bytes + value.size() > self.half_budget {
+            g.old = std::mem::take(&mut g.young);
+            g.young_bytes = 0;
+        }
+        g.young_bytes += value.size();
+        g.young.insert(key, value);
+    }
+
+    /// Forgets everything: a change may have made any response stale.
+    pub fn invalidate(&self) {
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        g.id += 1;
+        g.young.clear();
+        g.old.clear();
+        g.young_bytes = 0;
+        self.generation.store(g.id, Ordering::Release);
+    }
+
+    /// Compares the database's content version with the last one seen and invalidates when it
+    /// moved. Returns whether it did.
+    pub fn observe(&self, version: i64) -> bool {
+        let version = version as u64;
+        let previous = self.seen_version.swap(version, Ordering::AcqRel);
+        if previous != version {
+            self.invalidate();
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Watches the content version for as long as the node runs.
+pub async fn watch(state: Arc<crate::app::AppState>) {
+    let period = Duration::from_millis(state.config.content_freshness_ms / 2);
+    let mut ticker = actix_web::rt::time::interval(period);
+    loop {
+        ticker.tick().await;
+        match state.db.run(current_version).await {
+            Ok(version) => {
+                state.cache.observe(version);
+            }
+            Err(e) => {
+                // Without the version this node cannot know what is fresh: serve nothing from
+                // the cache until it can.
+                state.cache.invalidate();
+                tracing::warn!(error = %e, "reading the content version failed");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(body: &str) -> Arc<Cached> {
+        Arc::new(Cached {
+            status: 200,
+            body: Bytes::from(body.to_owned()),
+            etag: "\"x\"".into(),
+            last_modified: None,
+            location: None,
+            content_language: None,
+            surrogate_keys: String::new(),
+            expires: None,
+        })
+    }
+
+    #[test]
+    fn a_response_computed_before_a_change_is_not_stored_after_it() {
+        let cache = ResponseCache::new(1);
+        let before = cache.generation();
+        cache.observe(1);
+        cache.put("a".into(), entry("old"), before);
+        assert!(cache.get("a").is_none());
+        let now = cache.generation();
+        cache.put("a".into(), entry("new"), now);
+        assert_eq!(cache.get("a").unwrap().body, "new");
+        assert!(!cache.observe(1), "same version, nothing to do");
+        assert!(cache.observe(2));
+        assert!(cache.get("a").is_none());
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_budget() {
+        let cache = ResponseCache::new(1);
+        let g = cache.generation();
+        let big = "x".repeat(100 * 1024);
+        for i in 0..50 {
+            cache.put(format!("k{i}"), entry(&big), g);
+        }
+        let kept = (0..50)
+            .filter(|i| cache.get(&format!("k{i}")).is_some())
+            .count();
+        assert!(kept > 0 && kept <= 10, "{kept}");
+        assert!(cache.get("k49").is_some(), "the newest stays");
+    }
+}

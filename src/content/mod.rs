@@ -1,0 +1,8 @@
+//! The Content API: published stories for frontends, fast and cacheable.
+//!
+//! Everything here reads `published_translations`, a view of the published translations and
+//! nothing else, so no filter a caller could change stands between a draft and the public.
+
+pub mod cache;
+pub mod search;
+pub mod views;

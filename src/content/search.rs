@@ -1,0 +1,255 @@
+//! Full-text search over published translations, in any of the newsroom's scripts: FTS5 with
+//! the `unicode61` tokenizer on SQLite, a `simple` `tsvector` with a GIN index on PostgreSQL.
+//! This file is the one place that knows the difference; callers see [`sync`], [`search`] and
+//! [`snippet`].
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use crate::articles::translations::Translation;
+use crate::articles::Status;
+use crate::db::DbConn;
+use crate::error::AppResult;
+use crate::html;
+
+/// Keeps the index in step with one translation: indexed while published, absent otherwise.
+/// Call in the transaction that changes it.
+pub fn sync(conn: &mut DbConn, t: &Translation) -> AppResult<()> {
+    let published = t.status == Status::Published.as_str();
+    let body = if published {
+        html::text_of(&t.body)
+    } else {
+        String::new()
+    };
+    let title = format!("{} {}", t.title, t.subtitle);
+    match conn {
+        DbConn::Sqlite(c) => {
+            diesel::sql_query("DELETE FROM search_index WHERE rowid = ?")
+                .bind::<BigInt, _>(t.id)
+                .execute(&mut **c)?;
+            if published {
+                diesel::sql_query(
+                    "INSERT INTO search_index (rowid, title, body, lang) VALUES (?, ?, ?, ?)",
+                )
+                .bind::<BigInt, _>(t.id)
+                .bind::<Text, _>(&title)
+                .bind::<Text, _>(&body)
+                .bind::<Text, _>(&t.lang)
+                .execute(&mut **c)?;
+            }
+        }
+        DbConn::Postgres(c) => {
+            if published {
+                diesel::sql_query(
+                    "INSERT INTO search_index (translation_id, lang, document) \
+                     VALUES ($1, $2, setweight(to_tsvector('simple', $3), 'A') || setweight(to_tsvector('simple', $4), 'B')) \
+                     ON CONFLICT (translation_id) DO UPDATE SET lang = EXCLUDED.lang, document = EXCLUDED.document",
+                )
+                .bind::<BigInt, _>(t.id)
+                .bind::<Text, _>(&t.lang)
+                .bind::<Text, _>(&title)
+                .bind::<Text, _>(&body)
+                .execute(&mut **c)?;
+            } else {
+                diesel::sql_query("DELETE FROM search_index WHERE translation_id = $1")
+                    .bind::<BigInt, _>(t.id)
+                    .execute(&mut **c)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Removes a translation from the index (it is being deleted).
+pub fn remove(conn: &mut DbConn, translation_id: i64) -> AppResult<()> {
+    match conn {
+        DbConn::Sqlite(c) => diesel::sql_query("DELETE FROM search_index WHERE rowid = ?")
+            .bind::<BigInt, _>(translation_id)
+            .execute(&mut **c)?,
+        DbConn::Postgres(c) => {
+            diesel::sql_query("DELETE FROM search_index WHERE translation_id = $1")
+                .bind::<BigInt, _>(translation_id)
+                .execute(&mut **c)?
+        }
+    };
+    Ok(())
+}
+
+/// The words of a query: runs of letters and digits in any script, lowercased.
+pub fn terms(q: &str) -> Vec<String> {
+    q.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .take(16)
+        .collect()
+}
+
+#[derive(QueryableByName)]
+struct Hit {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// Translation ids in `lang` matching every term of `q`, best first: `limit` of them after
+/// skipping `offset`. Only published translations are in the index.
+pub fn search(
+    conn: &mut DbConn,
+    lang: &str,
+    q: &str,
+    offset: i64,
+    limit: i64,
+) -> AppResult<Vec<i64>> {
+    let words = terms(q);
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    let hits: Vec<Hit> = match conn {
+        DbConn::Sqlite(c) => {
+            // Each word quoted, so FTS5 reads no operator in what a reader typed; the last one
+            // also matches as a prefix, for search as you type.
+            let last = words.len() - 1;
+            let expr = words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let quoted = format!("\"{}\"", w.replace('"', ""));
+                    if i == last {
+                        format!("{quoted}*")
+                    } else {
+                        quoted
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" ");
+            diesel::sql_query(
+                "SELECT rowid AS id FROM search_index WHERE search_index MATCH ? AND lang = ? \
+                 ORDER BY bm25(search_index, 4.0, 1.0), rowid DESC LIMIT ? OFFSET ?",
+            )
+            .bind::<Text, _>(expr)
+            .bind::<Text, _>(lang)
+            .bind::<BigInt, _>(limit)
+            .bind::<BigInt, _>(offset)
+            .load(&mut **c)?
+        }
+        DbConn::Postgres(c) => {
+            let last = words.len() - 1;
+            let expr = words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    // Quoted lexemes: nothing a reader types is read as an operator.
+                    let lexeme = format!("'{}'", w.replace(['\'', '\\'], ""));
+                    if i == last {
+                        format!("{lexeme}:*")
+                    } else {
+                        lexeme
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" & ");
+            diesel::sql_query(
+                "SELECT translation_id AS id FROM search_index, to_tsquery('simple', $1) query \
+                 WHERE document @@ query AND lang = $2 \
+                 ORDER BY ts_rank_cd(document, query) DESC, translation_id DESC LIMIT $3 OFFSET $4",
+            )
+            .bind::<Text, _>(expr)
+            .bind::<Text, _>(lang)
+            .bind::<BigInt, _>(limit)
+            .bind::<BigInt, _>(offset)
+            .load(&mut **c)?
+        }
+    };
+    Ok(hits.into_iter().map(|h| h.id).collect())
+}
+
+/// About 200 characters of `text` around the first query word, with every query word wrapped
+/// in `<mark>`; the text is escaped, so the snippet is safe HTML.
+pub fn snippet(text: &str, q: &str) -> String {
+    const WIDTH: usize = 200;
+    let words = terms(q);
+    let lower = text.to_lowercase();
+    // Lowercasing can change byte lengths (rarely); fall back to the start then.
+    let same_shape = lower.len() == text.len();
+    let first = if same_shape {
+        words.iter().filter_map(|w| lower.find(w.as_str())).min()
+    } else {
+        None
+    };
+    let start_char = first.map_or(0, |byte| text[..byte].chars().count().saturating_sub(60));
+    let chars: Vec<char> = text.chars().collect();
+    let end_char = (start_char + WIDTH).min(chars.len());
+    let window: String = chars[start_char..end_char].iter().collect();
+    let window_lower = window.to_lowercase();
+    let mut out = String::new();
+    if start_char > 0 {
+        out.push('…');
+    }
+    let mut i = 0;
+    let bytes_match = window_lower.len() == window.len();
+    while i < window.len() {
+        let hit = bytes_match
+            .then(|| {
+                words
+                    .iter()
+                    .filter(|w| window_lower[i..].starts_with(w.as_str()))
+                    .map(|w| w.len())
+                    .max()
+            })
+            .flatten()
+            .filter(|_| {
+                i == 0
+                    || !window[..i]
+                        .chars()
+                        .next_back()
+                        .is_some_and(char::is_alphanumeric)
+            });
+        match hit {
+            Some(len) => {
+                out.push_str("<mark>");
+                escape_into(&mut out, &window[i..i + len]);
+                out.push_str("</mark>");
+                i += len;
+            }
+            None => {
+                let c = window[i..].chars().next().unwrap_or(' ');
+                escape_into(&mut out, &window[i..i + c.len_utf8()]);
+                i += c.len_utf8();
+            }
+        }
+    }
+    if end_char < chars.len() {
+        out.push('…');
+    }
+    out
+}
+
+fn escape_into(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            _ => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippets_mark_the_words_and_escape_the_rest() {
+        let text = "Before <b> the talks, Tbilisi and Moscow met. ТБИЛИСИ встреча.";
+        let s = snippet(text, "tbilisi тбилиси");
+        assert!(s.contains("<mark>Tbilisi</mark>"), "{s}");
+        assert!(s.contains("<mark>ТБИЛИСИ</mark>"), "{s}");
+        assert!(s.contains("&lt;b&gt;"), "{s}");
+        assert_eq!(
+            terms("  \"Georgia\" OR -Russia* "),
+            vec!["georgia", "or", "russia"]
+        );
+        assert_eq!(terms("საქართველო, რუსეთი"), vec!["საქართველო", "რუსეთი"]);
+    }
+}

@@ -1,0 +1,183 @@
+//! Article views for "Most read": counted in memory by the beacon, written to the database in
+//! batches. A clean shutdown writes everything; a crash loses at most what was counted since
+//! the last write (`VIEW_FLUSH_MS`, 1 s by default).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use crate::db::schema::view_counts;
+use crate::db::DbConn;
+use crate::db_run;
+use crate::error::AppResult;
+
+/// Views counted since the last write, by translation and day.
+#[derive(Default)]
+pub struct ViewCounter {
+    pending: Mutex<HashMap<(i64, NaiveDate), (String, i64)>>,
+}
+
+impl ViewCounter {
+    /// Counts one view of translation `id` (in `lang`) today.
+    pub fn count(&self, id: i64, lang: &str) {
+        let day = Utc::now().date_naive();
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending
+            .entry((id, day))
+            .or_insert_with(|| (lang.to_owned(), 0))
+            .1 += 1;
+    }
+
+    fn take(&self) -> HashMap<(i64, NaiveDate), (String, i64)> {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Puts counts that could not be written back, to be tried again.
+    fn restore(&self, counts: HashMap<(i64, NaiveDate), (String, i64)>) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        for (key, (lang, n)) in counts {
+            pending.entry(key).or_insert_with(|| (lang, 0)).1 += n;
+        }
+    }
+}
+
+/// Adds `counts` to the stored ones in one transaction.
+fn write(conn: &mut DbConn, counts: &HashMap<(i64, NaiveDate), (String, i64)>) -> AppResult<()> {
+    conn.transaction(|conn| {
+        for ((id, day), (lang, n)) in counts {
+            let row = (
+                view_counts::translation_id.eq(*id),
+                view_counts::lang.eq(lang),
+                view_counts::day.eq(*day),
+                view_counts::views.eq(*n),
+            );
+            let written = db_run!(conn, |c| diesel::insert_into(view_counts::table)
+                .values(row)
+                .on_conflict((view_counts::translation_id, view_counts::day))
+                .do_update()
+                .set(view_counts::views.eq(view_counts::views + excluded(view_counts::views)))
+                .execute(c));
+            match written {
+                Ok(_) => {}
+                // The translation was deleted since it was viewed: its views go with it.
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::ForeignKeyViolation,
+                    _,
+                )) => {}
+                Err(e) if e.to_string().contains("FOREIGN KEY") => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Writes what has been counted. On failure the counts are kept for the next try.
+pub async fn flush(state: &crate::app::AppState) -> AppResult<usize> {
+    let counts = state.views.take();
+    if counts.is_empty() {
+        return Ok(0);
+    }
+    let total: i64 = counts.values().map(|(_, n)| n).sum();
+    let counts = Arc::new(counts);
+    let to_write = counts.clone();
+    match state.db.run(move |c| write(c, &to_write)).await {
+        Ok(()) => Ok(total as usize),
+        Err(e) => {
+            let counts = Arc::try_unwrap(counts).unwrap_or_else(|a| (*a).clone());
+            state.views.restore(counts);
+            Err(e)
+        }
+    }
+}
+
+/// Writes counted views every `VIEW_FLUSH_MS` for as long as the node runs.
+pub async fn run(state: Arc<crate::app::AppState>) {
+    let mut ticker =
+        actix_web::rt::time::interval(Duration::from_millis(state.config.view_flush_ms));
+    loop {
+        ticker.tick().await;
+        if let Err(e) = flush(&state).await {
+            tracing::warn!(error = %e, "writing view counts failed; they will be retried");
+        }
+    }
+}
+
+/// Whether a User-Agent is an obvious robot, whose views are not counted. A missing one counts
+/// as a robot too: every browser sends one.
+pub fn is_bot(user_agent: Option<&str>) -> bool {
+    const MARKERS: [&str; 14] = [
+        "bot",
+        "crawl",
+        "spider",
+        "slurp",
+        "preview",
+        "fetch",
+        "monitor",
+        "headless",
+        "lighthouse",
+        "python-requests",
+        "curl/",
+        "wget/",
+        "go-http-client",
+        "facebookexternalhit",
+    ];
+    match user_agent {
+        None => true,
+        Some(ua) if ua.trim().is_empty() => true,
+        Some(ua) => {
+            let ua = ua.to_ascii_lowercase();
+            MARKERS.iter().any(|m| ua.contains(m))
+        }
+    }
+}
+
+/// The most-read translation ids in `lang` since `since`, with their views, most first.
+pub fn most_read(
+    conn: &mut DbConn,
+    lang: &str,
+    since: NaiveDate,
+    limit: i64,
+) -> AppResult<Vec<(i64, i64)>> {
+    use crate::db::schema::published_translations as pt;
+    use diesel::dsl::sql;
+    use diesel::sql_types::BigInt;
+    let lang = lang.to_owned();
+    // SUM's type differs between the backends; the cast makes it a 64-bit integer on both.
+    Ok(db_run!(conn, |c| view_counts::table
+        .inner_join(pt::table.on(pt::id.eq(view_counts::translation_id)))
+        .filter(view_counts::lang.eq(&lang))
+        .filter(view_counts::day.ge(since))
+        .group_by(view_counts::translation_id)
+        .select((
+            view_counts::translation_id,
+            sql::<BigInt>("CAST(SUM(view_counts.views) AS BIGINT)"),
+        ))
+        .order((
+            sql::<BigInt>("CAST(SUM(view_counts.views) AS BIGINT)").desc(),
+            view_counts::translation_id.desc(),
+        ))
+        .limit(limit)
+        .load(c))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn obvious_robots_are_not_counted() {
+        assert!(is_bot(None));
+        assert!(is_bot(Some(
+            "Googlebot/2.1 (+http://www.google.com/bot.html)"
+        )));
+        assert!(is_bot(Some("curl/8.5.0")));
+        assert!(!is_bot(Some(
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36"
+        )));
+    }
+}
