@@ -103,6 +103,9 @@ pub enum AppError {
     /// exists in …), as extension members of the problem.
     #[error("{detail}")]
     ConflictWith { detail: String, extra: Value },
+    /// 404 with more for the client (the languages a story exists in).
+    #[error("{detail}")]
+    NotFoundWith { detail: String, extra: Value },
     /// 428: a write to a versioned resource came without `If-Match`.
     #[error("{0}")]
     PreconditionRequired(String),
@@ -156,6 +159,7 @@ impl AppError {
             AppError::NotFound(_) => "not-found",
             AppError::Conflict(_) => "conflict",
             AppError::ConflictWith { .. } => "conflict",
+            AppError::NotFoundWith { .. } => "not-found",
             AppError::PreconditionRequired(_) => "precondition-required",
             AppError::PreconditionFailed { .. } => "precondition-failed",
             AppError::UnsupportedMediaType(_) => "unsupported-media-type",
@@ -176,7 +180,9 @@ impl AppError {
                 Some(errors.clone()),
             ),
             AppError::TooManyRequests { detail, .. } => (detail.clone(), None),
-            AppError::ConflictWith { detail, .. } => (detail.clone(), None),
+            AppError::ConflictWith { detail, .. } | AppError::NotFoundWith { detail, .. } => {
+                (detail.clone(), None)
+            }
             AppError::PreconditionFailed { detail, .. } => (detail.clone(), None),
             AppError::Unavailable(_) => (
                 "the service is temporarily unavailable; try again shortly".to_owned(),
@@ -205,7 +211,7 @@ impl ResponseError for AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::NotFound(_) | AppError::NotFoundWith { .. } => StatusCode::NOT_FOUND,
             AppError::Conflict(_) | AppError::ConflictWith { .. } => StatusCode::CONFLICT,
             AppError::PreconditionRequired(_) => StatusCode::PRECONDITION_REQUIRED,
             AppError::PreconditionFailed { .. } => StatusCode::PRECONDITION_FAILED,
@@ -240,7 +246,9 @@ impl ResponseError for AppError {
         }
         let mut body = serde_json::to_value(self.problem()).unwrap_or(Value::Null);
         let extra = match self {
-            AppError::ConflictWith { extra, .. } => Some(extra),
+            AppError::ConflictWith { extra, .. } | AppError::NotFoundWith { extra, .. } => {
+                Some(extra)
+            }
             AppError::PreconditionFailed { current, .. } => Some(current),
             _ => None,
         };

@@ -30,6 +30,7 @@ use crate::articles::handlers as article_h;
 use crate::articles::translation_handlers as tr_h;
 use crate::audit::handlers as audit_h;
 use crate::auth::handlers as auth_h;
+use crate::content::handlers as content_h;
 use crate::error::{Problem, PROBLEM_JSON};
 use crate::languages::handlers as lang_h;
 use crate::tags::handlers as tag_h;
@@ -98,6 +99,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(lang_h::get_language))
                 .route(web::patch().to(lang_h::update_language))
                 .route(web::delete().to(lang_h::delete_language)),
+        )
+        .service(resource("/api/v1/articles", "GET").route(web::get().to(content_h::list_articles)))
+        .service(
+            resource("/api/v1/articles/most-read", "GET")
+                .route(web::get().to(content_h::most_read)),
+        )
+        .service(
+            resource("/api/v1/articles/{lang}/{slug}", "GET")
+                .route(web::get().to(content_h::get_article)),
+        )
+        .service(
+            resource("/api/v1/articles/{lang}/{slug}/views", "POST")
+                .route(web::post().to(content_h::count_view)),
+        )
+        .service(
+            resource("/api/v1/articles/{lang}/{slug}/entries", "GET")
+                .route(web::get().to(content_h::list_entries)),
+        )
+        .service(
+            resource("/api/v1/tags/{slug}/articles", "GET")
+                .route(web::get().to(content_h::tag_articles)),
         )
         .service(resource("/api/v1/tags", "GET").route(web::get().to(tag_h::list_public_tags)))
         .service(resource("/api/v1/tags/{slug}", "GET").route(web::get().to(tag_h::get_public_tag)))

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{articles, audit, auth, health, languages, tags, users};
+use crate::{articles, audit, auth, content, health, languages, tags, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,6 +35,12 @@ use crate::{articles, audit, auth, health, languages, tags, users};
         languages::handlers::create_language,
         languages::handlers::update_language,
         languages::handlers::delete_language,
+        content::handlers::list_articles,
+        content::handlers::get_article,
+        content::handlers::most_read,
+        content::handlers::count_view,
+        content::handlers::list_entries,
+        content::handlers::tag_articles,
         tags::handlers::list_public_tags,
         tags::handlers::get_public_tag,
         tags::handlers::list_tags,
@@ -68,6 +74,7 @@ use crate::{articles, audit, auth, health, languages, tags, users};
         (name = "auth", description = "Signing in and out"),
         (name = "users", description = "Editor accounts (admins)"),
         (name = "languages", description = "Languages the newsroom publishes in"),
+        (name = "content", description = "Published stories for frontends: lists, article pages, most read, search"),
         (name = "tags", description = "How stories are filed, named in every language"),
         (name = "articles", description = "Stories, their translations, workflow, revisions and live entries"),
         (name = "audit", description = "Who changed what (admins)"),

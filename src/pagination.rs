@@ -22,6 +22,11 @@ impl Limit {
         }
     }
 
+    /// The page size.
+    pub fn size(self) -> usize {
+        self.0 as usize
+    }
+
     /// Rows to fetch: one more than a page, to learn whether another page follows.
     pub fn fetch(self) -> i64 {
         self.0 + 1

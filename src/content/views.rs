@@ -19,9 +19,39 @@ use crate::error::AppResult;
 #[derive(Default)]
 pub struct ViewCounter {
     pending: Mutex<HashMap<(i64, NaiveDate), (String, i64)>>,
+    /// (language, slug) → translation id, valid for one cache generation, so that counting a
+    /// view needs no database read.
+    ids: Mutex<RememberedSlugs>,
 }
 
+#[derive(Default)]
+struct RememberedSlugs {
+    generation: u64,
+    ids: HashMap<(String, String), i64>,
+}
+
+/// Slugs remembered at most; beyond, the memory starts afresh.
+const MAX_REMEMBERED_SLUGS: usize = 100_000;
+
 impl ViewCounter {
+    /// The translation id remembered for (`lang`, `slug`) in cache generation `generation`.
+    pub fn remembered(&self, generation: u64, lang: &str, slug: &str) -> Option<i64> {
+        let ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+        if ids.generation != generation {
+            return None;
+        }
+        ids.ids.get(&(lang.to_owned(), slug.to_owned())).copied()
+    }
+
+    pub fn remember(&self, generation: u64, lang: &str, slug: &str, id: i64) {
+        let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
+        if ids.generation != generation || ids.ids.len() >= MAX_REMEMBERED_SLUGS {
+            ids.generation = generation;
+            ids.ids.clear();
+        }
+        ids.ids.insert((lang.to_owned(), slug.to_owned()), id);
+    }
+
     /// Counts one view of translation `id` (in `lang`) today.
     pub fn count(&self, id: i64, lang: &str) {
         let day = Utc::now().date_naive();

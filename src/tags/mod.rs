@@ -160,6 +160,18 @@ pub fn published_counts(conn: &mut DbConn, lang: &str) -> AppResult<HashMap<i64,
     Ok(rows.into_iter().collect())
 }
 
+/// How many stories with tag `id` are published in `lang`.
+pub fn published_count(conn: &mut DbConn, id: i64, lang: &str) -> AppResult<i64> {
+    use crate::db::schema::published_translations as pt;
+    let lang = lang.to_owned();
+    Ok(db_run!(conn, |c| article_tags::table
+        .inner_join(pt::table.on(pt::article_id.eq(article_tags::article_id)))
+        .filter(article_tags::tag_id.eq(id))
+        .filter(pt::lang.eq(&lang))
+        .count()
+        .get_result(c))?)
+}
+
 fn slug_taken(conn: &mut DbConn, slug: &Slug, except: Option<i64>) -> AppResult<bool> {
     Ok(find_by_slug(conn, slug.as_str())?.is_some_and(|t| Some(t.id) != except))
 }

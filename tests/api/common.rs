@@ -109,6 +109,18 @@ impl TestApp {
         }
     }
 
+    /// Another Newsdesk node on the same database, with its own caches, running the
+    /// background tasks a node runs (the content-version watch among them).
+    pub fn second_node(&self) -> TestApp {
+        let state = AppState::init(self.state.config.clone()).expect("second node starts");
+        newsdesk::app::spawn_background_tasks(&state);
+        TestApp {
+            state,
+            _dir: None,
+            pg_schema: None,
+        }
+    }
+
     pub async fn call(&self, req: TestRequest) -> Reply {
         let app = test::init_service(build_app(self.state.clone())).await;
         let res = test::call_service(&app, req.to_request()).await;
@@ -300,6 +312,22 @@ impl TestApp {
             Some(body),
         )
         .await
+    }
+
+    /// Creates a story with tags and publishes its first translation; returns the story's id.
+    pub async fn publish_story(&self, token: &str, lang: &str, title: &str, tags: &[&str]) -> i64 {
+        let id = self.create_story(token, lang, title, tags).await;
+        let published = self
+            .transition(token, id, lang, json!({"status": "published"}))
+            .await;
+        assert_eq!(published.status, 200, "{}", published.body);
+        id
+    }
+
+    /// The slug of a story's translation.
+    pub async fn slug_of(&self, token: &str, id: i64, lang: &str) -> String {
+        let (t, _) = self.translation(token, id, lang).await;
+        t["slug"].as_str().unwrap().to_owned()
     }
 
     /// Runs raw SQL against the test database (to break it on purpose).

@@ -4,6 +4,7 @@
 mod articles;
 mod auth;
 mod common;
+mod content;
 mod demo;
 mod editing;
 mod errors;

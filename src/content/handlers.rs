@@ -1,0 +1,760 @@
+//! `/api/v1/articles…` and `/api/v1/tags/{slug}/articles`: published stories for frontends.
+
+use std::time::Duration;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::AppState;
+use crate::articles::ArticleType;
+use crate::content::queries::{self, Alternate, ArticleItem, Cursor, Filter, PublicEntry, Sort};
+use crate::content::{search, views};
+use crate::db::DbConn;
+use crate::error::{AppError, AppResult};
+use crate::html;
+use crate::http::{cached, Fresh};
+use crate::pagination::{IdCursor, Limit};
+use crate::problem_responses;
+use crate::tags::handlers::{content_chain, PublicTagCount};
+use crate::tags::{self, PublicTag};
+
+problem_responses!(
+    /// Errors of the public article endpoints.
+    ContentErrors: 400, 404, 500, 503
+);
+
+/// Candidates a search ranks and pages through; beyond them a reader should refine the query.
+const SEARCH_CANDIDATES: i64 = 500;
+const RELATED: usize = 5;
+const MOST_READ_INCLUDED: i64 = 5;
+const LIVE_ENTRIES_INCLUDED: i64 = 50;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ArticleListQuery {
+    /// The language to list stories in.
+    #[param(example = "en")]
+    pub lang: String,
+    /// Only stories with this tag (slug).
+    pub tag: Option<String>,
+    /// Only stories of this type.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<ArticleType>,
+    /// Only stories with this user among the bylines.
+    pub author: Option<i64>,
+    /// Only featured (or only not featured) stories.
+    pub featured: Option<bool>,
+    /// Published after this time (RFC 3339).
+    pub published_after: Option<DateTime<Utc>>,
+    /// Published before this time (RFC 3339).
+    pub published_before: Option<DateTime<Utc>>,
+    /// Full-text search in the language; results carry a `snippet`.
+    pub q: Option<String>,
+    /// `-published_at` (default), `published_at`, or `relevance` (the default with `q`).
+    pub sort: Option<String>,
+    /// Page size, 1 to 100.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A page of stories in one language.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublishedArticleList {
+    #[schema(example = "en")]
+    pub lang: String,
+    pub items: Vec<ArticleItem>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A tag page: the tag in one language and a page of its stories.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TagPage {
+    pub tag: PublicTagCount,
+    pub items: Vec<ArticleItem>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TagArticlesQuery {
+    #[param(example = "ka")]
+    pub lang: String,
+    /// `-published_at` (default) or `published_at`.
+    pub sort: Option<String>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ArticleQuery {
+    /// Serve the translation from the language's fallback chain when the story is not
+    /// published in the language asked for.
+    pub fallback: Option<bool>,
+    /// Comma-separated parts to add: `related`, `most_read`, `live_entries`.
+    #[param(example = "related,most_read")]
+    pub include: Option<String>,
+}
+
+/// A story read in a language it is published in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MostReadItem {
+    #[serde(flatten)]
+    pub item: ArticleItem,
+    /// Views in the period.
+    pub views: i64,
+}
+
+/// A whole article page: the translation, and on request what sits around it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ArticleDetail {
+    #[serde(flatten)]
+    pub item: ArticleItem,
+    /// Sanitized HTML.
+    pub body: String,
+    pub seo_title: String,
+    pub seo_description: String,
+    pub word_count: i32,
+    /// The language asked for.
+    #[schema(example = "ka")]
+    pub requested_lang: String,
+    /// The language served: the one asked for, or with `fallback=true` one from its chain.
+    #[schema(example = "ru")]
+    pub served_lang: String,
+    /// With `include=related`: stories sharing tags, most shared and newest first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related: Option<Vec<ArticleItem>>,
+    /// With `include=most_read`: the week's most read in the language.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub most_read: Option<Vec<MostReadItem>>,
+    /// With `include=live_entries`: a live story's newest entries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub live_entries: Option<Vec<PublicEntry>>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct MostReadQuery {
+    #[param(example = "en")]
+    pub lang: String,
+    /// `1d`, `7d` (default) or `30d`.
+    pub period: Option<String>,
+    #[param(minimum = 1, maximum = 100, default = 10)]
+    pub limit: Option<i64>,
+}
+
+/// The most read stories in a language.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MostReadList {
+    pub lang: String,
+    #[schema(example = "7d")]
+    pub period: String,
+    pub items: Vec<MostReadItem>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EntriesQuery {
+    /// `cursor` from an earlier answer: only entries added after it.
+    pub since: Option<String>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+}
+
+/// A live story's entries, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntryPage {
+    pub items: Vec<PublicEntry>,
+    /// Pass as `since` to get only what is added later.
+    pub cursor: Option<String>,
+}
+
+fn site(c: &AppState) -> String {
+    c.config.public_site_url.clone()
+}
+
+/// A published translation can only have a slug made of these.
+fn no_story(lang: &str, slug: &str) -> AppError {
+    AppError::NotFound(format!("no story published at `{lang}/{slug}`"))
+}
+
+fn tag_id(conn: &mut DbConn, slug: &str) -> AppResult<Option<i64>> {
+    Ok(tags::find_by_slug(conn, slug)?.map(|t| t.id))
+}
+
+/// List published stories in one language, newest first; with `q`, full-text search.
+#[utoipa::path(
+    get,
+    path = "/api/v1/articles",
+    tag = "content",
+    params(ArticleListQuery),
+    responses(
+        (status = 200, description = "A page of stories", body = PublishedArticleList,
+            headers(("ETag" = String), ("Cache-Control" = String), ("Surrogate-Key" = String))),
+        (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
+        ContentErrors
+    )
+)]
+pub async fn list_articles(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<ArticleListQuery>,
+) -> AppResult<HttpResponse> {
+    let q = query.into_inner();
+    let limit = Limit::parse(q.limit)?;
+    let text = q.q.clone().filter(|t| !search::terms(t).is_empty());
+    let relevance = match q.sort.as_deref() {
+        Some("relevance") if text.is_some() => true,
+        Some("relevance") => {
+            return Err(AppError::bad_parameter(
+                "sort",
+                "`relevance` needs a search (`q`)",
+            ))
+        }
+        None => text.is_some(),
+        Some(_) => false,
+    };
+    let sort = if relevance {
+        Sort::NewestFirst
+    } else {
+        Sort::parse(q.sort.as_deref())?
+    };
+    let site = site(&state);
+    cached(&req, &state, move |c| {
+        let chain = content_chain(c, &q.lang)?;
+        let lang = chain[0].clone();
+        let tag_id = match &q.tag {
+            Some(slug) => match tag_id(c, slug)? {
+                Some(id) => Some(id),
+                None => {
+                    return Fresh::json(&PublishedArticleList {
+                        lang,
+                        items: Vec::new(),
+                        next_cursor: None,
+                    })
+                }
+            },
+            None => None,
+        };
+        let mut filter = Filter {
+            lang: lang.clone(),
+            tag_id,
+            kind: q.kind,
+            author: q.author,
+            featured: q.featured,
+            published_after: q.published_after.map(|t| t.naive_utc()),
+            published_before: q.published_before.map(|t| t.naive_utc()),
+            ids: None,
+        };
+        let mut keys = vec!["articles".to_owned(), format!("lang-{lang}")];
+        if let Some(tag) = &q.tag {
+            keys.push(format!("tag-{tag}"));
+        }
+        let (items, next_cursor) = match &text {
+            None => {
+                let cursor = Cursor::parse(q.cursor.as_deref(), sort)?;
+                let rows = queries::list(c, &filter, sort, cursor, limit.fetch())?;
+                queries::page(c, rows, limit, sort, &chain, &site)?
+            }
+            Some(text) => {
+                let offset = parse_offset(q.cursor.as_deref())?;
+                let ranked = search::search(c, &lang, text, 0, SEARCH_CANDIDATES)?;
+                filter.ids = Some(ranked.clone());
+                let mut rows = queries::list(c, &filter, sort, None, SEARCH_CANDIDATES)?;
+                if relevance {
+                    let rank = |id: i64| ranked.iter().position(|r| *r == id);
+                    rows.sort_by_key(|r| rank(r.id));
+                }
+                let total = rows.len();
+                let start = (offset as usize).min(total);
+                let end = (start + limit.size()).min(total);
+                let page: Vec<_> = rows[start..end].to_vec();
+                let ids: Vec<i64> = page.iter().map(|r| r.id).collect();
+                let bodies = queries::bodies(c, &ids)?;
+                let mut items = queries::items(c, &page, &chain, &site)?;
+                for (item, row) in items.iter_mut().zip(&page) {
+                    let body = bodies.get(&row.id).map(String::as_str).unwrap_or("");
+                    let text_of = format!("{} {}", row.subtitle, html::text_of(body));
+                    item.snippet = Some(search::snippet(&text_of, text));
+                }
+                let next = (end < total).then(|| format!("s1.{end}"));
+                (items, next)
+            }
+        };
+        Ok(Fresh::json(&PublishedArticleList {
+            lang,
+            items,
+            next_cursor,
+        })?
+        .tags(keys))
+    })
+    .await
+}
+
+fn parse_offset(raw: Option<&str>) -> AppResult<i64> {
+    match raw {
+        None => Ok(0),
+        Some(raw) => raw
+            .strip_prefix("s1.")
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| (0..SEARCH_CANDIDATES).contains(n))
+            .ok_or_else(|| AppError::bad_parameter("cursor", "is not a cursor this list returned")),
+    }
+}
+
+/// A tag page: the tag in one language and its published stories, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tags/{slug}/articles",
+    tag = "content",
+    params(("slug" = String, Path, example = "georgia-russia"), TagArticlesQuery),
+    responses(
+        (status = 200, description = "The tag and a page of its stories", body = TagPage,
+            headers(("ETag" = String), ("Cache-Control" = String), ("Surrogate-Key" = String))),
+        (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
+        ContentErrors
+    )
+)]
+pub async fn tag_articles(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+    query: web::Query<TagArticlesQuery>,
+) -> AppResult<HttpResponse> {
+    let slug = slug.into_inner();
+    let q = query.into_inner();
+    let limit = Limit::parse(q.limit)?;
+    let sort = Sort::parse(q.sort.as_deref())?;
+    let cursor = Cursor::parse(q.cursor.as_deref(), sort)?;
+    let site = site(&state);
+    cached(&req, &state, move |c| {
+        let chain = content_chain(c, &q.lang)?;
+        let lang = chain[0].clone();
+        let tag = tags::find_by_slug(c, &slug)?
+            .ok_or_else(|| AppError::NotFound(format!("no tag with slug `{slug}`")))?;
+        let names = tags::names_of(c, &[tag.id])?;
+        let filter = Filter {
+            lang: lang.clone(),
+            tag_id: Some(tag.id),
+            ..Filter::default()
+        };
+        let count = tags::published_count(c, tag.id, &lang)?;
+        let rows = queries::list(c, &filter, sort, cursor, limit.fetch())?;
+        let (items, next_cursor) = queries::page(c, rows, limit, sort, &chain, &site)?;
+        let page = TagPage {
+            tag: PublicTagCount {
+                tag: PublicTag::new(&tag, names.get(&tag.id).map_or(&[], Vec::as_slice), &chain),
+                article_count: count,
+            },
+            items,
+            next_cursor,
+        };
+        Ok(Fresh::json(&page)?.tags([
+            "articles".to_owned(),
+            format!("lang-{lang}"),
+            format!("tag-{slug}"),
+        ]))
+    })
+    .await
+}
+
+/// What `include=` may add to an article.
+#[derive(Debug, Default, Clone, Copy)]
+struct Include {
+    related: bool,
+    most_read: bool,
+    live_entries: bool,
+}
+
+impl Include {
+    fn parse(raw: Option<&str>) -> AppResult<Include> {
+        let mut inc = Include::default();
+        for part in raw
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
+            match part {
+                "related" => inc.related = true,
+                "most_read" => inc.most_read = true,
+                "live_entries" => inc.live_entries = true,
+                other => {
+                    return Err(AppError::bad_parameter(
+                        "include",
+                        format!("`{other}` is not one of related, most_read, live_entries"),
+                    ))
+                }
+            }
+        }
+        Ok(inc)
+    }
+
+    fn any(self) -> bool {
+        self.related || self.most_read || self.live_entries
+    }
+}
+
+/// Where to find a story asked for by language and slug.
+enum Found {
+    Here(Box<queries::Full>),
+    /// The slug is old, or names the story in another language that has this one: 301.
+    Moved(String),
+    /// Not published in the language; published in these.
+    Elsewhere(Vec<(String, String)>),
+}
+
+fn locate(conn: &mut DbConn, lang: &str, slug: &str) -> AppResult<Found> {
+    if let Some(full) = queries::by_slug(conn, lang, slug)? {
+        return Ok(Found::Here(Box::new(full)));
+    }
+    if let Some(current) = queries::renamed(conn, lang, slug)? {
+        return Ok(Found::Moved(current));
+    }
+    let Some(story) = queries::story_of_slug(conn, slug)? else {
+        return Err(no_story(lang, slug));
+    };
+    let alternates: Vec<(String, String)> = queries::alternates(conn, &[story])?
+        .into_iter()
+        .map(|(_, l, s)| (l, s))
+        .collect();
+    match alternates.iter().find(|(l, _)| l == lang) {
+        Some((_, current)) => Ok(Found::Moved(current.clone())),
+        None => Ok(Found::Elsewhere(alternates)),
+    }
+}
+
+/// Read a published story in one language: a whole article page in one request.
+///
+/// An old slug, or the story's slug in another language, answers 301 with `Location`. A story
+/// not published in `lang` answers 404 listing the languages it is in, or with
+/// `fallback=true` the translation from `lang`'s fallback chain, with `served_lang` and
+/// `Content-Language`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/articles/{lang}/{slug}",
+    tag = "content",
+    params(
+        ("lang" = String, Path, example = "en"),
+        ("slug" = String, Path, example = "georgia-and-russia-agree-to-reopen-talks-on-the-mountain-crossing"),
+        ArticleQuery
+    ),
+    responses(
+        (status = 200, description = "The story", body = ArticleDetail,
+            headers(("ETag" = String), ("Cache-Control" = String), ("Last-Modified" = String),
+                ("Content-Language" = String), ("Surrogate-Key" = String))),
+        (status = 301, description = "The story lives at another slug; see `Location`",
+            headers(("Location" = String))),
+        (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
+        ContentErrors
+    )
+)]
+pub async fn get_article(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    query: web::Query<ArticleQuery>,
+) -> AppResult<HttpResponse> {
+    let (lang, slug) = path.into_inner();
+    let q = query.into_inner();
+    let include = Include::parse(q.include.as_deref())?;
+    let fallback = q.fallback.unwrap_or(false);
+    let site = site(&state);
+    let query_string = req.query_string().to_owned();
+    let freshness = Duration::from_millis(state.config.content_freshness_ms);
+    cached(&req, &state, move |c| {
+        let chain = content_chain(c, &lang)?;
+        let requested = chain[0].clone();
+        let full = match locate(c, &requested, &slug)? {
+            Found::Here(full) => *full,
+            Found::Moved(current) => {
+                let mut location = format!("/api/v1/articles/{requested}/{current}");
+                if !query_string.is_empty() {
+                    location = format!("{location}?{query_string}");
+                }
+                return Ok(Fresh::moved(location).tags([format!("lang-{requested}")]));
+            }
+            Found::Elsewhere(available) => {
+                let served = chain
+                    .iter()
+                    .find_map(|l| available.iter().find(|(a, _)| a == l));
+                match served {
+                    Some((l, s)) if fallback => {
+                        queries::by_slug(c, l, s)?.ok_or_else(|| no_story(&requested, &slug))?
+                    }
+                    _ => {
+                        let langs: Vec<Alternate> = available
+                            .iter()
+                            .map(|(l, s)| Alternate {
+                                url: queries::canonical_url(&site, l, s),
+                                lang: l.clone(),
+                                slug: s.clone(),
+                            })
+                            .collect();
+                        return Err(AppError::NotFoundWith {
+                            detail: format!(
+                                "this story is not published in `{requested}`; it is in: {}",
+                                available
+                                    .iter()
+                                    .map(|(l, _)| l.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ),
+                            extra: json!({ "available": langs }),
+                        });
+                    }
+                }
+            }
+        };
+        let row = full.listed.clone();
+        let d = queries::decorations(c, &[row.article_id])?;
+        let item = d.item(&row, &chain, &site)?;
+        let is_live = item.kind == ArticleType::Live;
+        let newest_entry = if is_live {
+            queries::entries(c, row.id, None, 1)?
+                .first()
+                .map(|e| e.updated_at.naive_utc())
+        } else {
+            None
+        };
+        let mut keys = d.keys(row.article_id);
+        keys.push(format!("translation-{}", row.id));
+        keys.push(format!("lang-{}", row.lang));
+        let related = if include.related {
+            let rows = queries::related(c, row.article_id, &row.lang, RELATED)?;
+            Some(queries::items(c, &rows, &chain, &site)?)
+        } else {
+            None
+        };
+        let most_read = if include.most_read {
+            Some(most_read_items(
+                c,
+                &row.lang,
+                7,
+                MOST_READ_INCLUDED,
+                &chain,
+                &site,
+            )?)
+        } else {
+            None
+        };
+        let live_entries = if include.live_entries {
+            Some(if is_live {
+                queries::entries(c, row.id, None, LIVE_ENTRIES_INCLUDED)?
+            } else {
+                Vec::new()
+            })
+        } else {
+            None
+        };
+        let served_lang = row.lang.clone();
+        let detail = ArticleDetail {
+            item,
+            body: full.body,
+            seo_title: full.seo_title,
+            seo_description: full.seo_description,
+            word_count: full.word_count,
+            requested_lang: requested,
+            served_lang: served_lang.clone(),
+            related,
+            most_read,
+            live_entries,
+        };
+        let mut fresh = Fresh::json(&detail)?.tags(keys).language(served_lang);
+        if include.any() {
+            // Most read moves with every view; related stories with every publication.
+            if include.most_read {
+                fresh = fresh.expires_after(freshness);
+            }
+        } else {
+            let modified = [
+                Some(row.updated_at),
+                d.modified(row.article_id),
+                newest_entry,
+            ]
+            .into_iter()
+            .flatten()
+            .max();
+            fresh = fresh.modified(modified);
+        }
+        Ok(fresh)
+    })
+    .await
+}
+
+fn most_read_items(
+    conn: &mut DbConn,
+    lang: &str,
+    days: i64,
+    limit: i64,
+    chain: &[String],
+    site: &str,
+) -> AppResult<Vec<MostReadItem>> {
+    let since = Utc::now().date_naive() - chrono::Duration::days(days - 1);
+    let counts = views::most_read(conn, lang, since, limit)?;
+    let ids: Vec<i64> = counts.iter().map(|(id, _)| *id).collect();
+    let rows = queries::listed_by_ids(conn, &ids)?;
+    let items = queries::items(conn, &rows, chain, site)?;
+    Ok(items
+        .into_iter()
+        .zip(&rows)
+        .map(|(item, row)| MostReadItem {
+            item,
+            views: counts
+                .iter()
+                .find(|(id, _)| *id == row.id)
+                .map_or(0, |(_, n)| *n),
+        })
+        .collect())
+}
+
+/// The most read stories in a language over the last day, week or month.
+#[utoipa::path(
+    get,
+    path = "/api/v1/articles/most-read",
+    tag = "content",
+    params(MostReadQuery),
+    responses(
+        (status = 200, description = "Most read first", body = MostReadList,
+            headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
+        ContentErrors
+    )
+)]
+pub async fn most_read(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    query: web::Query<MostReadQuery>,
+) -> AppResult<HttpResponse> {
+    let q = query.into_inner();
+    let period = q.period.unwrap_or_else(|| "7d".to_owned());
+    let days = match period.as_str() {
+        "1d" => 1,
+        "7d" => 7,
+        "30d" => 30,
+        _ => {
+            return Err(AppError::bad_parameter(
+                "period",
+                "must be one of 1d, 7d, 30d",
+            ))
+        }
+    };
+    let limit = match q.limit {
+        None => 10,
+        Some(n) if (1..=100).contains(&n) => n,
+        Some(_) => {
+            return Err(AppError::bad_parameter(
+                "limit",
+                "must be between 1 and 100",
+            ))
+        }
+    };
+    let site = site(&state);
+    let freshness = Duration::from_millis(state.config.content_freshness_ms);
+    cached(&req, &state, move |c| {
+        let chain = content_chain(c, &q.lang)?;
+        let lang = chain[0].clone();
+        let items = most_read_items(c, &lang, days, limit, &chain, &site)?;
+        Ok(Fresh::json(&MostReadList {
+            lang: lang.clone(),
+            period,
+            items,
+        })?
+        .tags(["most-read".to_owned(), format!("lang-{lang}")])
+        .expires_after(freshness))
+    })
+    .await
+}
+
+/// Count a reader's view of a story, for "Most read". Cheap: counted in memory and written in
+/// batches. Obvious robots (by `User-Agent`) get the same answer but are not counted.
+#[utoipa::path(
+    post,
+    path = "/api/v1/articles/{lang}/{slug}/views",
+    tag = "content",
+    params(("lang" = String, Path, example = "en"), ("slug" = String, Path)),
+    responses((status = 202, description = "Counted"), ContentErrors)
+)]
+pub async fn count_view(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> AppResult<HttpResponse> {
+    let (lang, slug) = path.into_inner();
+    let generation = state.cache.generation();
+    let id = match state.views.remembered(generation, &lang, &slug) {
+        Some(id) => id,
+        None => {
+            let (l, s) = (lang.clone(), slug.clone());
+            let id = state
+                .db
+                .run(move |c| queries::id_of(c, &l, &s))
+                .await?
+                .ok_or_else(|| no_story(&lang, &slug))?;
+            state.views.remember(generation, &lang, &slug, id);
+            id
+        }
+    };
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok());
+    if !views::is_bot(user_agent) {
+        state.views.count(id, &lang);
+    }
+    Ok(HttpResponse::Accepted()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish())
+}
+
+/// A live story's entries, newest first; with `since`, only those added after it.
+#[utoipa::path(
+    get,
+    path = "/api/v1/articles/{lang}/{slug}/entries",
+    tag = "content",
+    params(("lang" = String, Path, example = "en"), ("slug" = String, Path), EntriesQuery),
+    responses(
+        (status = 200, description = "Entries", body = EntryPage,
+            headers(("ETag" = String), ("Cache-Control" = String))),
+        (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
+        ContentErrors
+    )
+)]
+pub async fn list_entries(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    query: web::Query<EntriesQuery>,
+) -> AppResult<HttpResponse> {
+    let (lang, slug) = path.into_inner();
+    let q = query.into_inner();
+    let limit = Limit::parse(q.limit)?;
+    let since = IdCursor::parse(q.since.as_deref())
+        .map_err(|_| AppError::bad_parameter("since", "is not a cursor this endpoint returned"))?;
+    cached(&req, &state, move |c| {
+        let chain = content_chain(c, &lang)?;
+        let full =
+            queries::by_slug(c, &chain[0], &slug)?.ok_or_else(|| no_story(&chain[0], &slug))?;
+        let items = queries::entries(c, full.listed.id, since, limit.size() as i64)?;
+        let cursor = items.first().map(|e| e.id).or(since).map(IdCursor::encode);
+        Ok(Fresh::json(&EntryPage { items, cursor })?.tags([
+            format!("article-{}", full.listed.article_id),
+            format!("translation-{}", full.listed.id),
+        ]))
+    })
+    .await
+}

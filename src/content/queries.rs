@@ -1,0 +1,633 @@
+//! The Content API's reads. Every query starts from `published_translations`.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::articles::{ArticleType, Byline, Image};
+use crate::db::schema::published_translations as pt;
+use crate::db::schema::{
+    article_bylines, article_tags, articles, languages, live_entries, tags, translation_slugs,
+    users,
+};
+use crate::db::DbConn;
+use crate::db_run;
+use crate::error::{AppError, AppResult};
+use crate::pagination::Limit;
+use crate::tags::{PublicTag, Tag};
+
+/// A published translation as lists show it (no body).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = pt)]
+pub struct Listed {
+    pub id: i64,
+    pub article_id: i64,
+    pub lang: String,
+    pub slug: String,
+    pub title: String,
+    pub subtitle: String,
+    pub excerpt: String,
+    pub reading_minutes: i32,
+    pub published_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A published translation with everything an article page shows.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = pt)]
+pub struct Full {
+    #[diesel(embed)]
+    pub listed: Listed,
+    pub body: String,
+    pub seo_title: String,
+    pub seo_description: String,
+    pub word_count: i32,
+}
+
+/// How a list is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sort {
+    NewestFirst,
+    OldestFirst,
+}
+
+impl Sort {
+    pub const ALLOWED: &'static str = "-published_at, published_at";
+
+    pub fn parse(raw: Option<&str>) -> AppResult<Sort> {
+        match raw.unwrap_or("-published_at") {
+            "-published_at" => Ok(Sort::NewestFirst),
+            "published_at" => Ok(Sort::OldestFirst),
+            _ => Err(AppError::bad_parameter(
+                "sort",
+                format!("must be one of {}", Self::ALLOWED),
+            )),
+        }
+    }
+}
+
+/// Where a page ended: the last item's publication time and id, bound to the sort. New
+/// publications land before the first page, so a reader paging on never sees an item twice or
+/// misses one.
+#[derive(Debug, Clone, Copy)]
+pub struct Cursor {
+    pub at: NaiveDateTime,
+    pub id: i64,
+}
+
+impl Cursor {
+    const PREFIX: &'static str = "p1.";
+
+    pub fn encode(self, sort: Sort) -> String {
+        let mut bytes = vec![sort as u8];
+        bytes.extend(self.at.and_utc().timestamp_micros().to_be_bytes());
+        bytes.extend(self.id.to_be_bytes());
+        format!("{}{}", Self::PREFIX, hex::encode(bytes))
+    }
+
+    pub fn parse(raw: Option<&str>, sort: Sort) -> AppResult<Option<Cursor>> {
+        let Some(raw) = raw else { return Ok(None) };
+        let bad = || AppError::bad_parameter("cursor", "is not a cursor this list returned");
+        let bytes = raw
+            .strip_prefix(Self::PREFIX)
+            .and_then(|h| hex::decode(h).ok())
+            .filter(|b| b.len() == 17 && b[0] == sort as u8)
+            .ok_or_else(bad)?;
+        let micros = i64::from_be_bytes(bytes[1..9].try_into().map_err(|_| bad())?);
+        let id = i64::from_be_bytes(bytes[9..17].try_into().map_err(|_| bad())?);
+        let at = chrono::DateTime::from_timestamp_micros(micros)
+            .ok_or_else(bad)?
+            .naive_utc();
+        Ok(Some(Cursor { at, id }))
+    }
+}
+
+/// Filters of the public lists; `lang` is always one.
+#[derive(Debug, Default, Clone)]
+pub struct Filter {
+    pub lang: String,
+    pub tag_id: Option<i64>,
+    pub kind: Option<ArticleType>,
+    pub author: Option<i64>,
+    pub featured: Option<bool>,
+    pub published_after: Option<NaiveDateTime>,
+    pub published_before: Option<NaiveDateTime>,
+    /// Only these translations (search results).
+    pub ids: Option<Vec<i64>>,
+}
+
+/// A page of published translations matching `f`.
+pub fn list(
+    conn: &mut DbConn,
+    f: &Filter,
+    sort: Sort,
+    cursor: Option<Cursor>,
+    fetch: i64,
+) -> AppResult<Vec<Listed>> {
+    let f = f.clone();
+    Ok(db_run!(conn, |c| {
+        let mut q = pt::table
+            .filter(pt::lang.eq(f.lang.clone()))
+            .select(Listed::as_select())
+            .into_boxed();
+        if let Some(tag) = f.tag_id {
+            q = q.filter(
+                pt::article_id.eq_any(
+                    article_tags::table
+                        .filter(article_tags::tag_id.eq(tag))
+                        .select(article_tags::article_id),
+                ),
+            );
+        }
+        if f.kind.is_some() || f.featured.is_some() {
+            let mut a = articles::table.select(articles::id).into_boxed();
+            if let Some(kind) = f.kind {
+                a = a.filter(articles::kind.eq(kind.as_str()));
+            }
+            if let Some(featured) = f.featured {
+                a = a.filter(articles::featured.eq(featured));
+            }
+            q = q.filter(pt::article_id.eq_any(a));
+        }
+        if let Some(author) = f.author {
+            q = q.filter(
+                pt::article_id.eq_any(
+                    article_bylines::table
+                        .filter(article_bylines::user_id.eq(author))
+                        .select(article_bylines::article_id),
+                ),
+            );
+        }
+        if let Some(after) = f.published_after {
+            q = q.filter(pt::published_at.gt(after));
+        }
+        if let Some(before) = f.published_before {
+            q = q.filter(pt::published_at.lt(before));
+        }
+        if let Some(ids) = &f.ids {
+            q = q.filter(pt::id.eq_any(ids.clone()));
+        }
+        q = match (sort, cursor) {
+            (Sort::NewestFirst, Some(k)) => q.filter(
+                pt::published_at
+                    .lt(k.at)
+                    .or(pt::published_at.eq(k.at).and(pt::id.lt(k.id))),
+            ),
+            (Sort::OldestFirst, Some(k)) => q.filter(
+                pt::published_at
+                    .gt(k.at)
+                    .or(pt::published_at.eq(k.at).and(pt::id.gt(k.id))),
+            ),
+            (_, None) => q,
+        };
+        q = match sort {
+            Sort::NewestFirst => q.order((pt::published_at.desc(), pt::id.desc())),
+            Sort::OldestFirst => q.order((pt::published_at.asc(), pt::id.asc())),
+        };
+        q.limit(fetch).load(c)
+    })?)
+}
+
+pub fn by_slug(conn: &mut DbConn, lang: &str, slug: &str) -> AppResult<Option<Full>> {
+    let (lang, slug) = (lang.to_owned(), slug.to_owned());
+    Ok(db_run!(conn, |c| pt::table
+        .filter(pt::lang.eq(&lang))
+        .filter(pt::slug.eq(&slug))
+        .select(Full::as_select())
+        .first(c)
+        .optional())?)
+}
+
+pub fn by_id(conn: &mut DbConn, id: i64) -> AppResult<Option<Full>> {
+    Ok(db_run!(conn, |c| pt::table
+        .find(id)
+        .select(Full::as_select())
+        .first(c)
+        .optional())?)
+}
+
+/// The published translation an old slug in `lang` belonged to, with its current slug.
+pub fn renamed(conn: &mut DbConn, lang: &str, slug: &str) -> AppResult<Option<String>> {
+    let (lang, slug) = (lang.to_owned(), slug.to_owned());
+    Ok(db_run!(conn, |c| translation_slugs::table
+        .inner_join(pt::table.on(pt::id.eq(translation_slugs::translation_id)))
+        .filter(translation_slugs::lang.eq(&lang))
+        .filter(translation_slugs::slug.eq(&slug))
+        .select(pt::slug)
+        .first(c)
+        .optional())?)
+}
+
+/// The story a slug, current or old, names in any language, when it has a published
+/// translation.
+pub fn story_of_slug(conn: &mut DbConn, slug: &str) -> AppResult<Option<i64>> {
+    let slug = slug.to_owned();
+    Ok(db_run!(conn, |c| translation_slugs::table
+        .inner_join(pt::table.on(pt::id.eq(translation_slugs::translation_id)))
+        .filter(translation_slugs::slug.eq(&slug))
+        .select(pt::article_id)
+        .first(c)
+        .optional())?)
+}
+
+/// Published translations of these stories in enabled languages: (story, language, slug),
+/// in language-switcher order.
+pub fn alternates(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<(i64, String, String)>> {
+    let ids = ids.to_vec();
+    Ok(db_run!(conn, |c| pt::table
+        .inner_join(languages::table.on(languages::code.eq(pt::lang)))
+        .filter(pt::article_id.eq_any(&ids))
+        .filter(languages::enabled.eq(true))
+        .order((pt::article_id, languages::position, languages::code))
+        .select((pt::article_id, pt::lang, pt::slug))
+        .load(c))?)
+}
+
+/// The published translations with these ids, in the order given.
+pub fn listed_by_ids(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<Listed>> {
+    let wanted = ids.to_vec();
+    let rows: Vec<Listed> = db_run!(conn, |c| pt::table
+        .filter(pt::id.eq_any(&wanted))
+        .select(Listed::as_select())
+        .load(c))?;
+    let mut by_id: HashMap<i64, Listed> = rows.into_iter().map(|r| (r.id, r)).collect();
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// Stories sharing tags with `article_id` in `lang`, best first: more shared tags first, then
+/// newer. Looks at the newest few stories per tag, so the cost stays bounded however large the
+/// archive grows.
+pub fn related(
+    conn: &mut DbConn,
+    article_id: i64,
+    lang: &str,
+    limit: usize,
+) -> AppResult<Vec<Listed>> {
+    const PER_TAG: i64 = 40;
+    let tag_ids: Vec<i64> = db_run!(conn, |c| article_tags::table
+        .filter(article_tags::article_id.eq(article_id))
+        .select(article_tags::tag_id)
+        .load(c))?;
+    let mut score: HashMap<i64, (usize, Listed)> = HashMap::new();
+    for tag in tag_ids {
+        let f = Filter {
+            lang: lang.to_owned(),
+            tag_id: Some(tag),
+            ..Filter::default()
+        };
+        for row in list(conn, &f, Sort::NewestFirst, None, PER_TAG)? {
+            if row.article_id != article_id {
+                score.entry(row.id).or_insert((0, row)).0 += 1;
+            }
+        }
+    }
+    let mut ranked: Vec<(usize, Listed)> = score.into_values().collect();
+    ranked.sort_by(|a, b| {
+        b.0.cmp(&a.0)
+            .then(b.1.published_at.cmp(&a.1.published_at))
+            .then(b.1.id.cmp(&a.1.id))
+    });
+    Ok(ranked.into_iter().take(limit).map(|(_, r)| r).collect())
+}
+
+/// A live entry as readers see it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicEntry {
+    pub id: i64,
+    /// Sanitized HTML.
+    pub body: String,
+    pub pinned: bool,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Entries of a published translation, newest first, newer than `since` (an entry id).
+pub fn entries(
+    conn: &mut DbConn,
+    translation_id: i64,
+    since: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<PublicEntry>> {
+    let rows: Vec<(i64, String, bool, NaiveDateTime, NaiveDateTime)> = db_run!(conn, |c| {
+        let mut q = live_entries::table
+            .inner_join(pt::table.on(pt::id.eq(live_entries::translation_id)))
+            .filter(live_entries::translation_id.eq(translation_id))
+            .select((
+                live_entries::id,
+                live_entries::body,
+                live_entries::pinned,
+                live_entries::created_at,
+                live_entries::updated_at,
+            ))
+            .into_boxed();
+        if let Some(since) = since {
+            q = q.filter(live_entries::id.gt(since));
+        }
+        q.order(live_entries::id.desc()).limit(limit).load(c)
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, body, pinned, created, updated)| PublicEntry {
+            id,
+            body,
+            pinned,
+            created_at: created.and_utc(),
+            updated_at: updated.and_utc(),
+        })
+        .collect())
+}
+
+/// A published translation of the same story, for the language switcher.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Alternate {
+    #[schema(example = "ru")]
+    pub lang: String,
+    pub slug: String,
+    /// Its canonical address on the newsroom's site.
+    pub url: String,
+}
+
+/// A story in a list, in one language.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ArticleItem {
+    /// The story's id, the same in every language.
+    pub id: i64,
+    #[schema(example = "en")]
+    pub lang: String,
+    pub slug: String,
+    pub title: String,
+    pub subtitle: String,
+    pub excerpt: String,
+    #[serde(rename = "type")]
+    pub kind: ArticleType,
+    pub featured: bool,
+    pub primary_tag: Option<PublicTag>,
+    /// Named in the requested language, through its fallback chain.
+    pub tags: Vec<PublicTag>,
+    pub bylines: Vec<Byline>,
+    pub image: Option<Image>,
+    pub reading_minutes: i32,
+    pub published_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// The canonical address on the newsroom's site.
+    pub url: String,
+    /// Every language the story is published in, this one included.
+    pub translations: Vec<Alternate>,
+    /// For search results: where the words were found, with `<mark>` around them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snippet: Option<String>,
+}
+
+pub fn canonical_url(site: &str, lang: &str, slug: &str) -> String {
+    format!("{site}/{lang}/{slug}")
+}
+
+/// The story-level facts an item shows.
+struct StoryFacts {
+    kind: String,
+    featured: bool,
+    primary_tag: Option<i64>,
+    image: Option<Image>,
+    updated_at: NaiveDateTime,
+}
+
+/// What a page of items carries besides their own rows, loaded in a few queries for the page.
+pub struct Decorations {
+    articles: HashMap<i64, StoryFacts>,
+    tags: HashMap<i64, Vec<Tag>>,
+    names: HashMap<i64, Vec<crate::tags::TagName>>,
+    bylines: HashMap<i64, Vec<(Byline, NaiveDateTime)>>,
+    alternates: HashMap<i64, Vec<(String, String)>>,
+}
+
+#[allow(clippy::type_complexity)]
+pub fn decorations(conn: &mut DbConn, article_ids: &[i64]) -> AppResult<Decorations> {
+    let ids = article_ids.to_vec();
+    let rows: Vec<(
+        i64,
+        String,
+        bool,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        NaiveDateTime,
+    )> = db_run!(conn, |c| articles::table
+        .filter(articles::id.eq_any(&ids))
+        .select((
+            articles::id,
+            articles::kind,
+            articles::featured,
+            articles::primary_tag_id,
+            articles::image_url,
+            articles::image_alt,
+            articles::image_credit,
+            articles::updated_at,
+        ))
+        .load(c))?;
+    let tag_rows: Vec<(i64, Tag)> = db_run!(conn, |c| article_tags::table
+        .inner_join(tags::table)
+        .filter(article_tags::article_id.eq_any(&ids))
+        .order((article_tags::article_id, article_tags::position))
+        .select((article_tags::article_id, Tag::as_select()))
+        .load(c))?;
+    let byline_rows: Vec<(i64, i64, String, NaiveDateTime)> = db_run!(conn, |c| {
+        article_bylines::table
+            .inner_join(users::table)
+            .filter(article_bylines::article_id.eq_any(&ids))
+            .order((article_bylines::article_id, article_bylines::position))
+            .select((
+                article_bylines::article_id,
+                users::id,
+                users::display_name,
+                users::updated_at,
+            ))
+            .load(c)
+    })?;
+    let mut tags: HashMap<i64, Vec<Tag>> = HashMap::new();
+    let mut tag_ids = Vec::new();
+    for (article, tag) in tag_rows {
+        tag_ids.push(tag.id);
+        tags.entry(article).or_default().push(tag);
+    }
+    tag_ids.sort_unstable();
+    tag_ids.dedup();
+    let mut bylines: HashMap<i64, Vec<(Byline, NaiveDateTime)>> = HashMap::new();
+    for (article, id, display_name, updated) in byline_rows {
+        bylines
+            .entry(article)
+            .or_default()
+            .push((Byline { id, display_name }, updated));
+    }
+    let mut alternates: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+    for (article, lang, slug) in self::alternates(conn, article_ids)? {
+        alternates.entry(article).or_default().push((lang, slug));
+    }
+    Ok(Decorations {
+        articles: rows
+            .into_iter()
+            .map(|(id, kind, featured, primary, url, alt, credit, updated)| {
+                let image = url.map(|url| Image {
+                    url,
+                    alt: alt.unwrap_or_default(),
+                    credit: credit.unwrap_or_default(),
+                });
+                (
+                    id,
+                    StoryFacts {
+                        kind,
+                        featured,
+                        primary_tag: primary,
+                        image,
+                        updated_at: updated,
+                    },
+                )
+            })
+            .collect(),
+        tags,
+        names: crate::tags::names_of(conn, &tag_ids)?,
+        bylines,
+        alternates,
+    })
+}
+
+impl Decorations {
+    /// `row` as a list item, with names in the first language of `chain` that has them.
+    pub fn item(&self, row: &Listed, chain: &[String], site: &str) -> AppResult<ArticleItem> {
+        let facts = self
+            .articles
+            .get(&row.article_id)
+            .ok_or_else(|| AppError::Internal(format!("story {} vanished", row.article_id)))?;
+        let localize =
+            |t: &Tag| PublicTag::new(t, self.names.get(&t.id).map_or(&[], Vec::as_slice), chain);
+        let story_tags = self
+            .tags
+            .get(&row.article_id)
+            .map_or(&[][..], Vec::as_slice);
+        let mut tags: Vec<PublicTag> = Vec::with_capacity(story_tags.len());
+        let mut primary_tag = None;
+        for t in story_tags {
+            let public = localize(t);
+            if Some(t.id) == facts.primary_tag {
+                primary_tag = Some(public.clone());
+                tags.insert(0, public);
+            } else {
+                tags.push(public);
+            }
+        }
+        Ok(ArticleItem {
+            id: row.article_id,
+            lang: row.lang.clone(),
+            slug: row.slug.clone(),
+            title: row.title.clone(),
+            subtitle: row.subtitle.clone(),
+            excerpt: row.excerpt.clone(),
+            kind: ArticleType::from_db(&facts.kind)?,
+            featured: facts.featured,
+            primary_tag,
+            tags,
+            bylines: self
+                .bylines
+                .get(&row.article_id)
+                .map(|b| b.iter().map(|(b, _)| b.clone()).collect())
+                .unwrap_or_default(),
+            image: facts.image.clone(),
+            reading_minutes: row.reading_minutes,
+            published_at: row.published_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+            url: canonical_url(site, &row.lang, &row.slug),
+            translations: self
+                .alternates
+                .get(&row.article_id)
+                .map(|alts| {
+                    alts.iter()
+                        .map(|(lang, slug)| Alternate {
+                            url: canonical_url(site, lang, slug),
+                            lang: lang.clone(),
+                            slug: slug.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            snippet: None,
+        })
+    }
+
+    /// The newest change among what an item of `article_id` shows besides its own row.
+    pub fn modified(&self, article_id: i64) -> Option<NaiveDateTime> {
+        let story = self.articles.get(&article_id).map(|a| a.updated_at);
+        let tags = self
+            .tags
+            .get(&article_id)
+            .and_then(|t| t.iter().map(|t| t.updated_at).max());
+        let bylines = self
+            .bylines
+            .get(&article_id)
+            .and_then(|b| b.iter().map(|(_, at)| *at).max());
+        [story, tags, bylines].into_iter().flatten().max()
+    }
+
+    /// Cache tags naming what an item of `article_id` shows.
+    pub fn keys(&self, article_id: i64) -> Vec<String> {
+        let mut keys = vec![format!("article-{article_id}")];
+        if let Some(tags) = self.tags.get(&article_id) {
+            keys.extend(tags.iter().map(|t| format!("tag-{}", t.slug)));
+        }
+        keys
+    }
+}
+
+/// Items for `rows`, decorated in a handful of queries.
+pub fn items(
+    conn: &mut DbConn,
+    rows: &[Listed],
+    chain: &[String],
+    site: &str,
+) -> AppResult<Vec<ArticleItem>> {
+    let ids: Vec<i64> = rows.iter().map(|r| r.article_id).collect();
+    let d = decorations(conn, &ids)?;
+    rows.iter().map(|r| d.item(r, chain, site)).collect()
+}
+
+/// One page of `rows` (fetched one beyond the page), as items with the cursor that follows.
+pub fn page(
+    conn: &mut DbConn,
+    rows: Vec<Listed>,
+    limit: Limit,
+    sort: Sort,
+    chain: &[String],
+    site: &str,
+) -> AppResult<(Vec<ArticleItem>, Option<String>)> {
+    let (rows, next) = limit.split(rows, |r| Cursor {
+        at: r.published_at,
+        id: r.id,
+    });
+    Ok((
+        items(conn, &rows, chain, site)?,
+        next.map(|c| c.encode(sort)),
+    ))
+}
+
+/// The bodies of these published translations, for search snippets.
+pub fn bodies(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashMap<i64, String>> {
+    let ids = ids.to_vec();
+    let rows: Vec<(i64, String)> = db_run!(conn, |c| pt::table
+        .filter(pt::id.eq_any(&ids))
+        .select((pt::id, pt::body))
+        .load(c))?;
+    Ok(rows.into_iter().collect())
+}
+
+/// The id of the published translation at (`lang`, `slug`).
+pub fn id_of(conn: &mut DbConn, lang: &str, slug: &str) -> AppResult<Option<i64>> {
+    let (lang, slug) = (lang.to_owned(), slug.to_owned());
+    Ok(db_run!(conn, |c| pt::table
+        .filter(pt::lang.eq(&lang))
+        .filter(pt::slug.eq(&slug))
+        .select(pt::id)
+        .first(c)
+        .optional())?)
+}

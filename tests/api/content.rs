@@ -1,0 +1,607 @@
+//! The Content API: published stories only, lists and cursors, article pages with redirects,
+//! fallback and includes, search in every script, most read, HTTP caching, and freshness
+//! across nodes.
+
+use std::time::{Duration, Instant};
+
+use actix_web::http::Method;
+use actix_web::test::TestRequest;
+use serde_json::{json, Value};
+
+use newsdesk::auth::Role;
+
+use crate::common::TestApp;
+
+fn titles(body: &Value) -> Vec<String> {
+    body["items"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no items in {body}"))
+        .iter()
+        .map(|i| i["title"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn newsroom() -> (TestApp, String) {
+    let app = TestApp::new().await;
+    app.seed_languages();
+    let editor = app.token_for(Role::Editor).await;
+    app.seed_tags(&editor).await;
+    (app, editor)
+}
+
+fn get(path: &str) -> TestRequest {
+    TestRequest::get()
+        .uri(path)
+        .insert_header(("user-agent", "Mozilla/5.0 (test reader)"))
+}
+
+#[actix_web::test]
+async fn nothing_unpublished_is_ever_visible() {
+    let (app, editor) = newsroom().await;
+    let public = app
+        .publish_story(&editor, "en", "Public secretword story", &["georgia"])
+        .await;
+    let public_slug = app.slug_of(&editor, public, "en").await;
+    // One story in every other state, all sharing the tag and the search word.
+    let draft = app
+        .create_story(&editor, "en", "Draft secretword", &["georgia"])
+        .await;
+    let review = app
+        .create_story(&editor, "en", "Review secretword", &["georgia"])
+        .await;
+    app.transition(&editor, review, "en", json!({"status": "in_review"}))
+        .await;
+    let scheduled = app
+        .create_story(&editor, "en", "Scheduled secretword", &["georgia"])
+        .await;
+    app.transition(
+        &editor,
+        scheduled,
+        "en",
+        json!({"status": "scheduled", "scheduled_at": "2999-01-01T00:00:00Z"}),
+    )
+    .await;
+    let archived = app
+        .publish_story(&editor, "en", "Archived secretword", &["georgia"])
+        .await;
+    app.transition(&editor, archived, "en", json!({"status": "archived"}))
+        .await;
+    let unpublished = app
+        .publish_story(&editor, "en", "Unpublished secretword", &["georgia"])
+        .await;
+    app.transition(&editor, unpublished, "en", json!({"status": "draft"}))
+        .await;
+    let hidden = [draft, review, scheduled, archived, unpublished];
+
+    let only_public = vec!["Public secretword story".to_owned()];
+    for path in [
+        "/api/v1/articles?lang=en",
+        "/api/v1/articles?lang=en&tag=georgia",
+        "/api/v1/articles?lang=en&q=secretword",
+        "/api/v1/articles?lang=en&type=news&sort=published_at",
+        "/api/v1/tags/georgia/articles?lang=en",
+    ] {
+        let reply = app.call(get(path)).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        assert_eq!(titles(&reply.body), only_public, "{path}");
+    }
+    let tag = app.call(get("/api/v1/tags/georgia?lang=en")).await;
+    assert_eq!(tag.body["article_count"], 1);
+    for id in hidden {
+        let slug = app.slug_of(&editor, id, "en").await;
+        for path in [
+            format!("/api/v1/articles/en/{slug}"),
+            format!("/api/v1/articles/en/{slug}?fallback=true"),
+            format!("/api/v1/articles/en/{slug}/entries"),
+            format!("/api/v1/articles/ru/{slug}"),
+        ] {
+            app.call(get(&path)).await.problem(404);
+        }
+        let view = app
+            .send(
+                Method::POST,
+                &format!("/api/v1/articles/en/{slug}/views"),
+                None,
+                None,
+            )
+            .await;
+        view.problem(404);
+    }
+    let page = app
+        .call(get(&format!(
+            "/api/v1/articles/en/{public_slug}?include=related,most_read"
+        )))
+        .await;
+    assert_eq!(page.status, 200);
+    assert_eq!(
+        page.body["related"],
+        json!([]),
+        "only published stories are related"
+    );
+    let most = app
+        .call(get("/api/v1/articles/most-read?lang=en&period=30d"))
+        .await;
+    for item in most.body["items"].as_array().unwrap() {
+        assert_eq!(item["id"], public);
+    }
+}
+
+#[actix_web::test]
+async fn lists_filter_and_page_with_cursors_that_survive_new_publications() {
+    let (app, editor) = newsroom().await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let tags: &[&str] = if i % 2 == 0 {
+            &["georgia"]
+        } else {
+            &["armenia"]
+        };
+        ids.push(
+            app.publish_story(&editor, "en", &format!("Story {i}"), tags)
+                .await,
+        );
+    }
+    app.patch(
+        &format!("/api/v1/admin/articles/{}", ids[4]),
+        &editor,
+        json!({"featured": true}),
+    )
+    .await;
+    let page1 = app.call(get("/api/v1/articles?lang=en&limit=2")).await;
+    assert_eq!(titles(&page1.body), vec!["Story 4", "Story 3"]);
+    let cursor = page1.body["next_cursor"].as_str().unwrap().to_owned();
+    // New stories appear meanwhile; the next page carries on where the first ended.
+    app.publish_story(&editor, "en", "Breaking", &[]).await;
+    app.publish_story(&editor, "en", "Breaking again", &[])
+        .await;
+    let page2 = app
+        .call(get(&format!(
+            "/api/v1/articles?lang=en&limit=2&cursor={cursor}"
+        )))
+        .await;
+    assert_eq!(titles(&page2.body), vec!["Story 2", "Story 1"]);
+    let cursor = page2.body["next_cursor"].as_str().unwrap().to_owned();
+    let page3 = app
+        .call(get(&format!(
+            "/api/v1/articles?lang=en&limit=2&cursor={cursor}"
+        )))
+        .await;
+    assert_eq!(titles(&page3.body), vec!["Story 0"]);
+    assert!(page3.body["next_cursor"].is_null());
+
+    let check = |q: &'static str, expected: Vec<&'static str>| {
+        let app = &app;
+        async move {
+            let reply = app
+                .call(get(&format!("/api/v1/articles?lang=en&{q}")))
+                .await;
+            assert_eq!(reply.status, 200, "{q}: {}", reply.body);
+            assert_eq!(titles(&reply.body), expected, "{q}");
+        }
+    };
+    check("tag=armenia", vec!["Story 3", "Story 1"]).await;
+    check("tag=nope", vec![]).await;
+    check("featured=true", vec!["Story 4"]).await;
+    check("type=opinion", vec![]).await;
+    check("sort=published_at&limit=2", vec!["Story 0", "Story 1"]).await;
+    check("published_after=2999-01-01T00:00:00Z", vec![]).await;
+    check("published_before=2000-01-01T00:00:00Z", vec![]).await;
+
+    let item = &page1.body["items"][0];
+    assert_eq!(item["primary_tag"]["slug"], "georgia");
+    assert_eq!(item["tags"][0]["name"], "Georgia");
+    assert_eq!(
+        item["url"],
+        format!(
+            "http://localhost:3000/en/{}",
+            item["slug"].as_str().unwrap()
+        )
+    );
+    assert_eq!(item["translations"][0]["lang"], "en");
+    assert!(item.get("body").is_none(), "lists carry no bodies");
+
+    for bad in [
+        "lang=en&sort=title",
+        "lang=en&limit=0",
+        "lang=en&limit=101",
+        "lang=en&cursor=bogus",
+        "lang=en&sort=relevance",
+        "lang=en&type=gossip",
+        "lang=en&colour=red",
+        "",
+    ] {
+        let reply = app.call(get(&format!("/api/v1/articles?{bad}"))).await;
+        reply.problem(400);
+    }
+    let wrong_sort = app
+        .call(get(&format!(
+            "/api/v1/articles?lang=en&sort=published_at&cursor={cursor}"
+        )))
+        .await;
+    assert_eq!(wrong_sort.problem(400)["errors"][0]["field"], "cursor");
+    app.call(get("/api/v1/articles?lang=xx")).await.problem(404);
+    app.call(get("/api/v1/tags/nope/articles?lang=en"))
+        .await
+        .problem(404);
+}
+
+#[actix_web::test]
+async fn article_pages_redirect_old_slugs_fall_back_and_list_where_a_story_is() {
+    let (app, editor) = newsroom().await;
+    let id = app
+        .publish_story(&editor, "en", "Border talks resume", &["georgia-russia"])
+        .await;
+    let ru = app
+        .post(
+            &format!("/api/v1/admin/articles/{id}/translations/ru"),
+            &editor,
+            json!({"title": "Переговоры на границе", "body": "<p>Текст</p>", "translated_from": "en"}),
+        )
+        .await;
+    assert_eq!(ru.status, 201);
+    app.transition(&editor, id, "ru", json!({"status": "published"}))
+        .await;
+
+    let page = app
+        .call(get("/api/v1/articles/en/border-talks-resume"))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.body["served_lang"], "en");
+    assert_eq!(
+        page.body["body"],
+        "<p>Border talks resume. A first paragraph.</p>"
+    );
+    assert_eq!(page.header("content-language"), Some("en"));
+    let langs: Vec<&str> = page.body["translations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["lang"].as_str().unwrap())
+        .collect();
+    assert_eq!(langs, vec!["en", "ru"], "switcher order");
+    let keys = page.header("surrogate-key").unwrap();
+    assert!(
+        keys.contains(&format!("article-{id}")) && keys.contains("tag-georgia-russia"),
+        "{keys}"
+    );
+    assert_eq!(page.header("cache-tag").unwrap(), keys.replace(' ', ","));
+
+    // Rename: the old slug answers 301 to the new one.
+    let (_, etag) = app.translation(&editor, id, "en").await;
+    app.send_if_match(
+        Method::PATCH,
+        &format!("/api/v1/admin/articles/{id}/translations/en"),
+        &editor,
+        &etag,
+        Some(json!({"slug": "border-talks-resume-in-geneva"})),
+    )
+    .await;
+    let moved = app
+        .call(get(
+            "/api/v1/articles/en/border-talks-resume?include=related",
+        ))
+        .await;
+    assert_eq!(moved.status, 301);
+    assert_eq!(
+        moved.header("location"),
+        Some("/api/v1/articles/en/border-talks-resume-in-geneva?include=related")
+    );
+    // The English slug asked for in Russian leads to the Russian slug.
+    let other = app
+        .call(get("/api/v1/articles/ru/border-talks-resume-in-geneva"))
+        .await;
+    assert_eq!(other.status, 301);
+    assert_eq!(
+        other.header("location"),
+        Some("/api/v1/articles/ru/peregovory-na-granitse")
+    );
+    // Not in Georgian: 404 saying where it is, or the fallback chain's (ka → ru) translation.
+    let missing = app
+        .call(get("/api/v1/articles/ka/border-talks-resume-in-geneva"))
+        .await;
+    let available: Vec<&str> = missing.problem(404)["available"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["lang"].as_str().unwrap())
+        .collect();
+    assert_eq!(available, vec!["en", "ru"]);
+    let fallback = app
+        .call(get(
+            "/api/v1/articles/ka/border-talks-resume-in-geneva?fallback=true",
+        ))
+        .await;
+    assert_eq!(fallback.status, 200);
+    assert_eq!(fallback.body["requested_lang"], "ka");
+    assert_eq!(fallback.body["served_lang"], "ru");
+    assert_eq!(fallback.body["title"], "Переговоры на границе");
+    assert_eq!(fallback.header("content-language"), Some("ru"));
+    app.call(get("/api/v1/articles/en/never-was"))
+        .await
+        .problem(404);
+    app.call(get("/api/v1/articles/xx/border-talks-resume-in-geneva"))
+        .await
+        .problem(404);
+    app.call(get(
+        "/api/v1/articles/en/border-talks-resume-in-geneva?include=everything",
+    ))
+    .await
+    .problem(400);
+}
+
+#[actix_web::test]
+async fn responses_are_cacheable_and_conditional() {
+    let (app, editor) = newsroom().await;
+    let id = app
+        .publish_story(&editor, "en", "Cache me", &["georgia"])
+        .await;
+    let path = "/api/v1/articles/en/cache-me";
+    let first = app.call(get(path)).await;
+    let etag = first.header("etag").unwrap().to_owned();
+    assert!(etag.starts_with('"'), "strong: {etag}");
+    assert_eq!(
+        first.header("cache-control"),
+        Some("public, max-age=60, stale-while-revalidate=30")
+    );
+    let last_modified = first.header("last-modified").unwrap().to_owned();
+    let again = app
+        .call(get(path).insert_header(("if-none-match", etag.clone())))
+        .await;
+    assert_eq!(again.status, 304);
+    assert_eq!(again.body, Value::Null);
+    assert_eq!(again.header("etag"), Some(etag.as_str()));
+    let since = app
+        .call(get(path).insert_header(("if-modified-since", last_modified.clone())))
+        .await;
+    assert_eq!(since.status, 304);
+    // A change through this node shows at once, with a new validator.
+    let (_, tag) = app.translation(&editor, id, "en").await;
+    app.send_if_match(
+        Method::PATCH,
+        &format!("/api/v1/admin/articles/{id}/translations/en"),
+        &editor,
+        &tag,
+        Some(json!({"subtitle": "Now with a lead"})),
+    )
+    .await;
+    let changed = app
+        .call(get(path).insert_header(("if-none-match", etag.clone())))
+        .await;
+    assert_eq!(changed.status, 200);
+    assert_eq!(changed.body["subtitle"], "Now with a lead");
+    assert_ne!(changed.header("etag"), Some(etag.as_str()));
+    let list = app.call(get("/api/v1/articles?lang=en")).await;
+    let list_etag = list.header("etag").unwrap().to_owned();
+    let list_again = app
+        .call(get("/api/v1/articles?lang=en").insert_header(("if-none-match", list_etag)))
+        .await;
+    assert_eq!(list_again.status, 304);
+}
+
+#[actix_web::test]
+async fn a_change_through_one_node_shows_through_another_within_the_freshness_bound() {
+    let (app, editor) = newsroom().await;
+    app.publish_story(&editor, "en", "Before", &[]).await;
+    let other = app.second_node();
+    // Let the second node read the content version once, then warm its cache.
+    actix_web::rt::time::sleep(Duration::from_millis(600)).await;
+    let before = other.call(get("/api/v1/articles?lang=en")).await;
+    assert_eq!(titles(&before.body), vec!["Before"]);
+    let cached = other.call(get("/api/v1/articles?lang=en")).await;
+    assert_eq!(cached.header("etag"), before.header("etag"));
+
+    app.publish_story(&editor, "en", "After", &[]).await;
+    let changed = Instant::now();
+    let bound = Duration::from_millis(app.state.config.content_freshness_ms);
+    loop {
+        let now = other.call(get("/api/v1/articles?lang=en")).await;
+        if titles(&now.body) == vec!["After", "Before"] {
+            break;
+        }
+        assert!(
+            changed.elapsed() <= bound + Duration::from_millis(250),
+            "still stale after {:?}",
+            changed.elapsed()
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[actix_web::test]
+async fn search_ranks_and_highlights_in_georgian_armenian_and_russian() {
+    let (app, editor) = newsroom().await;
+    let docs = [
+        (
+            "ka",
+            "თბილისის მერია",
+            "<p>მერიამ ახალი ავტობუსები იყიდა თბილისისთვის.</p>",
+        ),
+        (
+            "ka",
+            "ამინდი",
+            "<p>ხვალ თბილისის მერია გეგმას წარადგენს.</p>",
+        ),
+        (
+            "hy",
+            "Երևանի մետրո",
+            "<p>Նոր կայարանը բացվեց շաբաթ օրը։</p>",
+        ),
+        (
+            "ru",
+            "Переговоры в Женеве",
+            "<p>Делегации продолжили переговоры.</p>",
+        ),
+        ("ru", "Погода", "<p>Дожди в Тбилиси.</p>"),
+    ];
+    for (lang, title, body) in docs {
+        let created = app
+            .post(
+                "/api/v1/admin/articles",
+                &editor,
+                json!({"type": "news", "translation": {"lang": lang, "title": title, "body": body}}),
+            )
+            .await;
+        let id = created.body["id"].as_i64().unwrap();
+        app.transition(&editor, id, lang, json!({"status": "published"}))
+            .await;
+    }
+    let search = |lang: &'static str, q: &'static str| {
+        let app = &app;
+        async move {
+            let req = TestRequest::get()
+                .uri(&format!("/api/v1/articles?lang={lang}&q={}", url_escape(q)))
+                .insert_header(("user-agent", "test"));
+            let reply = app.call(req).await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            reply.body
+        }
+    };
+    let ka = search("ka", "თბილისის მერია").await;
+    assert_eq!(
+        titles(&ka),
+        vec!["თბილისის მერია", "ამინდი"],
+        "a title match ranks first"
+    );
+    assert!(ka["items"][1]["snippet"]
+        .as_str()
+        .unwrap()
+        .contains("<mark>თბილისის</mark>"));
+    let hy = search("hy", "կայարանը").await;
+    assert_eq!(titles(&hy), vec!["Երևանի մետրո"]);
+    assert!(hy["items"][0]["snippet"]
+        .as_str()
+        .unwrap()
+        .contains("<mark>կայարանը</mark>"));
+    let ru = search("ru", "ПЕРЕГОВОРЫ").await;
+    assert_eq!(titles(&ru), vec!["Переговоры в Женеве"]);
+    let prefix = search("ru", "делегаци").await;
+    assert_eq!(
+        titles(&prefix),
+        vec!["Переговоры в Женеве"],
+        "the last word matches as a prefix"
+    );
+    let other_language = search("en", "Тбилиси").await;
+    assert_eq!(titles(&other_language), Vec::<String>::new());
+    let operators = search("ru", "\"Погода\" OR NOT * -(").await;
+    assert_eq!(
+        titles(&operators),
+        Vec::<String>::new(),
+        "operators are plain words"
+    );
+    let by_date = search("ka", "თბილისის").await;
+    assert_eq!(by_date["items"].as_array().unwrap().len(), 2);
+}
+
+fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[actix_web::test]
+async fn views_are_counted_without_robots_and_feed_most_read() {
+    let (app, editor) = newsroom().await;
+    let popular = app
+        .publish_story(&editor, "en", "Popular", &["georgia"])
+        .await;
+    let quiet = app
+        .publish_story(&editor, "en", "Quiet", &["georgia"])
+        .await;
+    let _ = quiet;
+    let beacon = |slug: &'static str, ua: Option<&'static str>| {
+        let app = &app;
+        async move {
+            let mut req = TestRequest::post()
+                .uri(&format!("/api/v1/articles/en/{slug}/views"))
+                .peer_addr("10.0.0.9:1000".parse().unwrap());
+            if let Some(ua) = ua {
+                req = req.insert_header(("user-agent", ua));
+            }
+            app.call(req).await
+        }
+    };
+    let reader = Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0");
+    let replies = futures_util::future::join_all((0..40).map(|_| beacon("popular", reader))).await;
+    assert!(replies.iter().all(|r| r.status == 202));
+    for _ in 0..3 {
+        beacon("quiet", reader).await;
+    }
+    assert_eq!(beacon("popular", Some("Googlebot/2.1")).await.status, 202);
+    assert_eq!(beacon("popular", None).await.status, 202);
+    beacon("no-such-story", reader).await.problem(404);
+    let written = newsdesk::content::views::flush(&app.state).await.unwrap();
+    assert_eq!(written, 43, "every reader's view, no robot's");
+
+    let most = app
+        .call(get("/api/v1/articles/most-read?lang=en&period=1d"))
+        .await;
+    assert_eq!(most.status, 200, "{}", most.body);
+    assert_eq!(titles(&most.body), vec!["Popular", "Quiet"]);
+    assert_eq!(most.body["items"][0]["views"], 40);
+    assert_eq!(most.body["items"][0]["id"], popular);
+    let page = app
+        .call(get("/api/v1/articles/en/quiet?include=most_read,related"))
+        .await;
+    assert_eq!(page.body["most_read"][0]["title"], "Popular");
+    assert_eq!(
+        titles(&json!({"items": page.body["related"]})),
+        vec!["Popular"]
+    );
+    app.call(get("/api/v1/articles/most-read?lang=en&period=2d"))
+        .await
+        .problem(400);
+    app.call(get("/api/v1/articles/most-read?lang=en&limit=0"))
+        .await
+        .problem(400);
+}
+
+#[actix_web::test]
+async fn live_entries_are_served_newest_first_and_after_a_cursor() {
+    let (app, editor) = newsroom().await;
+    let live = app
+        .post(
+            "/api/v1/admin/articles",
+            &editor,
+            json!({"type": "live", "translation": {"lang": "en", "title": "Live night"}}),
+        )
+        .await;
+    let id = live.body["id"].as_i64().unwrap();
+    app.transition(&editor, id, "en", json!({"status": "published"}))
+        .await;
+    let entries = format!("/api/v1/admin/articles/{id}/translations/en/entries");
+    for text in ["first", "second"] {
+        app.post(&entries, &editor, json!({"body": format!("<p>{text}</p>")}))
+            .await;
+    }
+    let public = app
+        .call(get("/api/v1/articles/en/live-night/entries"))
+        .await;
+    assert_eq!(public.status, 200, "{}", public.body);
+    let bodies: Vec<&str> = public.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, vec!["<p>second</p>", "<p>first</p>"]);
+    let cursor = public.body["cursor"].as_str().unwrap().to_owned();
+    app.post(&entries, &editor, json!({"body": "<p>third</p>"}))
+        .await;
+    let newer = app
+        .call(get(&format!(
+            "/api/v1/articles/en/live-night/entries?since={cursor}"
+        )))
+        .await;
+    assert_eq!(newer.body["items"].as_array().unwrap().len(), 1);
+    assert_eq!(newer.body["items"][0]["body"], "<p>third</p>");
+    let page = app
+        .call(get("/api/v1/articles/en/live-night?include=live_entries"))
+        .await;
+    assert_eq!(page.body["live_entries"].as_array().unwrap().len(), 3);
+    app.call(get("/api/v1/articles/en/live-night/entries?since=zzz"))
+        .await
+        .problem(400);
+}
