@@ -1,55 +1,146 @@
 #!/usr/bin/env bash
-# Load benchmark: builds Newsdesk in release mode, starts it on a fresh SQLite database with the
-# demo content, and measures each endpoint with wrk (installed from Debian if missing):
-# requests/s, p50, p99, errors, and the server's peak RSS. /healthz is measured in the same run
-# as the ceiling of the HTTP stack on this machine; every other endpoint is shown as a ratio.
+# Load benchmark of the Content API. Builds Newsdesk in release mode, seeds an archive with
+# `newsdesk seed` (kept between runs), starts the server and measures each endpoint with wrk
+# (installed from Debian if missing): requests/s, p50, p99, errors, and the server's peak RSS.
+# /healthz is measured in the same run as the ceiling of the HTTP stack on this machine; every
+# other endpoint is shown as a ratio of it.
 #
-#   bash bench/load.sh                      # SQLite
+#   bash bench/load.sh                                   # SQLite, 100,000 stories × 5 languages
+#   STORIES=10000 bash bench/load.sh                     # a smaller archive
 #   DATABASE_URL=postgres://postgres@127.0.0.1:5432/newsdesk_bench bash bench/load.sh
 #
-# DURATION (seconds, default 10) and CONNECTIONS (default 64) can be set in the environment.
+# Requests spread over many URLs: article pages over the 500 newest stories in every language
+# (the part of an archive readers actually read), tag pages over 40 tags × 5 languages, search
+# over thousands of distinct two-word queries. DURATION (seconds, default 10), CONNECTIONS
+# (default 64) and STORIES can be set in the environment; BENCH_DIR keeps the SQLite archive.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
+STORIES=${STORIES:-100000}
 PORT=${PORT:-18090}
+BENCH_DIR=${BENCH_DIR:-$PWD/target/bench}
+mkdir -p "$BENCH_DIR"
 
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 cargo build --release -q
+bin="$PWD/target/release/newsdesk"
 work=$(mktemp -d)
 server=""
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
 
-url=${DATABASE_URL:-sqlite://newsdesk.db}
-(cd "$work" && exec env DATABASE_URL="$url" BIND_ADDRESS="127.0.0.1:$PORT" LOG_FILTER=warn \
-  JWT_SECRET="bench-only-secret-0123456789abcdef0123456789" \
-  "$OLDPWD/target/release/newsdesk" serve --demo >"$work/out" 2>"$work/err") &
-server=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
+url=${DATABASE_URL:-sqlite://$BENCH_DIR/archive-$STORIES.db}
+export DATABASE_URL="$url" JWT_SECRET="bench-only-secret-0123456789abcdef0123456789" LOG_FILTER=warn
+marker="$BENCH_DIR/seeded-$(echo "$url" | md5sum | cut -c1-8)-$STORIES"
+if [ ! -f "$marker" ]; then
+  echo "seeding $STORIES stories into ${url%%\?*} (once; kept for later runs)"
+  "$bin" seed --stories "$STORIES" --languages 5
+  touch "$marker"
+fi
 
-measure() { # name path → "name rps p50 p99 errors"
+views_in_db() {
+  python3 - "$url" <<'PY'
+import sys, subprocess, sqlite3
+url = sys.argv[1]
+sql = "SELECT COALESCE(SUM(views), 0) FROM view_counts"
+if url.startswith("postgres"):
+    print(subprocess.run(["psql", url.split("?")[0], "-Atc", sql], capture_output=True, text=True).stdout.strip())
+else:
+    print(sqlite3.connect(url.split("://", 1)[1]).execute(sql).fetchone()[0])
+PY
+}
+views_before=$(views_in_db)
+
+start_server() {
+  (cd "$work" && exec env BIND_ADDRESS="127.0.0.1:$PORT" "$bin" serve >"$work/out" 2>"$work/err") &
+  server=$!
+  for _ in $(seq 200); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && return; sleep 0.1; done
+  echo "the server did not start:" >&2; cat "$work/err" >&2; exit 1
+}
+start_server
+
+# The URLs to spread requests over, read from the API itself.
+api="http://127.0.0.1:$PORT/api/v1"
+python3 - "$api" "$work" <<'PY'
+import json, sys, urllib.request, urllib.parse, random
+api, work = sys.argv[1], sys.argv[2]
+get = lambda path: json.load(urllib.request.urlopen(api + path))
+langs = [l["code"] for l in get("/languages")["items"]]
+articles, tags, lists, search, words = [], [], [], [], {}
+for lang in langs:
+    cursor, seen = None, 0
+    while seen < 500:
+        page = get(f"/articles?lang={lang}&limit=100" + (f"&cursor={cursor}" if cursor else ""))
+        for item in page["items"]:
+            articles.append(f"/api/v1/articles/{lang}/{item['slug']}")
+            words.setdefault(lang, set()).update(item["title"].lower().split())
+        seen += len(page["items"])
+        cursor = page.get("next_cursor")
+        if not cursor:
+            break
+    for tag in get(f"/tags?lang={lang}")["items"][:40]:
+        tags.append(f"/api/v1/tags/{tag['slug']}/articles?lang={lang}")
+        lists.append(f"/api/v1/articles?lang={lang}&tag={tag['slug']}")
+rng = random.Random(7)
+for lang, ws in words.items():
+    ws = sorted(ws)
+    for _ in range(2000):
+        q = " ".join(rng.sample(ws, 2))
+        search.append(f"/api/v1/articles?lang={lang}&q=" + urllib.parse.quote(q))
+def write(name, rows):
+    with open(f"{work}/{name}", "w") as f:
+        f.write("\n".join(rows) + "\n")
+write("article", articles)
+write("tag", tags)
+write("list", lists)
+write("search", search)
+write("beacon", [a + "/views" for a in articles])
+write("mostread", [f"/api/v1/articles/most-read?lang={l}&period={p}" for l in langs for p in ("1d", "7d", "30d")])
+write("home", [f"/api/v1/articles?lang={l}" for l in langs])
+PY
+
+measure() { # name paths-file [METHOD] → "name|rps|p50|p99|errors|requests"
   local report
-  report=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$PORT$2")
-  local rps p50 p99 errors
+  if [ "$2" = "-" ]; then
+    report=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$PORT/healthz")
+  else
+    report=$(METHOD=${3:-GET} wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency \
+      -H "User-Agent: Mozilla/5.0 (bench reader)" -s bench/rotate.lua \
+      "http://127.0.0.1:$PORT" -- "$work/$2")
+  fi
+  local rps p50 p99 errors total
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$report")
   p50=$(awk '$1 == "50%" {print $2}' <<<"$report")
   p99=$(awk '$1 == "99%" {print $2}' <<<"$report")
+  total=$(awk '/requests in/ {print $1}' <<<"$report")
   errors=$(awk '/Non-2xx|Socket errors/ {s = s $0 "; "} END {print (s == "" ? "0" : s)}' <<<"$report")
-  echo "$1|$rps|$p50|$p99|$errors"
+  echo "$1|$rps|$p50|$p99|$errors|$total"
 }
 
 results=()
-results+=("$(measure healthz /healthz)")
-results+=("$(measure languages /api/v1/languages)")
-results+=("$(measure language /api/v1/languages/ka)")
+results+=("$(measure healthz -)")
+results+=("$(measure article-by-slug article)")
+results+=("$(measure tag-page tag)")
+results+=("$(measure list-by-tag list)")
+results+=("$(measure home-list home)")
+results+=("$(measure most-read mostread)")
+results+=("$(measure search search)")
+results+=("$(measure view-beacon beacon POST)")
 peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
 
+# Every view the beacon acknowledged must be in the database after a clean shutdown.
+beacons=$(cut -d'|' -f6 <<<"${results[7]}")
+kill -TERM "$server"; wait "$server" 2>/dev/null || true; server=""
+counted=$(( $(views_in_db) - views_before ))
+
 ceiling=$(cut -d'|' -f2 <<<"${results[0]}")
-printf '\n%-12s %12s %8s %10s %10s  %s\n' endpoint "requests/s" "ratio" p50 p99 errors
+printf '\n%-16s %12s %8s %10s %10s  %s\n' endpoint "requests/s" "ratio" p50 p99 errors
 for row in "${results[@]}"; do
-  IFS='|' read -r name rps p50 p99 errors <<<"$row"
+  IFS='|' read -r name rps p50 p99 errors _ <<<"$row"
   ratio=$(awk -v a="$rps" -v b="$ceiling" 'BEGIN {printf "%.0f%%", 100 * a / b}')
-  printf '%-12s %12s %8s %10s %10s  %s\n' "$name" "$rps" "$ratio" "$p50" "$p99" "$errors"
+  printf '%-16s %12s %8s %10s %10s  %s\n' "$name" "$rps" "$ratio" "$p50" "$p99" "$errors"
 done
-printf '\npeak RSS: %d MB (%s connections, %ss per endpoint, backend %s)\n' \
-  $((peak_kb / 1024)) "$CONNECTIONS" "$DURATION" "${url%%:*}"
+printf '\npeak RSS: %d MB; %s stories × 5 languages; backend %s; %s connections, %ss per endpoint\n' \
+  $((peak_kb / 1024)) "$STORIES" "${url%%:*}" "$CONNECTIONS" "$DURATION"
+printf 'views: %s beacons answered with 202, %s more in the database after a clean shutdown\n' \
+  "$beacons" "$counted"

@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod ratelimit;
 pub mod scheduler;
+pub mod seed;
 pub mod slug;
 pub mod tags;
 pub mod text;

@@ -37,6 +37,18 @@ enum Command {
     Migrate,
     /// Print the OpenAPI document.
     Openapi,
+    /// Add a generated archive of published stories, for benchmarks.
+    Seed {
+        /// How many stories.
+        #[arg(long)]
+        stories: usize,
+        /// In how many of the five newsroom languages each story is published.
+        #[arg(long, default_value_t = 5)]
+        languages: usize,
+        /// Seeds the generator; the same seed gives the same archive.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Manage editor accounts.
     User {
         #[command(subcommand)]
@@ -58,6 +70,24 @@ enum UserCommand {
     },
 }
 
+fn seed_archive(config: Config, stories: usize, languages: usize, seed: u64) -> Result<(), String> {
+    let state = AppState::init(config)?;
+    let unusable = state
+        .hasher
+        .hash(&newsdesk::auth::random_token(32))
+        .map_err(|e| e.to_string())?;
+    let started = std::time::Instant::now();
+    let done = newsdesk::seed::run(&state.db, stories, languages, seed, &unusable)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Seeded {} stories, {} published translations, in {:.1} s.",
+        done.stories,
+        done.translations,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Openapi) = cli.command {
@@ -75,6 +105,11 @@ fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve { demo: false }) {
         Command::Serve { demo } => serve(config, demo),
         Command::Migrate => migrate(&config),
+        Command::Seed {
+            stories,
+            languages,
+            seed,
+        } => seed_archive(config, stories, languages, seed),
         Command::User {
             command: UserCommand::Create { email, name, role },
         } => create_user(config, &email, &name, &role),

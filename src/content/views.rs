@@ -75,35 +75,46 @@ impl ViewCounter {
     }
 }
 
-/// Adds `counts` to the stored ones in one transaction.
+/// Adds views directly: (translation, language, day, views). Call in a transaction.
+pub fn add(conn: &mut DbConn, views: &[(i64, String, NaiveDate, i64)]) -> AppResult<()> {
+    let counts = views
+        .iter()
+        .map(|(id, lang, day, n)| ((*id, *day), (lang.clone(), *n)))
+        .collect();
+    write(conn, &counts)
+}
+
+/// Adds `counts` to the stored ones. Views of translations deleted since they were counted go
+/// with them. Call in a transaction.
 fn write(conn: &mut DbConn, counts: &HashMap<(i64, NaiveDate), (String, i64)>) -> AppResult<()> {
-    conn.transaction(|conn| {
-        for ((id, day), (lang, n)) in counts {
-            let row = (
-                view_counts::translation_id.eq(*id),
-                view_counts::lang.eq(lang),
-                view_counts::day.eq(*day),
-                view_counts::views.eq(*n),
-            );
-            let written = db_run!(conn, |c| diesel::insert_into(view_counts::table)
-                .values(row)
-                .on_conflict((view_counts::translation_id, view_counts::day))
-                .do_update()
-                .set(view_counts::views.eq(view_counts::views + excluded(view_counts::views)))
-                .execute(c));
-            match written {
-                Ok(_) => {}
-                // The translation was deleted since it was viewed: its views go with it.
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::ForeignKeyViolation,
-                    _,
-                )) => {}
-                Err(e) if e.to_string().contains("FOREIGN KEY") => {}
-                Err(e) => return Err(e.into()),
-            }
+    use crate::db::schema::translations;
+    let mut ids: Vec<i64> = counts.keys().map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let existing: std::collections::HashSet<i64> = db_run!(conn, |c| translations::table
+        .filter(translations::id.eq_any(&ids))
+        .select(translations::id)
+        .load::<i64>(c))?
+    .into_iter()
+    .collect();
+    for ((id, day), (lang, n)) in counts {
+        if !existing.contains(id) {
+            continue;
         }
-        Ok(())
-    })
+        let row = (
+            view_counts::translation_id.eq(*id),
+            view_counts::lang.eq(lang),
+            view_counts::day.eq(*day),
+            view_counts::views.eq(*n),
+        );
+        db_run!(conn, |c| diesel::insert_into(view_counts::table)
+            .values(row)
+            .on_conflict((view_counts::translation_id, view_counts::day))
+            .do_update()
+            .set(view_counts::views.eq(view_counts::views + excluded(view_counts::views)))
+            .execute(c))?;
+    }
+    Ok(())
 }
 
 /// Writes what has been counted. On failure the counts are kept for the next try.
@@ -115,7 +126,7 @@ pub async fn flush(state: &crate::app::AppState) -> AppResult<usize> {
     let total: i64 = counts.values().map(|(_, n)| n).sum();
     let counts = Arc::new(counts);
     let to_write = counts.clone();
-    match state.db.run(move |c| write(c, &to_write)).await {
+    match state.db.transaction(move |c| write(c, &to_write)).await {
         Ok(()) => Ok(total as usize),
         Err(e) => {
             let counts = Arc::try_unwrap(counts).unwrap_or_else(|a| (*a).clone());
