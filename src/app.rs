@@ -34,6 +34,8 @@ pub struct AppState {
     pub cache: ResponseCache,
     /// Article views counted and not yet written.
     pub views: ViewCounter,
+    /// The `Cache-Control` of Content API responses, built once.
+    pub cache_control: HeaderValue,
 }
 
 impl AppState {
@@ -51,6 +53,11 @@ impl AppState {
             sanitizer: Sanitizer::new(&config.embed_hosts),
             cache: ResponseCache::new(config.content_cache_mib),
             views: ViewCounter::default(),
+            cache_control: HeaderValue::from_str(&format!(
+                "public, max-age={}, stale-while-revalidate={}",
+                config.content_max_age_secs, config.content_stale_secs
+            ))
+            .map_err(|e| e.to_string())?,
             db,
             config,
         }))

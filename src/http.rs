@@ -4,16 +4,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::StatusCode;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
-use chrono::NaiveDateTime;
+use chrono::{NaiveDateTime, SubsecRound};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::app::AppState;
-use crate::content::cache::Cached;
+use crate::content::cache::{Cached, Flight};
 use crate::db::DbConn;
 use crate::error::AppResult;
 
@@ -84,16 +84,43 @@ impl Fresh {
         let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&self.body)[..16]));
         self.keys.sort();
         self.keys.dedup();
+        let mut headers = Vec::new();
+        let mut add = |name: HeaderName, value: String| {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.push((name, v));
+            }
+        };
+        add(header::ETAG, etag.clone());
+        // HTTP dates have whole seconds; compare in them.
+        let last_modified = self.last_modified.map(|t| t.and_utc().trunc_subsecs(0));
+        if let Some(t) = last_modified {
+            add(
+                header::LAST_MODIFIED,
+                t.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+            );
+        }
+        if !self.keys.is_empty() {
+            add(
+                HeaderName::from_static("surrogate-key"),
+                self.keys.join(" "),
+            );
+            add(HeaderName::from_static("cache-tag"), self.keys.join(","));
+        }
+        if let Some(lang) = self.content_language {
+            add(header::CONTENT_LANGUAGE, lang);
+        }
+        if let Some(location) = self.location {
+            add(header::LOCATION, location);
+        }
+        if !self.body.is_empty() {
+            add(header::CONTENT_TYPE, "application/json".to_owned());
+        }
         Cached {
             status: self.status.as_u16(),
             body: Bytes::from(self.body),
             etag,
-            last_modified: self
-                .last_modified
-                .map(|t| t.and_utc().format("%a, %d %b %Y %H:%M:%S GMT").to_string()),
-            location: self.location,
-            content_language: self.content_language,
-            surrogate_keys: self.keys.join(" "),
+            headers,
+            last_modified: last_modified.map(|t| t.fixed_offset()),
             expires: self.ttl.map(|ttl| Instant::now() + ttl),
         }
     }
@@ -101,17 +128,18 @@ impl Fresh {
 
 /// The cache key of a request: its path and its query parameters in a fixed order.
 fn cache_key(req: &HttpRequest) -> String {
-    let mut pairs: Vec<&str> = req
-        .query_string()
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .collect();
+    let query = req.query_string();
+    if !query.contains('&') {
+        return format!("{}?{query}", req.path());
+    }
+    let mut pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
     pairs.sort_unstable();
     format!("{}?{}", req.path(), pairs.join("&"))
 }
 
 /// Answers from this node's cache, or computes the response with `compute` (on the blocking
-/// pool, with a database connection), caches it and answers.
+/// pool, with a database connection), caches it and answers. Concurrent requests for the same
+/// uncached response wait for one computation.
 pub async fn cached<F>(req: &HttpRequest, state: &AppState, compute: F) -> AppResult<HttpResponse>
 where
     F: FnOnce(&mut DbConn) -> AppResult<Fresh> + Send + 'static,
@@ -120,24 +148,30 @@ where
     if let Some(hit) = state.cache.get(&key) {
         return Ok(send(req, state, &hit));
     }
+    let leader = match state.cache.join(&key) {
+        Flight::Waiting(answer) => {
+            if let Ok(entry) = answer.await {
+                return Ok(send(req, state, &entry));
+            }
+            // The computation we waited for failed: try on our own.
+            None
+        }
+        Flight::Leading(leader) => Some(leader),
+    };
     let generation = state.cache.generation();
     let fresh = state.db.run(compute).await?;
     let entry = Arc::new(fresh.into_cached());
     state.cache.put(key, entry.clone(), generation);
+    if let Some(leader) = leader {
+        leader.finish(&entry);
+    }
     Ok(send(req, state, &entry))
-}
-
-/// Computes without the cache (for responses that must not be kept), with the same headers.
-pub fn uncached(req: &HttpRequest, state: &AppState, fresh: Fresh) -> HttpResponse {
-    send(req, state, &fresh.into_cached())
 }
 
 fn not_modified(req: &HttpRequest, entry: &Cached) -> bool {
     let headers = req.headers();
-    if let Some(inm) = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
+        let Ok(inm) = inm.to_str() else { return false };
         // Weak comparison, as RFC 9110 asks for If-None-Match.
         return inm.split(',').any(|t| {
             let t = t.trim();
@@ -149,10 +183,7 @@ fn not_modified(req: &HttpRequest, entry: &Cached) -> bool {
             .get(header::IF_MODIFIED_SINCE)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok()),
-        entry
-            .last_modified
-            .as_deref()
-            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok()),
+        entry.last_modified,
     ) {
         (Some(since), Some(modified)) => modified <= since,
         _ => false,
@@ -161,53 +192,39 @@ fn not_modified(req: &HttpRequest, entry: &Cached) -> bool {
 
 fn send(req: &HttpRequest, state: &AppState, entry: &Cached) -> HttpResponse {
     let status = StatusCode::from_u16(entry.status).unwrap_or(StatusCode::OK);
-    let fresh_for = match entry.expires {
-        Some(at) => at
-            .saturating_duration_since(Instant::now())
-            .as_secs()
-            .min(u64::from(state.config.content_max_age_secs)),
-        None => u64::from(state.config.content_max_age_secs),
-    };
-    let mut builder = if status == StatusCode::OK && not_modified(req, entry) {
-        HttpResponse::NotModified()
+    let unchanged = status == StatusCode::OK && not_modified(req, entry);
+    let mut res = if unchanged {
+        HttpResponse::NotModified().finish()
+    } else if entry.body.is_empty() {
+        HttpResponse::build(status).finish()
     } else {
-        HttpResponse::build(status)
+        HttpResponse::build(status).body(entry.body.clone())
     };
-    builder
-        .insert_header((header::ETAG, entry.etag.clone()))
-        .insert_header((
-            header::CACHE_CONTROL,
-            format!(
-                "public, max-age={fresh_for}, stale-while-revalidate={}",
+    let headers = res.headers_mut();
+    for (name, value) in &entry.headers {
+        if unchanged && *name == header::CONTENT_TYPE {
+            continue;
+        }
+        headers.insert(name.clone(), value.clone());
+    }
+    let cache_control = match entry.expires {
+        Some(at) => {
+            let left = at
+                .saturating_duration_since(Instant::now())
+                .as_secs()
+                .min(u64::from(state.config.content_max_age_secs));
+            HeaderValue::from_str(&format!(
+                "public, max-age={left}, stale-while-revalidate={}",
                 state.config.content_stale_secs
-            ),
-        ));
-    if let Some(lm) = &entry.last_modified {
-        builder.insert_header((header::LAST_MODIFIED, lm.clone()));
+            ))
+            .ok()
+        }
+        None => Some(state.cache_control.clone()),
+    };
+    if let Some(cc) = cache_control {
+        headers.insert(header::CACHE_CONTROL, cc);
     }
-    if !entry.surrogate_keys.is_empty() {
-        builder
-            .insert_header(("surrogate-key", entry.surrogate_keys.clone()))
-            .insert_header(("cache-tag", entry.surrogate_keys.replace(' ', ",")));
-    }
-    if let Some(lang) = &entry.content_language {
-        builder.insert_header((header::CONTENT_LANGUAGE, lang.clone()));
-    }
-    if let Some(location) = &entry.location {
-        builder.insert_header((header::LOCATION, location.clone()));
-    }
-    if status == StatusCode::OK && not_modified(req, entry) {
-        return builder.finish();
-    }
-    if entry.body.is_empty() {
-        return builder.finish();
-    }
-    builder
-        .insert_header((
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        ))
-        .body(entry.body.clone())
+    res
 }
 
 /// For PATCH bodies: tells a field sent as `null` (`Some(None)`) from one left out (`None`).

@@ -202,8 +202,12 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     println!("Newsdesk is listening on http://{bind}");
     // actix stops accepting on SIGTERM or SIGINT and lets in-flight requests finish.
     let app_state = state.clone();
+    // Blocking threads only wait for database connections beyond the pool's size; bounding
+    // them keeps memory flat under load.
+    let blocking = (state.config.database_pool_size as usize).max(4);
     let served = HttpServer::new(move || build_app(app_state.clone()))
         .workers(workers)
+        .worker_max_blocking_threads(blocking)
         .shutdown_timeout(30)
         .bind(bind)
         .map_err(|e| format!("cannot listen on {bind}: {e}"))?

@@ -219,37 +219,91 @@ fn words(lang: &str) -> &'static [&'static str] {
     }
 }
 
-fn sentence(rng: &mut StdRng, lang: &str, min: usize, max: usize) -> String {
-    let list = words(lang);
-    let n = rng.gen_range(min..=max);
-    let mut s = String::new();
-    for i in 0..n {
-        if i > 0 {
-            s.push(' ');
-        }
-        s.push_str(list[rng.gen_range(0..list.len())]);
+/// Letters each language's made-up words are built from: consonants, then vowels.
+fn letters(lang: &str) -> (&'static str, &'static str) {
+    match lang {
+        "ru" => ("бвгджзклмнпрстфхцчш", "аеиоуыяю"),
+        "ka" => ("ბგდვზთკლმნპრსტფქღყშჩცძწჭხჯჰ", "აეიოუ"),
+        "hy" => ("բգդզթժլխծկհձղճմյնշչպջռսվտրցփքֆ", "աեէըիոօ"),
+        "az" => ("bcçdfgğhxjkqlmnprsştvyz", "aeəiıoöuü"),
+        _ => ("bcdfghklmnprstvwz", "aeiou"),
     }
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().collect::<String>() + chars.as_str(),
-        None => s,
+}
+
+/// A newsroom language's vocabulary: its common words, then tens of thousands of made-up
+/// words in its script, drawn with a long tail as words are in real text, so that search
+/// meets both words in every story and words in a few.
+struct Vocabulary {
+    words: std::collections::HashMap<String, Vec<String>>,
+}
+
+impl Vocabulary {
+    const MADE_UP: usize = 30_000;
+
+    fn new(langs: &[String]) -> Self {
+        let mut words = std::collections::HashMap::new();
+        for lang in langs {
+            let mut rng = StdRng::seed_from_u64(lang.bytes().map(u64::from).sum());
+            let (consonants, vowels) = letters(lang);
+            let consonants: Vec<char> = consonants.chars().collect();
+            let vowels: Vec<char> = vowels.chars().collect();
+            let mut list: Vec<String> = self::words(lang).iter().map(|w| (*w).to_owned()).collect();
+            let mut seen: std::collections::HashSet<String> = list.iter().cloned().collect();
+            while list.len() < Self::MADE_UP {
+                let mut w = String::new();
+                for _ in 0..rng.gen_range(2..=4) {
+                    w.push(consonants[rng.gen_range(0..consonants.len())]);
+                    w.push(vowels[rng.gen_range(0..vowels.len())]);
+                    if rng.gen_bool(0.3) {
+                        w.push(consonants[rng.gen_range(0..consonants.len())]);
+                    }
+                }
+                if seen.insert(w.clone()) {
+                    list.push(w);
+                }
+            }
+            words.insert(lang.clone(), list);
+        }
+        Vocabulary { words }
+    }
+
+    fn word<'a>(&'a self, rng: &mut StdRng, lang: &str) -> &'a str {
+        let list = &self.words[lang];
+        let u: f64 = rng.gen();
+        &list[((u.powi(4)) * list.len() as f64) as usize % list.len()]
+    }
+
+    fn sentence(&self, rng: &mut StdRng, lang: &str, min: usize, max: usize) -> String {
+        let n = rng.gen_range(min..=max);
+        let mut s = String::new();
+        for i in 0..n {
+            if i > 0 {
+                s.push(' ');
+            }
+            s.push_str(self.word(rng, lang));
+        }
+        let mut chars = s.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().collect::<String>() + chars.as_str(),
+            None => s,
+        }
     }
 }
 
 /// An HTML body of `3..=8` KB of paragraphs.
-fn body(rng: &mut StdRng, lang: &str) -> String {
+fn body(vocab: &Vocabulary, rng: &mut StdRng, lang: &str) -> String {
     let target = rng.gen_range(3 * 1024..=8 * 1024);
     let mut html = String::with_capacity(target + 512);
     while html.len() < target {
         html.push_str("<p>");
         for _ in 0..rng.gen_range(3..7) {
-            html.push_str(&sentence(rng, lang, 8, 16));
+            html.push_str(&vocab.sentence(rng, lang, 8, 16));
             html.push_str(". ");
         }
         html.push_str("</p>");
         if rng.gen_bool(0.15) {
             html.push_str("<h2>");
-            html.push_str(&sentence(rng, lang, 3, 6));
+            html.push_str(&vocab.sentence(rng, lang, 3, 6));
             html.push_str("</h2>");
         }
     }
@@ -299,25 +353,17 @@ pub fn run(
                 .collect(),
         )
     })?;
+    let vocab = Vocabulary::new(&langs);
     let (tag_ids, journalists) =
-        conn.transaction(|c| setup(c, &mut rng, &langs, seed, password_hash))?;
+        conn.transaction(|c| setup(c, &vocab, &mut rng, &langs, seed, password_hash))?;
     let started = now();
     let mut done = 0;
     let mut written = 0;
     while done < stories {
         let n = BATCH.min(stories - done);
         written += conn.transaction(|c| {
-            batch(
-                c,
-                &mut rng,
-                &langs,
-                &tag_ids,
-                &journalists,
-                started,
-                seed,
-                done,
-                n,
-            )
+            let ids = (&tag_ids[..], &journalists[..]);
+            batch(c, &vocab, &mut rng, &langs, ids, started, seed, done, n)
         })?;
         done += n;
         if done % 5000 < BATCH || done == stories {
@@ -338,6 +384,7 @@ pub fn run(
 
 fn setup(
     c: &mut DbConn,
+    vocab: &Vocabulary,
     rng: &mut StdRng,
     langs: &[String],
     seed: u64,
@@ -353,7 +400,7 @@ fn setup(
                     .iter()
                     .map(|l| NameInput {
                         lang: l.clone(),
-                        name: format!("{} {i}", sentence(rng, l, 1, 2)),
+                        name: format!("{} {i}", vocab.sentence(rng, l, 1, 2)),
                         description: String::new(),
                     })
                     .collect();
@@ -409,10 +456,10 @@ struct Row<'a> {
 #[allow(clippy::too_many_arguments)]
 fn batch(
     c: &mut DbConn,
+    vocab: &Vocabulary,
     rng: &mut StdRng,
     langs: &[String],
-    tag_ids: &[i64],
-    journalists: &[i64],
+    (tag_ids, journalists): (&[i64], &[i64]),
     started: NaiveDateTime,
     seed: u64,
     offset: usize,
@@ -468,15 +515,15 @@ fn batch(
             article_bylines::position.eq(0),
         ));
         for lang in langs {
-            let title = sentence(rng, lang, 6, 10);
-            let html = body(rng, lang);
+            let title = vocab.sentence(rng, lang, 6, 10);
+            let html = body(vocab, rng, lang);
             let text = html::text_of(&html);
             let count = html::word_count(&text);
             rows.push(Row {
                 article_id: *article,
                 lang,
                 slug: unique_slug(&title, seed, offset + i),
-                subtitle: sentence(rng, lang, 10, 18),
+                subtitle: vocab.sentence(rng, lang, 10, 18),
                 excerpt: html::excerpt(&text),
                 excerpt_auto: true,
                 seo_title: String::new(),

@@ -15,8 +15,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::web::Bytes;
 use diesel::prelude::*;
+use futures_channel::oneshot;
 
 use crate::db::schema::content_version;
 use crate::db::{now, DbConn};
@@ -42,24 +44,29 @@ pub fn current_version(conn: &mut DbConn) -> AppResult<i64> {
         .first(c))?)
 }
 
-/// A finished response, ready to be sent again.
+/// A finished response, ready to be sent again: its headers are built once, when it is made.
 #[derive(Debug)]
 pub struct Cached {
     pub status: u16,
     pub body: Bytes,
     pub etag: String,
-    pub last_modified: Option<String>,
-    pub location: Option<String>,
-    pub content_language: Option<String>,
-    /// Space-separated cache tags for CDN purging.
-    pub surrogate_keys: String,
+    /// The headers it is sent with, `ETag` included, `Cache-Control` not (it counts down).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// For `If-Modified-Since`.
+    pub last_modified: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// Responses that change without an editorial change (view counts) expire on their own.
     pub expires: Option<Instant>,
 }
 
 impl Cached {
     fn size(&self) -> usize {
-        self.body.len() + self.surrogate_keys.len() + 256
+        self.body.len()
+            + self
+                .headers
+                .iter()
+                .map(|(_, v)| v.len() + 32)
+                .sum::<usize>()
+            + 256
     }
 }
 
@@ -75,6 +82,9 @@ struct Generation {
 /// The response cache of one node.
 pub struct ResponseCache {
     inner: Mutex<Generation>,
+    /// Keys being computed now, with whoever waits for them: when many readers ask for the
+    /// same uncached page at once, one computes it and the others get its answer.
+    in_flight: Mutex<HashMap<String, Vec<oneshot::Sender<Arc<Cached>>>>>,
     generation: AtomicU64,
     half_budget: usize,
     seen_version: AtomicU64,
@@ -89,6 +99,7 @@ impl ResponseCache {
                 old: HashMap::new(),
                 young_bytes: 0,
             }),
+            in_flight: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
             half_budget: budget_mib * 1024 * 1024 / 2,
             seen_version: AtomicU64::new(u64::MAX),
@@ -146,6 +157,27 @@ impl ResponseCache {
         g.young.insert(key, value);
     }
 
+    /// Joins the computation of `key` if one is running (`Waiting`), or takes it on
+    /// (`Leading`: compute, then [`Leader::finish`]).
+    pub fn join(&self, key: &str) -> Flight<'_> {
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        match in_flight.get_mut(key) {
+            Some(waiters) => {
+                let (tx, rx) = oneshot::channel();
+                waiters.push(tx);
+                Flight::Waiting(rx)
+            }
+            None => {
+                in_flight.insert(key.to_owned(), Vec::new());
+                Flight::Leading(Leader {
+                    cache: self,
+                    key: key.to_owned(),
+                    finished: false,
+                })
+            }
+        }
+    }
+
     /// Forgets everything: a change may have made any response stale.
     pub fn invalidate(&self) {
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
@@ -166,6 +198,48 @@ impl ResponseCache {
             true
         } else {
             false
+        }
+    }
+}
+
+/// Whether this request computes a response or waits for another's.
+pub enum Flight<'a> {
+    Leading(Leader<'a>),
+    /// Gets the leader's answer, or is cancelled when the leader fails (then compute alone).
+    Waiting(oneshot::Receiver<Arc<Cached>>),
+}
+
+/// The request computing a response others may be waiting for. Dropping it without
+/// [`Leader::finish`] (an error, a client gone) releases the waiters to compute for themselves.
+pub struct Leader<'a> {
+    cache: &'a ResponseCache,
+    key: String,
+    finished: bool,
+}
+
+impl Leader<'_> {
+    pub fn finish(mut self, entry: &Arc<Cached>) {
+        let waiters = self.take();
+        self.finished = true;
+        for w in waiters {
+            let _ = w.send(entry.clone());
+        }
+    }
+
+    fn take(&self) -> Vec<oneshot::Sender<Arc<Cached>>> {
+        let mut in_flight = self
+            .cache
+            .in_flight
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        in_flight.remove(&self.key).unwrap_or_default()
+    }
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        if !self.finished {
+            drop(self.take());
         }
     }
 }
@@ -199,10 +273,8 @@ mod tests {
             status: 200,
             body: Bytes::from(body.to_owned()),
             etag: "\"x\"".into(),
+            headers: Vec::new(),
             last_modified: None,
-            location: None,
-            content_language: None,
-            surrogate_keys: String::new(),
             expires: None,
         })
     }

@@ -75,6 +75,12 @@ pub fn remove(conn: &mut DbConn, translation_id: i64) -> AppResult<()> {
     Ok(())
 }
 
+/// The last word of a query also matches as a prefix (search as you type), once it has three
+/// letters: shorter prefixes match most of an archive and rank nothing.
+fn prefix_ok(word: &str) -> bool {
+    word.chars().count() >= 3
+}
+
 /// The words of a query: runs of letters and digits in any script, lowercased.
 pub fn terms(q: &str) -> Vec<String> {
     q.split(|c: char| !c.is_alphanumeric())
@@ -105,28 +111,30 @@ pub fn search(
     }
     let hits: Vec<Hit> = match conn {
         DbConn::Sqlite(c) => {
-            // Each word quoted, so FTS5 reads no operator in what a reader typed; the last one
-            // also matches as a prefix, for search as you type.
-            let last = words.len() - 1;
-            let expr = words
-                .iter()
-                .enumerate()
-                .map(|(i, w)| {
-                    let quoted = format!("\"{}\"", w.replace('"', ""));
-                    if i == last {
-                        format!("{quoted}*")
-                    } else {
-                        quoted
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" ");
+            // Each word quoted, so FTS5 reads no operator in what a reader typed. The language
+            // is part of the match, so only that language's documents are ranked.
+            let expr = format!(
+                "lang : \"{}\" AND {{title body}} : ({})",
+                lang.replace('"', ""),
+                words
+                    .iter()
+                    .enumerate()
+                    .map(|(i, w)| {
+                        let quoted = format!("\"{}\"", w.replace('"', ""));
+                        if i == words.len() - 1 && prefix_ok(w) {
+                            format!("{quoted}*")
+                        } else {
+                            quoted
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" AND ")
+            );
             diesel::sql_query(
-                "SELECT rowid AS id FROM search_index WHERE search_index MATCH ? AND lang = ? \
-                 ORDER BY bm25(search_index, 4.0, 1.0), rowid DESC LIMIT ? OFFSET ?",
+                "SELECT rowid AS id FROM search_index WHERE search_index MATCH ? \
+                 ORDER BY bm25(search_index, 4.0, 1.0, 0.0), rowid DESC LIMIT ? OFFSET ?",
             )
             .bind::<Text, _>(expr)
-            .bind::<Text, _>(lang)
             .bind::<BigInt, _>(limit)
             .bind::<BigInt, _>(offset)
             .load(&mut **c)?
@@ -139,7 +147,7 @@ pub fn search(
                 .map(|(i, w)| {
                     // Quoted lexemes: nothing a reader types is read as an operator.
                     let lexeme = format!("'{}'", w.replace(['\'', '\\'], ""));
-                    if i == last {
+                    if i == last && prefix_ok(w) {
                         format!("{lexeme}:*")
                     } else {
                         lexeme

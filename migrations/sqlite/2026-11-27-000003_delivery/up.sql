@@ -33,6 +33,6 @@ CREATE INDEX view_counts_lang_day ON view_counts (lang, day, translation_id, vie
 
 -- Full-text search over published translations; the rowid is the translation's id.
 CREATE VIRTUAL TABLE search_index USING fts5(
-    title, body, lang UNINDEXED,
+    title, body, lang,
     tokenize = 'unicode61 remove_diacritics 2'
 );
