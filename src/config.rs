@@ -95,7 +95,7 @@ impl Config {
             scheduler_interval_ms: 1000,
             public_site_url: "http://localhost:3000".into(),
             content_stale_secs: 30,
-            content_cache_mib: 32,
+            content_cache_mib: 64,
             content_freshness_ms: 1000,
             view_flush_ms: 1000,
         }

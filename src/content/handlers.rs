@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::articles::ArticleType;
-use crate::content::queries::{self, Alternate, ArticleItem, Cursor, Filter, PublicEntry, Sort};
+use crate::content::queries::{self, ArticleItem, Availability, Cursor, Filter, PublicEntry, Sort};
 use crate::content::{search, views};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
@@ -27,8 +27,8 @@ problem_responses!(
     ContentErrors: 400, 404, 500, 503
 );
 
-/// Candidates a search ranks and pages through; beyond them a reader should refine the query.
-const SEARCH_CANDIDATES: i64 = 500;
+/// Results a search pages through; beyond them a reader should refine the query.
+const SEARCH_CANDIDATES: i64 = 200;
 const RELATED: usize = 5;
 const MOST_READ_INCLUDED: i64 = 5;
 const LIVE_ENTRIES_INCLUDED: i64 = 50;
@@ -273,11 +273,26 @@ pub async fn list_articles(
             Some(text) => {
                 let offset = parse_offset(q.cursor.as_deref())?;
                 let ranked = search::search(c, &lang, text, 0, SEARCH_CANDIDATES)?;
-                filter.ids = Some(ranked.clone());
-                let mut rows = queries::list(c, &filter, sort, None, SEARCH_CANDIDATES)?;
+                let filtered = filter.tag_id.is_some()
+                    || filter.kind.is_some()
+                    || filter.author.is_some()
+                    || filter.featured.is_some()
+                    || filter.published_after.is_some()
+                    || filter.published_before.is_some();
+                let mut rows = if filtered {
+                    filter.ids = Some(ranked.clone());
+                    queries::list(c, &filter, sort, None, SEARCH_CANDIDATES)?
+                } else {
+                    queries::listed_by_ids(c, &ranked)?
+                };
                 if relevance {
                     let rank = |id: i64| ranked.iter().position(|r| *r == id);
                     rows.sort_by_key(|r| rank(r.id));
+                } else {
+                    rows.sort_by_key(|r| (r.published_at, r.id));
+                    if sort == Sort::NewestFirst {
+                        rows.reverse();
+                    }
                 }
                 let total = rows.len();
                 let start = (offset as usize).min(total);
@@ -497,9 +512,9 @@ pub async fn get_article(
                         queries::by_slug(c, l, s)?.ok_or_else(|| no_story(&requested, &slug))?
                     }
                     _ => {
-                        let langs: Vec<Alternate> = available
+                        let langs: Vec<Availability> = available
                             .iter()
-                            .map(|(l, s)| Alternate {
+                            .map(|(l, s)| Availability {
                                 url: queries::canonical_url(&site, l, s),
                                 lang: l.clone(),
                                 slug: s.clone(),

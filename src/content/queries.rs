@@ -346,8 +346,36 @@ pub struct Alternate {
     #[schema(example = "ru")]
     pub lang: String,
     pub slug: String,
-    /// Its canonical address on the newsroom's site.
+}
+
+/// Where a story is published, with its canonical address there (for a 404's `available`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Availability {
+    #[schema(example = "ru")]
+    pub lang: String,
+    pub slug: String,
     pub url: String,
+}
+
+/// A tag on a story in a list: what a frontend shows and links.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ItemTag {
+    #[schema(example = "georgia-russia")]
+    pub slug: String,
+    #[schema(example = "topic")]
+    pub kind: String,
+    #[schema(example = "Georgia–Russia")]
+    pub name: String,
+}
+
+impl From<PublicTag> for ItemTag {
+    fn from(t: PublicTag) -> Self {
+        ItemTag {
+            slug: t.slug,
+            kind: t.kind,
+            name: t.name,
+        }
+    }
 }
 
 /// A story in a list, in one language.
@@ -364,9 +392,9 @@ pub struct ArticleItem {
     #[serde(rename = "type")]
     pub kind: ArticleType,
     pub featured: bool,
-    pub primary_tag: Option<PublicTag>,
-    /// Named in the requested language, through its fallback chain.
-    pub tags: Vec<PublicTag>,
+    pub primary_tag: Option<ItemTag>,
+    /// The primary tag first; named in the requested language, through its fallback chain.
+    pub tags: Vec<ItemTag>,
     pub bylines: Vec<Byline>,
     pub image: Option<Image>,
     pub reading_minutes: i32,
@@ -501,13 +529,18 @@ impl Decorations {
             .articles
             .get(&row.article_id)
             .ok_or_else(|| AppError::Internal(format!("story {} vanished", row.article_id)))?;
-        let localize =
-            |t: &Tag| PublicTag::new(t, self.names.get(&t.id).map_or(&[], Vec::as_slice), chain);
+        let localize = |t: &Tag| {
+            ItemTag::from(PublicTag::new(
+                t,
+                self.names.get(&t.id).map_or(&[], Vec::as_slice),
+                chain,
+            ))
+        };
         let story_tags = self
             .tags
             .get(&row.article_id)
             .map_or(&[][..], Vec::as_slice);
-        let mut tags: Vec<PublicTag> = Vec::with_capacity(story_tags.len());
+        let mut tags: Vec<ItemTag> = Vec::with_capacity(story_tags.len());
         let mut primary_tag = None;
         for t in story_tags {
             let public = localize(t);
@@ -545,7 +578,6 @@ impl Decorations {
                 .map(|alts| {
                     alts.iter()
                         .map(|(lang, slug)| Alternate {
-                            url: canonical_url(site, lang, slug),
                             lang: lang.clone(),
                             slug: slug.clone(),
                         })
