@@ -240,6 +240,18 @@ fn decode_entities(text: &str) -> String {
     out
 }
 
+/// At most the first `max` bytes of `text`, cut at a character boundary.
+pub fn prefix(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// The first sentences of `text`, cut at a word boundary with an ellipsis when shortened.
 pub fn excerpt(text: &str) -> String {
     if text.chars().count() <= EXCERPT_CHARS {

@@ -115,6 +115,8 @@ impl Fresh {
         if !self.body.is_empty() {
             add(header::CONTENT_TYPE, "application/json".to_owned());
         }
+        // The cache holds what it is given: no spare capacity from serialising.
+        self.body.shrink_to_fit();
         Cached {
             status: self.status.as_u16(),
             body: Bytes::from(self.body),

@@ -279,31 +279,44 @@ pub async fn list_articles(
                     || filter.featured.is_some()
                     || filter.published_after.is_some()
                     || filter.published_before.is_some();
-                let mut rows = if filtered {
-                    filter.ids = Some(ranked.clone());
-                    queries::list(c, &filter, sort, None, SEARCH_CANDIDATES)?
-                } else {
-                    queries::listed_by_ids(c, &ranked)?
-                };
-                if relevance {
-                    let rank = |id: i64| ranked.iter().position(|r| *r == id);
-                    rows.sort_by_key(|r| rank(r.id));
-                } else {
-                    rows.sort_by_key(|r| (r.published_at, r.id));
-                    if sort == Sort::NewestFirst {
-                        rows.reverse();
+                // The final order of the results, then only the page's rows are read.
+                let (order, mut known) = if filtered || !relevance {
+                    let mut rows = if filtered {
+                        filter.ids = Some(ranked.clone());
+                        queries::list(c, &filter, sort, None, SEARCH_CANDIDATES)?
+                    } else {
+                        queries::listed_by_ids(c, &ranked)?
+                    };
+                    if relevance {
+                        let rank = |id: i64| ranked.iter().position(|r| *r == id);
+                        rows.sort_by_key(|r| rank(r.id));
+                    } else {
+                        rows.sort_by_key(|r| (r.published_at, r.id));
+                        if sort == Sort::NewestFirst {
+                            rows.reverse();
+                        }
                     }
-                }
-                let total = rows.len();
+                    (rows.iter().map(|r| r.id).collect::<Vec<_>>(), Some(rows))
+                } else {
+                    (ranked, None)
+                };
+                let total = order.len();
                 let start = (offset as usize).min(total);
                 let end = (start + limit.size()).min(total);
-                let page: Vec<_> = rows[start..end].to_vec();
+                let page = match known.take() {
+                    Some(rows) => rows[start..end].to_vec(),
+                    None => queries::listed_by_ids(c, &order[start..end])?,
+                };
                 let ids: Vec<i64> = page.iter().map(|r| r.id).collect();
                 let bodies = queries::bodies(c, &ids)?;
                 let mut items = queries::items(c, &page, &chain, &site)?;
                 for (item, row) in items.iter_mut().zip(&page) {
                     let body = bodies.get(&row.id).map(String::as_str).unwrap_or("");
-                    let text_of = format!("{} {}", row.subtitle, html::text_of(body));
+                    let text_of = format!(
+                        "{} {}",
+                        row.subtitle,
+                        html::text_of(html::prefix(body, 16 * 1024))
+                    );
                     item.snippet = Some(search::snippet(&text_of, text));
                 }
                 let next = (end < total).then(|| format!("s1.{end}"));

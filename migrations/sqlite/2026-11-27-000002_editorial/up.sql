@@ -61,7 +61,6 @@ CREATE TABLE translations (
     slug TEXT NOT NULL,
     title TEXT NOT NULL,
     subtitle TEXT NOT NULL,
-    body TEXT NOT NULL,
     excerpt TEXT NOT NULL,
     excerpt_auto BOOLEAN NOT NULL,
     seo_title TEXT NOT NULL,
@@ -80,6 +79,9 @@ CREATE TABLE translations (
     updated_by BIGINT REFERENCES users (id) ON DELETE SET NULL,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL,
+    -- Last: SQLite keeps a long value in overflow pages, which every column after it would
+    -- make a list query read.
+    body TEXT NOT NULL,
     UNIQUE (article_id, lang),
     UNIQUE (lang, slug)
 );
@@ -108,12 +110,12 @@ CREATE TABLE revisions (
     slug TEXT NOT NULL,
     title TEXT NOT NULL,
     subtitle TEXT NOT NULL,
-    body TEXT NOT NULL,
     excerpt TEXT NOT NULL,
     seo_title TEXT NOT NULL,
     seo_description TEXT NOT NULL,
     saved_by BIGINT REFERENCES users (id) ON DELETE SET NULL,
     saved_at TIMESTAMP NOT NULL,
+    body TEXT NOT NULL,
     UNIQUE (translation_id, version)
 );
 
