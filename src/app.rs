@@ -34,6 +34,8 @@ pub struct AppState {
     pub cache: ResponseCache,
     /// Article views counted and not yet written.
     pub views: ViewCounter,
+    /// Content API list items made in the current cache generation.
+    pub items: crate::content::queries::ItemCache,
     /// The `Cache-Control` of Content API responses, built once.
     pub cache_control: HeaderValue,
 }
@@ -53,6 +55,7 @@ impl AppState {
             sanitizer: Sanitizer::new(&config.embed_hosts),
             cache: ResponseCache::new(config.content_cache_mib),
             views: ViewCounter::default(),
+            items: Default::default(),
             cache_control: HeaderValue::from_str(&format!(
                 "public, max-age={}, stale-while-revalidate={}",
                 config.content_max_age_secs, config.content_stale_secs

@@ -11,11 +11,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::articles::ArticleType;
-use crate::content::queries::{self, ArticleItem, Availability, Cursor, Filter, PublicEntry, Sort};
+use crate::content::queries::{
+    self, ArticleItem, Availability, Cursor, Filter, PublicEntry, Sort, View,
+};
 use crate::content::{search, views};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
-use crate::html;
 use crate::http::{cached, Fresh};
 use crate::pagination::{IdCursor, Limit};
 use crate::problem_responses;
@@ -183,8 +184,14 @@ pub struct EntryPage {
     pub cursor: Option<String>,
 }
 
-fn site(c: &AppState) -> String {
-    c.config.public_site_url.clone()
+/// How this request makes items: `chain` from its language, the node's item cache.
+fn view<'a>(state: &'a AppState, chain: &'a [String]) -> View<'a> {
+    View {
+        chain,
+        site: &state.config.public_site_url,
+        cache: &state.items,
+        generation: state.cache.generation(),
+    }
 }
 
 /// A published translation can only have a slug made of these.
@@ -233,7 +240,7 @@ pub async fn list_articles(
     } else {
         Sort::parse(q.sort.as_deref())?
     };
-    let site = site(&state);
+    let st = state.clone().into_inner();
     cached(&req, &state, move |c| {
         let chain = content_chain(c, &q.lang)?;
         let lang = chain[0].clone();
@@ -268,7 +275,7 @@ pub async fn list_articles(
             None => {
                 let cursor = Cursor::parse(q.cursor.as_deref(), sort)?;
                 let rows = queries::list(c, &filter, sort, cursor, limit.fetch())?;
-                queries::page(c, rows, limit, sort, &chain, &site)?
+                queries::page(c, rows, limit, sort, &view(&st, &chain))?
             }
             Some(text) => {
                 let offset = parse_offset(q.cursor.as_deref())?;
@@ -308,16 +315,10 @@ pub async fn list_articles(
                     None => queries::listed_by_ids(c, &order[start..end])?,
                 };
                 let ids: Vec<i64> = page.iter().map(|r| r.id).collect();
-                let bodies = queries::bodies(c, &ids)?;
-                let mut items = queries::items(c, &page, &chain, &site)?;
+                let mut snippets = search::snippets(c, text, &ids)?;
+                let mut items = queries::items(c, &page, &view(&st, &chain))?;
                 for (item, row) in items.iter_mut().zip(&page) {
-                    let body = bodies.get(&row.id).map(String::as_str).unwrap_or("");
-                    let text_of = format!(
-                        "{} {}",
-                        row.subtitle,
-                        html::text_of(html::prefix(body, 16 * 1024))
-                    );
-                    item.snippet = Some(search::snippet(&text_of, text));
+                    item.snippet = Some(snippets.remove(&row.id).unwrap_or_default());
                 }
                 let next = (end < total).then(|| format!("s1.{end}"));
                 (items, next)
@@ -368,7 +369,7 @@ pub async fn tag_articles(
     let limit = Limit::parse(q.limit)?;
     let sort = Sort::parse(q.sort.as_deref())?;
     let cursor = Cursor::parse(q.cursor.as_deref(), sort)?;
-    let site = site(&state);
+    let st = state.clone().into_inner();
     cached(&req, &state, move |c| {
         let chain = content_chain(c, &q.lang)?;
         let lang = chain[0].clone();
@@ -382,7 +383,7 @@ pub async fn tag_articles(
         };
         let count = tags::published_count(c, tag.id, &lang)?;
         let rows = queries::list(c, &filter, sort, cursor, limit.fetch())?;
-        let (items, next_cursor) = queries::page(c, rows, limit, sort, &chain, &site)?;
+        let (items, next_cursor) = queries::page(c, rows, limit, sort, &view(&st, &chain))?;
         let page = TagPage {
             tag: PublicTagCount {
                 tag: PublicTag::new(&tag, names.get(&tag.id).map_or(&[], Vec::as_slice), &chain),
@@ -501,7 +502,7 @@ pub async fn get_article(
     let q = query.into_inner();
     let include = Include::parse(q.include.as_deref())?;
     let fallback = q.fallback.unwrap_or(false);
-    let site = site(&state);
+    let st = state.clone().into_inner();
     let query_string = req.query_string().to_owned();
     let freshness = Duration::from_millis(state.config.content_freshness_ms);
     cached(&req, &state, move |c| {
@@ -528,7 +529,7 @@ pub async fn get_article(
                         let langs: Vec<Availability> = available
                             .iter()
                             .map(|(l, s)| Availability {
-                                url: queries::canonical_url(&site, l, s),
+                                url: queries::canonical_url(&st.config.public_site_url, l, s),
                                 lang: l.clone(),
                                 slug: s.clone(),
                             })
@@ -550,7 +551,7 @@ pub async fn get_article(
         };
         let row = full.listed.clone();
         let d = queries::decorations(c, &[row.article_id])?;
-        let item = d.item(&row, &chain, &site)?;
+        let item = d.item(&row, &chain, &st.config.public_site_url)?;
         let is_live = item.kind == ArticleType::Live;
         let newest_entry = if is_live {
             queries::entries(c, row.id, None, 1)?
@@ -564,7 +565,7 @@ pub async fn get_article(
         keys.push(format!("lang-{}", row.lang));
         let related = if include.related {
             let rows = queries::related(c, row.article_id, &row.lang, RELATED)?;
-            Some(queries::items(c, &rows, &chain, &site)?)
+            Some(queries::items(c, &rows, &view(&st, &chain))?)
         } else {
             None
         };
@@ -574,8 +575,7 @@ pub async fn get_article(
                 &row.lang,
                 7,
                 MOST_READ_INCLUDED,
-                &chain,
-                &site,
+                &view(&st, &chain),
             )?)
         } else {
             None
@@ -629,14 +629,13 @@ fn most_read_items(
     lang: &str,
     days: i64,
     limit: i64,
-    chain: &[String],
-    site: &str,
+    view: &View,
 ) -> AppResult<Vec<MostReadItem>> {
     let since = Utc::now().date_naive() - chrono::Duration::days(days - 1);
     let counts = views::most_read(conn, lang, since, limit)?;
     let ids: Vec<i64> = counts.iter().map(|(id, _)| *id).collect();
     let rows = queries::listed_by_ids(conn, &ids)?;
-    let items = queries::items(conn, &rows, chain, site)?;
+    let items = queries::items(conn, &rows, view)?;
     Ok(items
         .into_iter()
         .zip(&rows)
@@ -691,12 +690,12 @@ pub async fn most_read(
             ))
         }
     };
-    let site = site(&state);
+    let st = state.clone().into_inner();
     let freshness = Duration::from_millis(state.config.content_freshness_ms);
     cached(&req, &state, move |c| {
         let chain = content_chain(c, &q.lang)?;
         let lang = chain[0].clone();
-        let items = most_read_items(c, &lang, days, limit, &chain, &site)?;
+        let items = most_read_items(c, &lang, days, limit, &view(&st, &chain))?;
         Ok(Fresh::json(&MostReadList {
             lang: lang.clone(),
             period,

@@ -612,16 +612,75 @@ impl Decorations {
     }
 }
 
-/// Items for `rows`, decorated in a handful of queries.
-pub fn items(
-    conn: &mut DbConn,
-    rows: &[Listed],
-    chain: &[String],
-    site: &str,
-) -> AppResult<Vec<ArticleItem>> {
-    let ids: Vec<i64> = rows.iter().map(|r| r.article_id).collect();
-    let d = decorations(conn, &ids)?;
-    rows.iter().map(|r| d.item(r, chain, site)).collect()
+/// Items already made in the current cache generation, by translation and the language they
+/// were named for: lists, searches, tag pages and article pages share them, so a page whose
+/// stories were shown elsewhere is made without reading their tags, bylines and translations.
+#[derive(Default)]
+pub struct ItemCache {
+    inner: std::sync::Mutex<(u64, ItemsByKey)>,
+}
+
+type ItemsByKey = HashMap<(i64, String), ArticleItem>;
+
+/// Items kept at most (a few MB); beyond, the cache starts afresh.
+const MAX_ITEMS: usize = 5_000;
+
+impl ItemCache {
+    fn get(&self, generation: u64, id: i64, lang: &str) -> Option<ArticleItem> {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if inner.0 != generation {
+            return None;
+        }
+        inner.1.get(&(id, lang.to_owned())).cloned()
+    }
+
+    fn put(&self, generation: u64, id: i64, lang: &str, item: &ArticleItem) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if inner.0 > generation {
+            return;
+        }
+        if inner.0 < generation || inner.1.len() >= MAX_ITEMS {
+            inner.0 = generation;
+            inner.1.clear();
+        }
+        inner.1.insert((id, lang.to_owned()), item.clone());
+    }
+}
+
+/// How items are made for one request: named through `chain`, linked to `site`, shared
+/// through `cache` within `generation`.
+pub struct View<'a> {
+    pub chain: &'a [String],
+    pub site: &'a str,
+    pub cache: &'a ItemCache,
+    pub generation: u64,
+}
+
+/// Items for `rows`: from the item cache, the rest decorated in a handful of queries.
+pub fn items(conn: &mut DbConn, rows: &[Listed], v: &View) -> AppResult<Vec<ArticleItem>> {
+    let lang = v.chain[0].as_str();
+    let mut out: Vec<Option<ArticleItem>> = rows
+        .iter()
+        .map(|r| v.cache.get(v.generation, r.id, lang))
+        .collect();
+    let missing: Vec<&Listed> = rows
+        .iter()
+        .zip(&out)
+        .filter(|(_, o)| o.is_none())
+        .map(|(r, _)| r)
+        .collect();
+    if !missing.is_empty() {
+        let ids: Vec<i64> = missing.iter().map(|r| r.article_id).collect();
+        let d = decorations(conn, &ids)?;
+        for (slot, row) in out.iter_mut().zip(rows) {
+            if slot.is_none() {
+                let item = d.item(row, v.chain, v.site)?;
+                v.cache.put(v.generation, row.id, lang, &item);
+                *slot = Some(item);
+            }
+        }
+    }
+    Ok(out.into_iter().flatten().collect())
 }
 
 /// One page of `rows` (fetched one beyond the page), as items with the cursor that follows.
@@ -630,17 +689,13 @@ pub fn page(
     rows: Vec<Listed>,
     limit: Limit,
     sort: Sort,
-    chain: &[String],
-    site: &str,
+    view: &View,
 ) -> AppResult<(Vec<ArticleItem>, Option<String>)> {
     let (rows, next) = limit.split(rows, |r| Cursor {
         at: r.published_at,
         id: r.id,
     });
-    Ok((
-        items(conn, &rows, chain, site)?,
-        next.map(|c| c.encode(sort)),
-    ))
+    Ok((items(conn, &rows, view)?, next.map(|c| c.encode(sort))))
 }
 
 /// The bodies of these published translations, for search snippets.
