@@ -718,3 +718,22 @@ pub fn id_of(conn: &mut DbConn, lang: &str, slug: &str) -> AppResult<Option<i64>
         .first(c)
         .optional())?)
 }
+
+/// Which of these translations are published in `lang`.
+pub fn in_language(
+    conn: &mut DbConn,
+    ids: &[i64],
+    lang: &str,
+) -> AppResult<std::collections::HashSet<i64>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let (ids, lang) = (ids.to_vec(), lang.to_owned());
+    Ok(db_run!(conn, |c| pt::table
+        .filter(pt::id.eq_any(&ids))
+        .filter(pt::lang.eq(&lang))
+        .select(pt::id)
+        .load::<i64>(c))?
+    .into_iter()
+    .collect())
+}

@@ -96,14 +96,15 @@ struct Hit {
     id: i64,
 }
 
-/// How many of the newest matching translations a search ranks. Ranking every match of a
-/// common word would cost time in proportion to the archive; a newsroom's readers look for
-/// recent stories, and the newest few thousand matches hold them.
-const RANKED: i64 = 500;
+/// How many of the newest matches a search considers, in titles and anywhere. Ranking every
+/// match of a common word costs time in proportion to the archive; a newsroom's readers look
+/// for recent stories, and the newest matches hold them.
+const CANDIDATES: i64 = 200;
 
-/// Translation ids in `lang` matching every term of `q`, best first among the newest
-/// [`RANKED`] matches: `limit` of them after skipping `offset`. Only published translations
-/// are in the index.
+/// Translation ids in `lang` matching every word of `q` (the last also as a prefix): those
+/// with the words in the title first, then the rest, newest first within each, among the
+/// newest [`CANDIDATES`] matches of each kind; `limit` of them after skipping `offset`. Only
+/// published translations are in the index.
 pub fn search(
     conn: &mut DbConn,
     lang: &str,
@@ -115,69 +116,83 @@ pub fn search(
     if words.is_empty() {
         return Ok(Vec::new());
     }
-    let hits: Vec<Hit> = match conn {
+    let last = words.len() - 1;
+    let (in_title, anywhere): (Vec<Hit>, Vec<Hit>) = match conn {
         DbConn::Sqlite(c) => {
-            // Each word quoted, so FTS5 reads no operator in what a reader typed. The language
-            // is part of the match, so only that language's documents are ranked.
-            let expr = format!(
-                "lang : \"{}\" AND {{title body}} : ({})",
-                lang.replace('"', ""),
+            // Each word quoted, so FTS5 reads no operator in what a reader typed.
+            let phrase = words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let quoted = format!("\"{}\"", w.replace('"', ""));
+                    if i == last && prefix_ok(w) {
+                        format!("{quoted}*")
+                    } else {
+                        quoted
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let sql = "SELECT rowid AS id FROM search_index WHERE search_index MATCH ? \
+                       ORDER BY rowid DESC LIMIT ?";
+            let mut run = |expr: String| {
+                diesel::sql_query(sql)
+                    .bind::<Text, _>(expr)
+                    .bind::<BigInt, _>(CANDIDATES)
+                    .load::<Hit>(&mut **c)
+            };
+            (
+                run(format!("{{title}} : ({phrase})"))?,
+                run(format!("{{title body}} : ({phrase})"))?,
+            )
+        }
+        DbConn::Postgres(c) => {
+            // Quoted lexemes: nothing a reader types is read as an operator. Weight A is the
+            // title (see `sync`).
+            let query = |weight: &str| {
                 words
                     .iter()
                     .enumerate()
                     .map(|(i, w)| {
-                        let quoted = format!("\"{}\"", w.replace('"', ""));
-                        if i == words.len() - 1 && prefix_ok(w) {
-                            format!("{quoted}*")
+                        let lexeme = format!("'{}'", w.replace(['\'', '\\'], ""));
+                        let prefix = if i == last && prefix_ok(w) { "*" } else { "" };
+                        if prefix.is_empty() && weight.is_empty() {
+                            lexeme
                         } else {
-                            quoted
+                            format!("{lexeme}:{prefix}{weight}")
                         }
                     })
                     .collect::<Vec<_>>()
-                    .join(" AND ")
-            );
-            diesel::sql_query(
-                "SELECT id FROM (SELECT rowid AS id, bm25(search_index, 4.0, 1.0, 0.0) AS score \
-                 FROM search_index WHERE search_index MATCH ? ORDER BY rowid DESC LIMIT ?) \
-                 ORDER BY score, id DESC LIMIT ? OFFSET ?",
-            )
-            .bind::<Text, _>(expr)
-            .bind::<BigInt, _>(RANKED)
-            .bind::<BigInt, _>(limit)
-            .bind::<BigInt, _>(offset)
-            .load(&mut **c)?
-        }
-        DbConn::Postgres(c) => {
-            let last = words.len() - 1;
-            let expr = words
-                .iter()
-                .enumerate()
-                .map(|(i, w)| {
-                    // Quoted lexemes: nothing a reader types is read as an operator.
-                    let lexeme = format!("'{}'", w.replace(['\'', '\\'], ""));
-                    if i == last && prefix_ok(w) {
-                        format!("{lexeme}:*")
-                    } else {
-                        lexeme
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" & ");
-            diesel::sql_query(
-                "SELECT id FROM (SELECT translation_id AS id, document, query \
-                 FROM search_index, to_tsquery('simple', $1) query \
-                 WHERE document @@ query AND lang = $2 ORDER BY translation_id DESC LIMIT $3) newest \
-                 ORDER BY ts_rank_cd(document, query) DESC, id DESC LIMIT $4 OFFSET $5",
-            )
-            .bind::<Text, _>(expr)
-            .bind::<Text, _>(lang)
-            .bind::<BigInt, _>(RANKED)
-            .bind::<BigInt, _>(limit)
-            .bind::<BigInt, _>(offset)
-            .load(&mut **c)?
+                    .join(" & ")
+            };
+            let sql = "SELECT translation_id AS id FROM search_index \
+                       WHERE document @@ to_tsquery('simple', $1) AND lang = $2 \
+                       ORDER BY translation_id DESC LIMIT $3";
+            let mut run = |expr: String| {
+                diesel::sql_query(sql)
+                    .bind::<Text, _>(expr)
+                    .bind::<Text, _>(lang)
+                    .bind::<BigInt, _>(CANDIDATES)
+                    .load::<Hit>(&mut **c)
+            };
+            (run(query("A"))?, run(query(""))?)
         }
     };
-    Ok(hits.into_iter().map(|h| h.id).collect())
+    let mut seen = std::collections::HashSet::new();
+    let ordered: Vec<i64> = in_title
+        .into_iter()
+        .chain(anywhere)
+        .map(|h| h.id)
+        .filter(|id| seen.insert(*id))
+        .collect();
+    // FTS5 holds every language in one index: keep this language's.
+    let in_lang = crate::content::queries::in_language(conn, &ordered, lang)?;
+    Ok(ordered
+        .into_iter()
+        .filter(|id| in_lang.contains(id))
+        .skip(offset.max(0) as usize)
+        .take(limit.max(0) as usize)
+        .collect())
 }
 
 #[derive(QueryableByName)]
