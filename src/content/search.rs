@@ -195,70 +195,26 @@ pub fn search(
         .collect())
 }
 
-#[derive(QueryableByName)]
-struct Snip {
-    #[diesel(sql_type = BigInt)]
-    id: i64,
-    #[diesel(sql_type = Text)]
-    text: String,
-}
-
-/// A highlighted snippet of each of `ids` for the query `q`: where its words were found, with
-/// `<mark>` around them, as safe HTML. SQLite's FTS5 makes them from the text it indexed;
-/// on PostgreSQL they are cut from the first part of each body.
+/// A highlighted snippet of each of `ids` for the query `q`: where its words were found in
+/// the first part of the body, with `<mark>` around them, as safe HTML. (FTS5's own snippet()
+/// costs milliseconds a document on a large archive: it reads every position of a common
+/// word's long doclist.)
 pub fn snippets(
     conn: &mut DbConn,
     q: &str,
     ids: &[i64],
 ) -> AppResult<std::collections::HashMap<i64, String>> {
-    let words = terms(q);
-    if words.is_empty() || ids.is_empty() {
+    if terms(q).is_empty() || ids.is_empty() {
         return Ok(Default::default());
     }
-    match conn {
-        DbConn::Sqlite(c) => {
-            let expr = format!(
-                "{{title body}} : ({})",
-                words
-                    .iter()
-                    .map(|w| format!("\"{}\"*", w.replace('"', "")))
-                    .collect::<Vec<_>>()
-                    .join(" OR ")
-            );
-            let placeholders = vec!["?"; ids.len()].join(", ");
-            // \x01 and \x02 mark the words; the text is escaped before they become tags.
-            let sql = format!(
-                "SELECT rowid AS id, snippet(search_index, -1, char(1), char(2), '…', 32) AS text \
-                 FROM search_index WHERE search_index MATCH ? AND rowid IN ({placeholders})"
-            );
-            let mut query = diesel::sql_query(sql).into_boxed().bind::<Text, _>(expr);
-            for id in ids {
-                query = query.bind::<BigInt, _>(*id);
-            }
-            let rows: Vec<Snip> = query.load(&mut **c)?;
-            Ok(rows
-                .into_iter()
-                .map(|r| {
-                    let mut out = String::with_capacity(r.text.len() + 32);
-                    escape_into(&mut out, &r.text);
-                    (
-                        r.id,
-                        out.replace('\u{1}', "<mark>").replace('\u{2}', "</mark>"),
-                    )
-                })
-                .collect())
-        }
-        DbConn::Postgres(_) => {
-            let bodies = crate::content::queries::bodies(conn, ids)?;
-            Ok(bodies
-                .into_iter()
-                .map(|(id, body)| {
-                    let text = html::text_of(html::prefix(&body, 6 * 1024));
-                    (id, snippet(&text, q))
-                })
-                .collect())
-        }
-    }
+    let bodies = crate::content::queries::bodies(conn, ids)?;
+    Ok(bodies
+        .into_iter()
+        .map(|(id, body)| {
+            let text = html::text_of(html::prefix(&body, 6 * 1024));
+            (id, snippet(&text, q))
+        })
+        .collect())
 }
 
 /// About 200 characters of `text` around the first query word, with every query word wrapped
