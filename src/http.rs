@@ -26,6 +26,7 @@ pub struct Fresh {
     location: Option<String>,
     content_language: Option<String>,
     ttl: Option<Duration>,
+    keep: bool,
 }
 
 impl Fresh {
@@ -39,6 +40,7 @@ impl Fresh {
             location: None,
             content_language: None,
             ttl: None,
+            keep: true,
         })
     }
 
@@ -52,6 +54,7 @@ impl Fresh {
             location: Some(location),
             content_language: None,
             ttl: None,
+            keep: true,
         }
     }
 
@@ -70,6 +73,13 @@ impl Fresh {
     /// For a response served in another language than asked for.
     pub fn language(mut self, lang: String) -> Self {
         self.content_language = Some(lang);
+        self
+    }
+
+    /// For responses that rarely repeat (searches): sent with the same headers, but not kept
+    /// in the node's cache, where they would push out the pages readers do ask for again.
+    pub fn not_kept(mut self) -> Self {
+        self.keep = false;
         self
     }
 
@@ -162,8 +172,11 @@ where
     };
     let generation = state.cache.generation();
     let fresh = state.db.run(compute).await?;
+    let keep = fresh.keep;
     let entry = Arc::new(fresh.into_cached());
-    state.cache.put(key, entry.clone(), generation);
+    if keep {
+        state.cache.put(key, entry.clone(), generation);
+    }
     if let Some(leader) = leader {
         leader.finish(&entry);
     }

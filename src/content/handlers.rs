@@ -324,12 +324,17 @@ pub async fn list_articles(
                 (items, next)
             }
         };
-        Ok(Fresh::json(&PublishedArticleList {
+        let fresh = Fresh::json(&PublishedArticleList {
             lang,
             items,
             next_cursor,
         })?
-        .tags(keys))
+        .tags(keys);
+        Ok(if text.is_some() {
+            fresh.not_kept()
+        } else {
+            fresh
+        })
     })
     .await
 }
