@@ -1,6 +1,8 @@
 //! List conventions shared by every resource: `limit` (default 20, at most 100) and an opaque
 //! `cursor` naming where the previous page ended.
 
+use chrono::NaiveDateTime;
+
 use crate::error::{AppError, AppResult};
 
 pub const DEFAULT_LIMIT: i64 = 20;
@@ -63,6 +65,46 @@ impl IdCursor {
             .ok_or_else(bad)?;
         let bytes: [u8; 8] = bytes.try_into().map_err(|_| bad())?;
         Ok(Some(i64::from_be_bytes(bytes)))
+    }
+}
+
+/// Where a page ordered by a time and then an id ended (keyset pagination). Its encoded form
+/// names the list it belongs to (`list`, a short prefix) and the sort order (`order`), so a
+/// cursor is never read against another list or order. Opaque to clients.
+#[derive(Debug, Clone, Copy)]
+pub struct KeyCursor {
+    pub at: NaiveDateTime,
+    pub id: i64,
+}
+
+impl KeyCursor {
+    pub fn encode(self, list: &str, order: u8) -> String {
+        let mut bytes = vec![order];
+        bytes.extend(self.at.and_utc().timestamp_micros().to_be_bytes());
+        bytes.extend(self.id.to_be_bytes());
+        format!("{list}{}", hex::encode(bytes))
+    }
+
+    pub fn parse(raw: Option<&str>, list: &str, order: u8) -> AppResult<Option<KeyCursor>> {
+        let Some(raw) = raw else { return Ok(None) };
+        let bad = || AppError::bad_parameter("cursor", "is not a cursor this list returned");
+        let bytes = raw
+            .strip_prefix(list)
+            .and_then(|h| hex::decode(h).ok())
+            .filter(|b| b.len() == 17)
+            .ok_or_else(bad)?;
+        if bytes[0] != order {
+            return Err(AppError::bad_parameter(
+                "cursor",
+                "was made for another sort order",
+            ));
+        }
+        let micros = i64::from_be_bytes(bytes[1..9].try_into().map_err(|_| bad())?);
+        let id = i64::from_be_bytes(bytes[9..17].try_into().map_err(|_| bad())?);
+        let at = chrono::DateTime::from_timestamp_micros(micros)
+            .ok_or_else(bad)?
+            .naive_utc();
+        Ok(Some(KeyCursor { at, id }))
     }
 }
 

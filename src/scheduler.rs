@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::articles::translations::Translation;
 use crate::articles::{revisions, Status};
 use crate::audit::{self, Actor};
-use crate::db::schema::{articles, translations};
+use crate::db::schema::translations;
 use crate::db::{now, DbConn};
 use crate::db_run;
 use crate::error::AppResult;
@@ -60,10 +60,7 @@ pub fn publish_due(conn: &mut DbConn) -> AppResult<Vec<i64>> {
             &t.id.to_string(),
             json!({ "article": t.article_id, "lang": t.lang, "published_at": t.published_at.map(|d| d.and_utc()), "version": t.version, "by": "scheduler" }),
         )?;
-        let article = t.article_id;
-        db_run!(conn, |c| diesel::update(articles::table.find(article))
-            .set(articles::updated_at.eq(at))
-            .execute(c))?;
+        crate::articles::touch(conn, t.article_id)?;
     }
     Ok(published.into_iter().map(|t| t.id).collect())
 }

@@ -12,7 +12,7 @@ use crate::articles::translation_handlers::{parse_new_translation, CreateTransla
 use crate::articles::translations::{self, TranslationSummary};
 use crate::articles::workflow::{self, Access};
 use crate::articles::{
-    self, ArticleType, Byline, Image, ListCursor, ListFilter, Sort, Status, Story, StoryFields,
+    self, ArticleType, Byline, Image, ListFilter, Sort, Status, Story, StoryFields,
 };
 use crate::audit::{self, Actor};
 use crate::auth::{AuthUser, Role};
@@ -283,7 +283,7 @@ pub async fn list_articles(
     let q = query.into_inner();
     let limit = Limit::parse(q.limit)?;
     let sort = Sort::parse(q.sort.as_deref())?;
-    let cursor: Option<ListCursor> = ListCursor::parse(q.cursor.as_deref(), sort)?;
+    let cursor = sort.parse_cursor(q.cursor.as_deref())?;
     let filter = ListFilter {
         status: q.status,
         lang: q.lang,

@@ -21,7 +21,7 @@ use crate::db::schema::{self, article_bylines, article_tags, articles, tags, use
 use crate::db::{now, DbConn};
 use crate::db_run;
 use crate::error::{AppError, AppResult};
-use crate::pagination::Limit;
+use crate::pagination::{KeyCursor, Limit};
 use crate::tags::Tag;
 
 pub use workflow::Status;
@@ -409,47 +409,6 @@ impl Sort {
     }
 }
 
-/// Where a page of the admin list ends: the sort key and id of its last story. Opaque to
-/// clients, and bound to the sort it was made for.
-#[derive(Debug, Clone, Copy)]
-pub struct ListCursor {
-    pub at: NaiveDateTime,
-    pub id: i64,
-}
-
-impl ListCursor {
-    const PREFIX: &'static str = "a1.";
-
-    pub fn encode(self, sort: Sort) -> String {
-        let mut bytes = vec![sort.code()];
-        bytes.extend(self.at.and_utc().timestamp_micros().to_be_bytes());
-        bytes.extend(self.id.to_be_bytes());
-        format!("{}{}", Self::PREFIX, hex::encode(bytes))
-    }
-
-    pub fn parse(raw: Option<&str>, sort: Sort) -> AppResult<Option<ListCursor>> {
-        let Some(raw) = raw else { return Ok(None) };
-        let bad = || AppError::bad_parameter("cursor", "is not a cursor this list returned");
-        let bytes = raw
-            .strip_prefix(Self::PREFIX)
-            .and_then(|h| hex::decode(h).ok())
-            .filter(|b| b.len() == 17)
-            .ok_or_else(bad)?;
-        if bytes[0] != sort.code() {
-            return Err(AppError::bad_parameter(
-                "cursor",
-                "was made for another sort order",
-            ));
-        }
-        let micros = i64::from_be_bytes(bytes[1..9].try_into().map_err(|_| bad())?);
-        let id = i64::from_be_bytes(bytes[9..17].try_into().map_err(|_| bad())?);
-        let at = chrono::DateTime::from_timestamp_micros(micros)
-            .ok_or_else(bad)?
-            .naive_utc();
-        Ok(Some(ListCursor { at, id }))
-    }
-}
-
 /// Filters of the admin list. Translation filters (status, language, outdated, title) must all
 /// hold for one and the same translation of a story.
 #[derive(Debug, Default, Clone)]
@@ -476,7 +435,7 @@ pub fn list(
     conn: &mut DbConn,
     filter: &ListFilter,
     sort: Sort,
-    cursor: Option<ListCursor>,
+    cursor: Option<KeyCursor>,
     limit: Limit,
 ) -> AppResult<Vec<Article>> {
     let f = filter.clone();
@@ -606,12 +565,20 @@ fn escape_like(text: &str) -> String {
 }
 
 impl Sort {
+    /// Admin story lists' cursors start with this.
+    const CURSOR: &'static str = "a1.";
+
     /// The cursor that continues after `article` in this order.
     pub fn cursor_after(self, article: &Article) -> String {
         let at = match self {
             Sort::UpdatedDesc | Sort::UpdatedAsc => article.updated_at,
             Sort::CreatedDesc | Sort::CreatedAsc => article.created_at,
         };
-        ListCursor { at, id: article.id }.encode(self)
+        KeyCursor { at, id: article.id }.encode(Self::CURSOR, self.code())
+    }
+
+    /// A cursor this list returned in this order.
+    pub fn parse_cursor(self, raw: Option<&str>) -> AppResult<Option<KeyCursor>> {
+        KeyCursor::parse(raw, Self::CURSOR, self.code())
     }
 }

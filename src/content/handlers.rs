@@ -11,9 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::articles::ArticleType;
-use crate::content::queries::{
-    self, ArticleItem, Availability, Cursor, Filter, PublicEntry, Sort, View,
-};
+use crate::content::queries::{self, ArticleItem, Availability, Filter, PublicEntry, Sort, View};
 use crate::content::{search, views};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
@@ -273,7 +271,7 @@ pub async fn list_articles(
         }
         let (items, next_cursor) = match &text {
             None => {
-                let cursor = Cursor::parse(q.cursor.as_deref(), sort)?;
+                let cursor = sort.parse_cursor(q.cursor.as_deref())?;
                 let rows = queries::list(c, &filter, sort, cursor, limit.fetch())?;
                 queries::page(c, rows, limit, sort, &view(&st, &chain))?
             }
@@ -373,7 +371,7 @@ pub async fn tag_articles(
     let q = query.into_inner();
     let limit = Limit::parse(q.limit)?;
     let sort = Sort::parse(q.sort.as_deref())?;
-    let cursor = Cursor::parse(q.cursor.as_deref(), sort)?;
+    let cursor = sort.parse_cursor(q.cursor.as_deref())?;
     let st = state.clone().into_inner();
     cached(&req, &state, move |c| {
         let chain = content_chain(c, &q.lang)?;

@@ -16,7 +16,7 @@ use crate::db::schema::{
 use crate::db::DbConn;
 use crate::db_run;
 use crate::error::{AppError, AppResult};
-use crate::pagination::Limit;
+use crate::pagination::{KeyCursor, Limit};
 use crate::tags::{PublicTag, Tag};
 
 /// A published translation as lists show it (no body).
@@ -56,6 +56,14 @@ pub enum Sort {
 
 impl Sort {
     pub const ALLOWED: &'static str = "-published_at, published_at";
+    /// Published lists' cursors start with this. New publications land before the first page,
+    /// so a reader paging on with a cursor never sees an item twice or misses one.
+    const CURSOR: &'static str = "p1.";
+
+    /// A cursor this list returned in this order.
+    pub fn parse_cursor(self, raw: Option<&str>) -> AppResult<Option<KeyCursor>> {
+        KeyCursor::parse(raw, Self::CURSOR, self as u8)
+    }
 
     pub fn parse(raw: Option<&str>) -> AppResult<Sort> {
         match raw.unwrap_or("-published_at") {
@@ -66,42 +74,6 @@ impl Sort {
                 format!("must be one of {}", Self::ALLOWED),
             )),
         }
-    }
-}
-
-/// Where a page ended: the last item's publication time and id, bound to the sort. New
-/// publications land before the first page, so a reader paging on never sees an item twice or
-/// misses one.
-#[derive(Debug, Clone, Copy)]
-pub struct Cursor {
-    pub at: NaiveDateTime,
-    pub id: i64,
-}
-
-impl Cursor {
-    const PREFIX: &'static str = "p1.";
-
-    pub fn encode(self, sort: Sort) -> String {
-        let mut bytes = vec![sort as u8];
-        bytes.extend(self.at.and_utc().timestamp_micros().to_be_bytes());
-        bytes.extend(self.id.to_be_bytes());
-        format!("{}{}", Self::PREFIX, hex::encode(bytes))
-    }
-
-    pub fn parse(raw: Option<&str>, sort: Sort) -> AppResult<Option<Cursor>> {
-        let Some(raw) = raw else { return Ok(None) };
-        let bad = || AppError::bad_parameter("cursor", "is not a cursor this list returned");
-        let bytes = raw
-            .strip_prefix(Self::PREFIX)
-            .and_then(|h| hex::decode(h).ok())
-            .filter(|b| b.len() == 17 && b[0] == sort as u8)
-            .ok_or_else(bad)?;
-        let micros = i64::from_be_bytes(bytes[1..9].try_into().map_err(|_| bad())?);
-        let id = i64::from_be_bytes(bytes[9..17].try_into().map_err(|_| bad())?);
-        let at = chrono::DateTime::from_timestamp_micros(micros)
-            .ok_or_else(bad)?
-            .naive_utc();
-        Ok(Some(Cursor { at, id }))
     }
 }
 
@@ -124,7 +96,7 @@ pub fn list(
     conn: &mut DbConn,
     f: &Filter,
     sort: Sort,
-    cursor: Option<Cursor>,
+    cursor: Option<KeyCursor>,
     fetch: i64,
 ) -> AppResult<Vec<Listed>> {
     let f = f.clone();
@@ -691,11 +663,14 @@ pub fn page(
     sort: Sort,
     view: &View,
 ) -> AppResult<(Vec<ArticleItem>, Option<String>)> {
-    let (rows, next) = limit.split(rows, |r| Cursor {
+    let (rows, next) = limit.split(rows, |r| KeyCursor {
         at: r.published_at,
         id: r.id,
     });
-    Ok((items(conn, &rows, view)?, next.map(|c| c.encode(sort))))
+    Ok((
+        items(conn, &rows, view)?,
+        next.map(|c| c.encode(Sort::CURSOR, sort as u8)),
+    ))
 }
 
 /// The bodies of these published translations, for search snippets.
