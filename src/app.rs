@@ -120,7 +120,9 @@ async fn request_context(
     // CONTENT_FRESHNESS_MS through the content version they watch.
     let changes_content = req.path().starts_with("/api/v1/admin")
         && !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
-    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let state = changes_content
+        .then(|| req.app_data::<web::Data<AppState>>().cloned())
+        .flatten();
     let outcome = AssertUnwindSafe(next.call(req).instrument(span.clone()))
         .catch_unwind()
         .await;
@@ -151,7 +153,7 @@ async fn request_context(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     let status = res.status().as_u16();
-    if changes_content && res.status().is_success() {
+    if res.status().is_success() {
         if let Some(state) = state {
             state.cache.invalidate();
         }
