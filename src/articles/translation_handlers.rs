@@ -402,13 +402,7 @@ pub fn translation_response(
         }),
         None => None,
     };
-    let updated_by = match t.updated_by {
-        Some(uid) => crate::users::find(conn, uid).ok().map(|u| SavedBy {
-            id: u.id,
-            display_name: u.display_name,
-        }),
-        None => None,
-    };
+    let updated_by = translations::saved_by(conn, t.updated_by)?;
     let status = t.status()?;
     Ok(TranslationResponse {
         outdated: t.outdated(),

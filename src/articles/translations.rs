@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::articles::revisions;
+use crate::articles::revisions::{self, SavedBy};
 use crate::articles::Status;
 use crate::db::schema::{translation_slugs, translations, users};
 use crate::db::{now, DbConn};
@@ -377,21 +377,25 @@ pub fn insert(
     Ok(t)
 }
 
+/// The account behind `user_id`, when there is one and it still exists.
+pub fn saved_by(conn: &mut DbConn, user_id: Option<i64>) -> AppResult<Option<SavedBy>> {
+    let Some(id) = user_id else { return Ok(None) };
+    Ok(db_run!(conn, |c| users::table
+        .find(id)
+        .select((users::id, users::display_name))
+        .first::<(i64, String)>(c)
+        .optional())?
+    .map(|(id, display_name)| SavedBy { id, display_name }))
+}
+
 /// Who last saved a translation and when, as a 412 tells a client whose edit lost.
 pub fn current_state(conn: &mut DbConn, t: &Translation) -> AppResult<serde_json::Value> {
-    let saved_by: Option<(i64, String)> = match t.updated_by {
-        Some(id) => db_run!(conn, |c| users::table
-            .find(id)
-            .select((users::id, users::display_name))
-            .first(c)
-            .optional())?,
-        None => None,
-    };
+    let saved_by = saved_by(conn, t.updated_by)?;
     Ok(serde_json::json!({
         "current_version": t.version,
         "current_etag": t.etag(),
         "updated_at": t.updated_at.and_utc(),
-        "updated_by": saved_by.map(|(id, name)| serde_json::json!({"id": id, "display_name": name})),
+        "updated_by": saved_by,
     }))
 }
 
