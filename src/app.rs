@@ -36,6 +36,10 @@ pub struct AppState {
     pub views: ViewCounter,
     /// Content API list items made in the current cache generation.
     pub items: crate::content::queries::ItemCache,
+    /// The donation prompts readers can be shown, for the current cache generation.
+    pub live_prompts: crate::prompts::live::LiveCache,
+    /// Donation prompt events counted and not yet written.
+    pub prompt_events: crate::prompts::events::EventCounter,
     /// The `Cache-Control` of Content API responses, built once.
     pub cache_control: HeaderValue,
 }
@@ -56,6 +60,8 @@ impl AppState {
             cache: ResponseCache::new(config.content_cache_mib),
             views: ViewCounter::default(),
             items: Default::default(),
+            live_prompts: Default::default(),
+            prompt_events: Default::default(),
             cache_control: HeaderValue::from_str(&format!(
                 "public, max-age={}, stale-while-revalidate={}",
                 config.content_max_age_secs, config.content_stale_secs
@@ -68,13 +74,14 @@ impl AppState {
 }
 
 /// Starts what every node runs beside serving requests: the scheduler, the watch on the
-/// content version, the writing of view counts and the purge of expired rate-limit windows.
+/// content version, the writing of view counts and prompt events, and the purge of expired rate-limit windows.
 /// Call from inside the actix runtime.
 pub fn spawn_background_tasks(state: &Arc<AppState>) {
     let interval = std::time::Duration::from_millis(state.config.scheduler_interval_ms);
     actix_web::rt::spawn(crate::scheduler::run(state.clone(), interval));
     actix_web::rt::spawn(crate::content::cache::watch(state.clone()));
     actix_web::rt::spawn(crate::content::views::run(state.clone()));
+    actix_web::rt::spawn(crate::prompts::events::run(state.clone()));
     let housekeeping = state.clone();
     actix_web::rt::spawn(async move {
         let mut every = actix_web::rt::time::interval(std::time::Duration::from_secs(300));

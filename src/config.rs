@@ -61,6 +61,8 @@ pub struct Config {
     pub content_freshness_ms: u64,
     /// How often counted views are written to the database, in ms: the most a crash can lose.
     pub view_flush_ms: u64,
+    /// Donation prompt events each client address may send a node per minute; 0 for no limit.
+    pub prompt_events_per_minute: u32,
 }
 
 impl Config {
@@ -98,6 +100,7 @@ impl Config {
             content_cache_mib: 64,
             content_freshness_ms: 1000,
             view_flush_ms: 1000,
+            prompt_events_per_minute: 300,
         }
     }
 
@@ -139,6 +142,7 @@ impl Config {
         parse_into(&mut c.content_cache_mib, "CONTENT_CACHE_MIB")?;
         parse_into(&mut c.content_freshness_ms, "CONTENT_FRESHNESS_MS")?;
         parse_into(&mut c.view_flush_ms, "VIEW_FLUSH_MS")?;
+        parse_into(&mut c.prompt_events_per_minute, "PROMPT_EVENTS_PER_MINUTE")?;
         if let Some(v) = var("LOG_FILTER").or_else(|| var("RUST_LOG")) {
             c.log_filter = v;
         }

@@ -15,6 +15,7 @@ pub mod http;
 pub mod languages;
 pub mod openapi;
 pub mod pagination;
+pub mod prompts;
 pub mod ratelimit;
 pub mod scheduler;
 pub mod seed;
@@ -34,6 +35,7 @@ use crate::auth::handlers as auth_h;
 use crate::content::handlers as content_h;
 use crate::error::{Problem, PROBLEM_JSON};
 use crate::languages::handlers as lang_h;
+use crate::prompts::handlers as prompt_h;
 use crate::tags::handlers as tag_h;
 use crate::users::handlers as user_h;
 
@@ -117,6 +119,37 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/api/v1/articles/{lang}/{slug}/entries", "GET")
                 .route(web::get().to(content_h::list_entries)),
+        )
+        .service(
+            resource("/api/v1/donation-prompts", "GET")
+                .route(web::get().to(prompt_h::eligible_prompts)),
+        )
+        .service(
+            resource("/api/v1/donation-prompts/resolve", "GET")
+                .route(web::get().to(prompt_h::resolve_prompt)),
+        )
+        .service(
+            resource("/api/v1/donation-prompts/{id}/events", "POST")
+                .route(web::post().to(prompt_h::record_event)),
+        )
+        .service(
+            resource("/api/v1/admin/donation-prompts", "GET, POST")
+                .route(web::get().to(prompt_h::list_prompts))
+                .route(web::post().to(prompt_h::create_prompt)),
+        )
+        .service(
+            resource("/api/v1/admin/donation-prompts/stats", "GET")
+                .route(web::get().to(prompt_h::compare_prompts)),
+        )
+        .service(
+            resource("/api/v1/admin/donation-prompts/{id}", "GET, PATCH, DELETE")
+                .route(web::get().to(prompt_h::get_prompt))
+                .route(web::patch().to(prompt_h::update_prompt))
+                .route(web::delete().to(prompt_h::delete_prompt)),
+        )
+        .service(
+            resource("/api/v1/admin/donation-prompts/{id}/stats", "GET")
+                .route(web::get().to(prompt_h::prompt_stats)),
         )
         .service(
             resource("/api/v1/tags/{slug}/articles", "GET")

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{articles, audit, auth, content, health, languages, tags, users};
+use crate::{articles, audit, auth, content, health, languages, prompts, tags, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -66,6 +66,16 @@ use crate::{articles, audit, auth, content, health, languages, tags, users};
         articles::entry_handlers::update_entry,
         articles::entry_handlers::delete_entry,
         audit::handlers::list_audit,
+        prompts::handlers::list_prompts,
+        prompts::handlers::create_prompt,
+        prompts::handlers::get_prompt,
+        prompts::handlers::update_prompt,
+        prompts::handlers::delete_prompt,
+        prompts::handlers::prompt_stats,
+        prompts::handlers::compare_prompts,
+        prompts::handlers::eligible_prompts,
+        prompts::handlers::resolve_prompt,
+        prompts::handlers::record_event,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),
@@ -78,6 +88,7 @@ use crate::{articles, audit, auth, content, health, languages, tags, users};
         (name = "tags", description = "How stories are filed, named in every language"),
         (name = "articles", description = "Stories, their translations, workflow, revisions and live entries"),
         (name = "audit", description = "Who changed what (admins)"),
+        (name = "donation prompts", description = "\"Support us\" messages: management, targeting, rotation and what readers did with them"),
     )
 )]
 pub struct ApiDoc;

@@ -18,6 +18,9 @@ use crate::error::{AppError, AppResult};
 use crate::http::{cached, Fresh};
 use crate::pagination::{IdCursor, Limit};
 use crate::problem_responses;
+use crate::prompts::handlers::PublicPrompt;
+use crate::prompts::live::StoryContext;
+use crate::prompts::{self, Placement};
 use crate::tags::handlers::{content_chain, PublicTagCount};
 use crate::tags::{self, PublicTag};
 
@@ -102,9 +105,13 @@ pub struct ArticleQuery {
     /// Serve the translation from the language's fallback chain when the story is not
     /// published in the language asked for.
     pub fallback: Option<bool>,
-    /// Comma-separated parts to add: `related`, `most_read`, `live_entries`.
-    #[param(example = "related,most_read")]
+    /// Comma-separated parts to add: `related`, `most_read`, `live_entries`,
+    /// `donation_prompt`.
+    #[param(example = "related,most_read,donation_prompt")]
     pub include: Option<String>,
+    /// The placement `include=donation_prompt` resolves a prompt for; `article_end` by default.
+    #[param(example = "article_end")]
+    pub prompt_placement: Option<String>,
 }
 
 /// A story read in a language it is published in.
@@ -141,6 +148,12 @@ pub struct ArticleDetail {
     /// With `include=live_entries`: a live story's newest entries.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub live_entries: Option<Vec<PublicEntry>>,
+    /// With `include=donation_prompt`: the prompt resolved for the story's placement, language,
+    /// tags and type (rotated by story; `null` when none is eligible). Per-reader rotation is
+    /// `/api/v1/donation-prompts/resolve`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<PublicPrompt>)]
+    pub donation_prompt: Option<Option<PublicPrompt>>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -410,6 +423,7 @@ struct Include {
     related: bool,
     most_read: bool,
     live_entries: bool,
+    donation_prompt: bool,
 }
 
 impl Include {
@@ -425,19 +439,20 @@ impl Include {
                 "related" => inc.related = true,
                 "most_read" => inc.most_read = true,
                 "live_entries" => inc.live_entries = true,
-                other => {
-                    return Err(AppError::bad_parameter(
-                        "include",
-                        format!("`{other}` is not one of related, most_read, live_entries"),
-                    ))
-                }
+                "donation_prompt" => inc.donation_prompt = true,
+                other => return Err(AppError::bad_parameter(
+                    "include",
+                    format!(
+                        "`{other}` is not one of related, most_read, live_entries, donation_prompt"
+                    ),
+                )),
             }
         }
         Ok(inc)
     }
 
     fn any(self) -> bool {
-        self.related || self.most_read || self.live_entries
+        self.related || self.most_read || self.live_entries || self.donation_prompt
     }
 }
 
@@ -505,6 +520,12 @@ pub async fn get_article(
     let q = query.into_inner();
     let include = Include::parse(q.include.as_deref())?;
     let fallback = q.fallback.unwrap_or(false);
+    let prompt_placement = match q.prompt_placement.as_deref() {
+        None => Placement::ArticleEnd,
+        Some(raw) => Placement::parse(raw)
+            .ok_or_else(|| AppError::bad_parameter("prompt_placement", Placement::expected()))?,
+    };
+    let generation = state.cache.generation();
     let st = state.clone().into_inner();
     let query_string = req.query_string().to_owned();
     let freshness = Duration::from_millis(state.config.content_freshness_ms);
@@ -592,6 +613,26 @@ pub async fn get_article(
         } else {
             None
         };
+        let mut prompt_ttl = None;
+        let donation_prompt = if include.donation_prompt {
+            let story = StoryContext {
+                translation_id: row.id,
+                article_type: item.kind.as_str().to_owned(),
+                tags: item.tags.iter().map(|t| t.slug.clone()).collect(),
+            };
+            let (prompt, ttl) = prompts::handlers::for_article(
+                c,
+                &st,
+                generation,
+                &chain,
+                prompt_placement,
+                &story,
+            )?;
+            prompt_ttl = ttl;
+            Some(prompt)
+        } else {
+            None
+        };
         let served_lang = row.lang.clone();
         let detail = ArticleDetail {
             item,
@@ -604,12 +645,22 @@ pub async fn get_article(
             related,
             most_read,
             live_entries,
+            donation_prompt,
         };
+        if include.donation_prompt {
+            keys.push("donation-prompts".to_owned());
+        }
         let mut fresh = Fresh::json(&detail)?.tags(keys).language(served_lang);
         if include.any() {
             // Most read moves with every view; related stories with every publication.
-            if include.most_read {
-                fresh = fresh.expires_after(freshness);
+            // A prompt's window opening or closing changes the prompt included.
+            let ttl = match (include.most_read, prompt_ttl) {
+                (true, Some(t)) => Some(t.min(freshness)),
+                (true, None) => Some(freshness),
+                (false, t) => t,
+            };
+            if let Some(ttl) = ttl {
+                fresh = fresh.expires_after(ttl);
             }
         } else {
             let modified = [

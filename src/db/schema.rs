@@ -234,6 +234,56 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    donation_prompts (id) {
+        id -> BigInt,
+        name -> Text,
+        status -> Text,
+        placement -> Text,
+        languages -> Text,
+        article_types -> Text,
+        starts_at -> Nullable<Timestamp>,
+        ends_at -> Nullable<Timestamp>,
+        priority -> Integer,
+        weight -> Integer,
+        hints -> Text,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        updated_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    donation_prompt_tags (prompt_id, tag_id) {
+        prompt_id -> BigInt,
+        tag_id -> BigInt,
+        excluded -> Bool,
+    }
+}
+
+diesel::table! {
+    donation_prompt_translations (prompt_id, lang) {
+        prompt_id -> BigInt,
+        lang -> Text,
+        headline -> Text,
+        body -> Text,
+        button_label -> Text,
+        target_url -> Text,
+    }
+}
+
+diesel::table! {
+    donation_prompt_events (prompt_id, day, lang) {
+        prompt_id -> BigInt,
+        lang -> Text,
+        day -> Date,
+        impressions -> BigInt,
+        clicks -> BigInt,
+        dismissals -> BigInt,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(published_translations -> articles (article_id));
 diesel::joinable!(tag_translations -> tags (tag_id));
@@ -246,6 +296,10 @@ diesel::joinable!(translation_slugs -> translations (translation_id));
 diesel::joinable!(revisions -> translations (translation_id));
 diesel::joinable!(live_entries -> translations (translation_id));
 diesel::joinable!(refresh_tokens -> sessions (session_id));
+diesel::joinable!(donation_prompt_tags -> donation_prompts (prompt_id));
+diesel::joinable!(donation_prompt_tags -> tags (tag_id));
+diesel::joinable!(donation_prompt_translations -> donation_prompts (prompt_id));
+diesel::joinable!(donation_prompt_events -> donation_prompts (prompt_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     languages,
@@ -265,5 +319,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     published_translations,
     content_version,
-    view_counts
+    view_counts,
+    donation_prompts,
+    donation_prompt_tags,
+    donation_prompt_translations,
+    donation_prompt_events
 );

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::db::schema::{languages, tag_translations, translations};
+use crate::db::schema::{donation_prompt_translations, languages, tag_translations, translations};
 use crate::db::{now, DbConn};
 use crate::db_run;
 use crate::error::{AppError, AppResult};
@@ -375,7 +375,7 @@ pub fn delete(conn: &mut DbConn, code: &LanguageCode) -> AppResult<()> {
             dependants.join(", ")
         )));
     }
-    let (stories, tag_names): (i64, i64) = db_run!(conn, |c| {
+    let (stories, tag_names, prompts): (i64, i64, i64) = db_run!(conn, |c| {
         let stories = translations::table
             .filter(translations::lang.eq(code.as_str()))
             .count()
@@ -384,15 +384,23 @@ pub fn delete(conn: &mut DbConn, code: &LanguageCode) -> AppResult<()> {
             .filter(tag_translations::lang.eq(code.as_str()))
             .count()
             .get_result(c)?;
-        Ok::<_, diesel::result::Error>((stories, tag_names))
+        let prompts = donation_prompt_translations::table
+            .filter(donation_prompt_translations::lang.eq(code.as_str()))
+            .count()
+            .get_result(c)?;
+        Ok::<_, diesel::result::Error>((stories, tag_names, prompts))
     })?;
-    if stories > 0 || tag_names > 0 {
+    if stories > 0 || tag_names > 0 || prompts > 0 {
         return Err(AppError::ConflictWith {
             detail: format!(
-                "content in `{}` still exists ({stories} translations, {tag_names} tag names); delete it or disable the language instead",
+                "content in `{}` still exists ({stories} translations, {tag_names} tag names, {prompts} donation prompt texts); delete it or disable the language instead",
                 code.as_str()
             ),
-            extra: serde_json::json!({ "translations": stories, "tag_names": tag_names }),
+            extra: serde_json::json!({
+                "translations": stories,
+                "tag_names": tag_names,
+                "donation_prompts": prompts,
+            }),
         });
     }
     db_run!(conn, |c| diesel::delete(
@@ -402,7 +410,8 @@ pub fn delete(conn: &mut DbConn, code: &LanguageCode) -> AppResult<()> {
     Ok(())
 }
 
-fn current_default(conn: &mut DbConn) -> AppResult<Option<String>> {
+/// The default language's code.
+pub fn current_default(conn: &mut DbConn) -> AppResult<Option<String>> {
     Ok(db_run!(conn, |c| languages::table
         .filter(languages::is_default.eq(true))
         .select(languages::code)
@@ -486,9 +495,13 @@ pub fn demo_languages() -> Vec<NewLanguage> {
 /// The languages to try, in order, for content asked for in `code`: the language itself, its
 /// fallback chain, then the default language. `None` when `code` is not an enabled language.
 pub fn fallback_chain(conn: &mut DbConn, code: &str) -> AppResult<Option<Vec<String>>> {
-    let all = list(conn, true)?;
+    Ok(chain_in(&list(conn, true)?, code))
+}
+
+/// [`fallback_chain`] over a list of enabled languages already read.
+pub fn chain_in(all: &[Language], code: &str) -> Option<Vec<String>> {
     if !all.iter().any(|l| l.code == code) {
-        return Ok(None);
+        return None;
     }
     let mut chain = vec![code.to_owned()];
     let mut next = all
@@ -513,7 +526,7 @@ pub fn fallback_chain(conn: &mut DbConn, code: &str) -> AppResult<Option<Vec<Str
             chain.push(default.code.clone());
         }
     }
-    Ok(Some(chain))
+    Some(chain)
 }
 
 /// 422 naming `field` unless `code` is a language the newsroom has (enabled or not).

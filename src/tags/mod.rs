@@ -11,7 +11,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::articles::Status;
-use crate::db::schema::{article_tags, articles, tag_translations, tags, translations};
+use crate::db::schema::{
+    article_tags, articles, donation_prompt_tags, tag_translations, tags, translations,
+};
 use crate::db::{now, DbConn};
 use crate::db_run;
 use crate::error::{AppError, AppResult};
@@ -304,6 +306,22 @@ pub fn update(conn: &mut DbConn, id: i64, changes: TagChanges) -> AppResult<Tag>
 /// those stories (and off their primary tag). Returns how many stories it was taken off.
 pub fn delete(conn: &mut DbConn, id: i64, detach: bool) -> AppResult<i64> {
     find(conn, id)?;
+    // Taking a tag off a prompt's targeting would silently widen or narrow who sees it: the
+    // editor changes the prompt first.
+    let prompts: Vec<i64> = db_run!(conn, |c| donation_prompt_tags::table
+        .filter(donation_prompt_tags::tag_id.eq(id))
+        .select(donation_prompt_tags::prompt_id)
+        .order(donation_prompt_tags::prompt_id)
+        .load(c))?;
+    if !prompts.is_empty() {
+        return Err(AppError::ConflictWith {
+            detail: format!(
+                "{} donation prompts target this tag; change their targeting first",
+                prompts.len()
+            ),
+            extra: serde_json::json!({ "donation_prompts": prompts }),
+        });
+    }
     let used: Vec<i64> = db_run!(conn, |c| article_tags::table
         .filter(article_tags::tag_id.eq(id))
         .select(article_tags::article_id)

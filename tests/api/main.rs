@@ -11,6 +11,7 @@ mod errors;
 mod languages;
 mod live;
 mod openapi;
+mod prompts;
 mod tags;
 mod users;
 mod workflow;

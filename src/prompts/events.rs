@@ -1,0 +1,245 @@
+//! What readers did with prompts: impressions, clicks and dismissals, counted in memory by the
+//! event beacon and added to the database in batches, with the article views (every
+//! `VIEW_FLUSH_MS`, and at a clean shutdown). A crash loses at most one batch interval.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{NaiveDate, Utc};
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::schema::{donation_prompt_events as ev, donation_prompts};
+use crate::db::DbConn;
+use crate::db_run;
+use crate::error::{AppError, AppResult};
+
+/// What a reader did with a prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventKind {
+    Impression,
+    Click,
+    Dismiss,
+}
+
+impl EventKind {
+    pub fn parse(raw: &str) -> Option<EventKind> {
+        match raw {
+            "impression" => Some(EventKind::Impression),
+            "click" => Some(EventKind::Click),
+            "dismiss" => Some(EventKind::Dismiss),
+            _ => None,
+        }
+    }
+
+    fn slot(self) -> usize {
+        match self {
+            EventKind::Impression => 0,
+            EventKind::Click => 1,
+            EventKind::Dismiss => 2,
+        }
+    }
+}
+
+/// Impressions, clicks and dismissals.
+type Counts = [i64; 3];
+type Pending = HashMap<(i64, String, NaiveDate), Counts>;
+
+/// Events counted and not yet written, and each client address's events this minute.
+#[derive(Default)]
+pub struct EventCounter {
+    pending: Mutex<Pending>,
+    per_address: Mutex<AddressWindow>,
+}
+
+#[derive(Default)]
+struct AddressWindow {
+    minute: i64,
+    hits: HashMap<String, u32>,
+}
+
+/// Addresses remembered per minute at most; beyond, the window starts afresh.
+const MAX_ADDRESSES: usize = 200_000;
+
+impl EventCounter {
+    /// Counts one event from `addr` against its budget of `per_minute`; 429 past it. The
+    /// budget is per node: behind a balancer of N nodes an address gets up to N times it.
+    pub fn admit(&self, addr: &str, per_minute: u32) -> AppResult<()> {
+        if per_minute == 0 {
+            return Ok(());
+        }
+        let now = Utc::now().timestamp();
+        let minute = now.div_euclid(60);
+        let mut w = self.per_address.lock().unwrap_or_else(|p| p.into_inner());
+        if w.minute != minute || w.hits.len() >= MAX_ADDRESSES {
+            w.minute = minute;
+            w.hits.clear();
+        }
+        let hits = w.hits.entry(addr.to_owned()).or_insert(0);
+        *hits = hits.saturating_add(1);
+        if *hits > per_minute {
+            return Err(AppError::TooManyRequests {
+                detail: "too many prompt events from this address; try again later".into(),
+                retry_after: (60 - now.rem_euclid(60)).max(1) as u64,
+            });
+        }
+        Ok(())
+    }
+
+    /// Counts one event for prompt `id` in `lang` today.
+    pub fn count(&self, id: i64, lang: &str, kind: EventKind) {
+        let day = Utc::now().date_naive();
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.entry((id, lang.to_owned(), day)).or_default()[kind.slot()] += 1;
+    }
+
+    fn take(&self) -> Pending {
+        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    fn restore(&self, counts: Pending) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        for (key, n) in counts {
+            let slot = pending.entry(key).or_default();
+            for i in 0..3 {
+                slot[i] += n[i];
+            }
+        }
+    }
+}
+
+/// Adds `counts` to the stored ones. Events of prompts deleted since they were counted go with
+/// them. Call in a transaction.
+fn write(conn: &mut DbConn, counts: &Pending) -> AppResult<()> {
+    let mut ids: Vec<i64> = counts.keys().map(|(id, _, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let existing: std::collections::HashSet<i64> = db_run!(conn, |c| donation_prompts::table
+        .filter(donation_prompts::id.eq_any(&ids))
+        .select(donation_prompts::id)
+        .load::<i64>(c))?
+    .into_iter()
+    .collect();
+    for ((id, lang, day), [impressions, clicks, dismissals]) in counts {
+        if !existing.contains(id) {
+            continue;
+        }
+        let row = (
+            ev::prompt_id.eq(*id),
+            ev::lang.eq(lang),
+            ev::day.eq(*day),
+            ev::impressions.eq(*impressions),
+            ev::clicks.eq(*clicks),
+            ev::dismissals.eq(*dismissals),
+        );
+        db_run!(conn, |c| diesel::insert_into(ev::table)
+            .values(row)
+            .on_conflict((ev::prompt_id, ev::day, ev::lang))
+            .do_update()
+            .set((
+                ev::impressions.eq(ev::impressions + excluded(ev::impressions)),
+                ev::clicks.eq(ev::clicks + excluded(ev::clicks)),
+                ev::dismissals.eq(ev::dismissals + excluded(ev::dismissals)),
+            ))
+            .execute(c))?;
+    }
+    Ok(())
+}
+
+/// Adds counts directly (the demo's history): (prompt, language, day, counts).
+pub fn add(conn: &mut DbConn, rows: &[(i64, &str, NaiveDate, Counts)]) -> AppResult<()> {
+    let counts = rows
+        .iter()
+        .map(|(id, lang, day, n)| ((*id, (*lang).to_owned(), *day), *n))
+        .collect();
+    write(conn, &counts)
+}
+
+/// Writes what has been counted; returns how many events. On failure they are kept for the
+/// next try.
+pub async fn flush(state: &crate::app::AppState) -> AppResult<usize> {
+    let counts = state.prompt_events.take();
+    if counts.is_empty() {
+        return Ok(0);
+    }
+    let total: i64 = counts.values().flatten().sum();
+    let counts = Arc::new(counts);
+    let to_write = counts.clone();
+    match state.db.transaction(move |c| write(c, &to_write)).await {
+        Ok(()) => Ok(total as usize),
+        Err(e) => {
+            let counts = Arc::try_unwrap(counts).unwrap_or_else(|a| (*a).clone());
+            state.prompt_events.restore(counts);
+            Err(e)
+        }
+    }
+}
+
+/// Writes counted events every `VIEW_FLUSH_MS` for as long as the node runs.
+pub async fn run(state: Arc<crate::app::AppState>) {
+    let mut ticker =
+        actix_web::rt::time::interval(Duration::from_millis(state.config.view_flush_ms));
+    loop {
+        ticker.tick().await;
+        if let Err(e) = flush(&state).await {
+            tracing::warn!(error = %e, "writing prompt events failed; they will be retried");
+        }
+    }
+}
+
+/// Impressions, clicks and dismissals, and clicks per impression.
+#[derive(Debug, Clone, Copy, Default, Serialize, ToSchema)]
+pub struct EventTotals {
+    pub impressions: i64,
+    pub clicks: i64,
+    pub dismissals: i64,
+    /// Clicks per impression, 0 to 1; 0 with no impressions.
+    #[schema(example = 0.031)]
+    pub click_through_rate: f64,
+}
+
+impl EventTotals {
+    pub fn add(&mut self, impressions: i64, clicks: i64, dismissals: i64) {
+        self.impressions += impressions;
+        self.clicks += clicks;
+        self.dismissals += dismissals;
+        self.click_through_rate = if self.impressions > 0 {
+            self.clicks as f64 / self.impressions as f64
+        } else {
+            0.0
+        };
+    }
+}
+
+/// One stored row: prompt, language, day, impressions, clicks, dismissals.
+pub type EventRow = (i64, String, NaiveDate, i64, i64, i64);
+
+/// Stored counts from `from` to `to` (inclusive), of one prompt or of all.
+pub fn load(
+    conn: &mut DbConn,
+    prompt: Option<i64>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Vec<EventRow>> {
+    Ok(db_run!(conn, |c| {
+        let mut q = ev::table
+            .filter(ev::day.ge(from))
+            .filter(ev::day.le(to))
+            .select((
+                ev::prompt_id,
+                ev::lang,
+                ev::day,
+                ev::impressions,
+                ev::clicks,
+                ev::dismissals,
+            ))
+            .into_boxed();
+        if let Some(id) = prompt {
+            q = q.filter(ev::prompt_id.eq(id));
+        }
+        q.order((ev::day, ev::lang, ev::prompt_id)).load(c)
+    })?)
+}
