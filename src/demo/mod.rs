@@ -14,6 +14,7 @@ use crate::db::{now, DbConn};
 use crate::error::AppResult;
 use crate::html::Sanitizer;
 use crate::languages;
+use crate::prompts::{self, Draft, PromptStatus, PromptText};
 use crate::slug::Slug;
 use crate::tags::{self, NameInput};
 use crate::users::{self, Email};
@@ -49,6 +50,7 @@ pub fn seed(state: &AppState) -> AppResult<Option<DemoAdmin>> {
             journalists.push(users::insert(c, &email, name, role, &unusable)?.id);
         }
         seed_stories(c, &state.sanitizer, admin.id, &journalists)?;
+        seed_prompts(c, &state.sanitizer, &state.config.public_site_url, admin.id)?;
         Ok(Some(DemoAdmin {
             email: DEMO_ADMIN_EMAIL.to_owned(),
             password,
@@ -142,4 +144,54 @@ fn seed_stories(
         }
     }
     crate::content::views::add(c, &views)
+}
+
+/// The "Support Us" prompts, with a week of readers' impressions, clicks and dismissals.
+fn seed_prompts(c: &mut DbConn, sanitizer: &Sanitizer, site: &str, admin: i64) -> AppResult<()> {
+    let today = chrono::Utc::now().date_naive();
+    let mut counts = Vec::new();
+    for (n, p) in stories::PROMPTS.iter().enumerate() {
+        let draft = Draft {
+            name: p.name.to_owned(),
+            status: PromptStatus::Active,
+            placement: p.placement,
+            languages: Vec::new(),
+            article_types: Vec::new(),
+            starts_at: None,
+            ends_at: None,
+            priority: p.priority,
+            weight: 100,
+            hints: r#"{"dismiss_days":7}"#.to_owned(),
+            tags: p.tags.iter().map(|t| (*t).to_owned()).collect(),
+            excluded_tags: Vec::new(),
+            texts: p
+                .texts
+                .iter()
+                .map(|(lang, headline, body, button)| PromptText {
+                    prompt_id: 0,
+                    lang: (*lang).to_owned(),
+                    headline: (*headline).to_owned(),
+                    body: sanitizer.clean(body),
+                    button_label: (*button).to_owned(),
+                    target_url: format!("{}/support?lang={lang}", site.trim_end_matches('/')),
+                })
+                .collect(),
+        };
+        let (tag_ids, excluded) = draft.check(c)?;
+        let prompt = prompts::insert(c, &draft, (&tag_ids, &excluded), Some(admin))?;
+        for (l, (lang, ..)) in p.texts.iter().enumerate() {
+            for day in 0..7 {
+                let impressions = 300 + ((n as i64 * 53 + l as i64 * 31 + day * 17) % 400);
+                let clicks = impressions * (2 + (l as i64 + n as i64) % 4) / 100;
+                let dismissals = impressions / 10;
+                counts.push((
+                    prompt.row.id,
+                    *lang,
+                    today - Duration::days(day),
+                    [impressions, clicks, dismissals],
+                ));
+            }
+        }
+    }
+    prompts::events::add(c, &counts)
 }

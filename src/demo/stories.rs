@@ -349,3 +349,52 @@ pub const STORIES: &[DemoStory] = &[
         entries: &[],
     },
 ];
+
+/// A demo donation prompt: placement, priority, targeted tags, and per language the headline,
+/// body and button label.
+pub struct DemoPrompt {
+    pub name: &'static str,
+    pub placement: crate::prompts::Placement,
+    pub priority: i32,
+    pub tags: &'static [&'static str],
+    pub texts: &'static [(&'static str, &'static str, &'static str, &'static str)],
+}
+
+pub const PROMPTS: &[DemoPrompt] = &[
+    DemoPrompt {
+        name: "Support our newsroom (after every article)",
+        placement: crate::prompts::Placement::ArticleEnd,
+        priority: 0,
+        tags: &[],
+        texts: &[
+            ("en", "Support our newsroom", "<p>We report from Tbilisi, Yerevan and Baku in five languages, and no owner or advertiser tells us what to write. Readers like you keep it that way.</p>", "Support Us"),
+            ("ru", "Поддержите нашу редакцию", "<p>Мы пишем из Тбилиси, Еревана и Баку на пяти языках, и ни владельцы, ни рекламодатели не указывают нам, о чём писать. Так остаётся благодаря читателям.</p>", "Поддержать"),
+            ("ka", "მხარი დაუჭირეთ ჩვენს რედაქციას", "<p>ჩვენ ვწერთ თბილისიდან, ერევნიდან და ბაქოდან ხუთ ენაზე და არავინ გვკარნახობს, რა დავწეროთ. ეს ასე რჩება მკითხველების დახმარებით.</p>", "მხარდაჭერა"),
+            ("hy", "Աջակցեք մեր խմբագրությանը", "<p>Մենք գրում ենք Թբիլիսիից, Երևանից և Բաքվից՝ հինգ լեզվով, և ոչ ոք մեզ չի թելադրում, թե ինչ գրենք։ Դա հնարավոր է ընթերցողների շնորհիվ։</p>", "Աջակցել"),
+            ("az", "Redaksiyamıza dəstək olun", "<p>Biz Tbilisi, İrəvan və Bakıdan beş dildə yazırıq və heç kim bizə nə yazacağımızı diktə etmir. Bu, oxucularımız sayəsində mümkündür.</p>", "Dəstək ol"),
+        ],
+    },
+    DemoPrompt {
+        name: "Support Us (header button)",
+        placement: crate::prompts::Placement::Header,
+        priority: 0,
+        tags: &[],
+        texts: &[
+            ("en", "Support Us", "", "Support Us"),
+            ("ru", "Поддержите нас", "", "Поддержать"),
+            ("ka", "მხარი დაგვიჭირეთ", "", "მხარდაჭერა"),
+            ("hy", "Աջակցեք մեզ", "", "Աջակցել"),
+            ("az", "Bizə dəstək olun", "", "Dəstək ol"),
+        ],
+    },
+    DemoPrompt {
+        name: "Georgia–Russia coverage appeal",
+        placement: crate::prompts::Placement::ArticleEnd,
+        priority: 1,
+        tags: &["georgia-russia"],
+        texts: &[
+            ("en", "Keep our Georgia–Russia reporting going", "<p>Our correspondents cover the occupation line, the talks and the people living between them. Help us keep them on the ground.</p>", "Support this coverage"),
+            ("ru", "Помогите нам продолжать репортажи о Грузии и России", "<p>Наши корреспонденты работают у линии оккупации, на переговорах и среди людей, живущих между ними. Помогите им оставаться на месте.</p>", "Поддержать"),
+        ],
+    },
+];

@@ -74,4 +74,33 @@ async fn the_demo_has_stories_in_every_language_status_and_type() {
         .unwrap();
     assert_eq!(armenia["name"], "Հայաստան");
     assert_eq!(armenia["article_count"], 1);
+
+    // "Support our newsroom" after articles and "Support Us" in the header, in every language.
+    for lang in ["en", "ru", "ka", "hy", "az"] {
+        for placement in ["article_end", "header"] {
+            let reply = app
+                .get(
+                    &format!(
+                        "/api/v1/donation-prompts/resolve?lang={lang}&placement={placement}&visitor=demo"
+                    ),
+                    None,
+                )
+                .await;
+            assert_eq!(reply.status, 200, "{lang} {placement}: {}", reply.body);
+            assert_eq!(reply.body["lang"], lang, "{placement} has a {lang} text");
+        }
+    }
+    let header = app
+        .get("/api/v1/donation-prompts?lang=en&placement=header", None)
+        .await;
+    assert_eq!(header.body["items"][0]["button_label"], "Support Us");
+    let compare = app
+        .get("/api/v1/admin/donation-prompts/stats", Some(&token))
+        .await;
+    assert_eq!(compare.status, 200, "{}", compare.body);
+    let items = compare.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert!(items
+        .iter()
+        .all(|p| p["totals"]["impressions"].as_i64() > Some(0)));
 }
