@@ -11,7 +11,8 @@
 #
 # Requests spread over many URLs: article pages over the 500 newest stories in every language
 # (the part of an archive readers actually read), tag pages over 40 tags × 5 languages, search
-# over 10,000 distinct two-word queries. Each endpoint gets a warm-up pass (WARMUP seconds,
+# over 10,000 distinct two-word queries; donation prompts over every language, placement and
+# tag, resolved for random stories and readers, and events for every prompt and language. Each endpoint gets a warm-up pass (WARMUP seconds,
 # default 5) before it is measured, as a node that has been serving for a while has its
 # readers' pages cached. DURATION (seconds, default 10), CONNECTIONS (default 64) and STORIES
 # can be set in the environment; BENCH_DIR keeps the SQLite archive.
@@ -33,6 +34,8 @@ trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
 
 url=${DATABASE_URL:-sqlite://$BENCH_DIR/archive-$STORIES.db}
 export DATABASE_URL="$url" JWT_SECRET="bench-only-secret-0123456789abcdef0123456789" LOG_FILTER=warn
+# Readers arrive through a proxy that names them in X-Forwarded-For (see bench/rotate.lua).
+export TRUST_FORWARDED_FOR=true
 marker="$BENCH_DIR/seeded-$(echo "$url" | md5sum | cut -c1-8)-$STORIES"
 if [ ! -f "$marker" ]; then
   echo "seeding $STORIES stories into ${url%%\?*} (once; kept for later runs)"
@@ -44,7 +47,8 @@ views_in_db() {
   python3 - "$url" <<'PY'
 import sys, subprocess, sqlite3
 url = sys.argv[1]
-sql = "SELECT COALESCE(SUM(views), 0) FROM view_counts"
+import os
+sql = os.environ.get("SQL", "SELECT COALESCE(SUM(views), 0) FROM view_counts")
 if url.startswith("postgres"):
     print(subprocess.run(["psql", url.split("?")[0], "-Atc", sql], capture_output=True, text=True).stdout.strip())
 else:
@@ -52,6 +56,7 @@ else:
 PY
 }
 views_before=$(views_in_db)
+events_before=$(SQL="SELECT COALESCE(SUM(impressions + clicks + dismissals), 0) FROM donation_prompt_events" views_in_db)
 
 start_server() {
   (cd "$work" && exec env BIND_ADDRESS="127.0.0.1:$PORT" "$bin" serve >"$work/out" 2>"$work/err") &
@@ -99,6 +104,19 @@ write("search", search)
 write("beacon", [a + "/views" for a in articles])
 write("mostread", [f"/api/v1/articles/most-read?lang={l}&period={p}" for l in langs for p in ("1d", "7d", "30d")])
 write("home", [f"/api/v1/articles?lang={l}" for l in langs])
+placements = ["header", "article_end", "article_inline", "sidebar", "popup", "footer"]
+tag_slugs = sorted({t.split("/")[4] for t in tags})
+write("prompts", [f"/api/v1/donation-prompts?lang={l}&placement={p}" for l in langs for p in placements]
+      + [f"/api/v1/donation-prompts?lang={l}&placement=article_end&tag={t}" for l in langs for t in tag_slugs])
+resolve = []
+for _ in range(20000):
+    lang, slug = rng.choice(articles).split("/")[4:6]
+    resolve.append(f"/api/v1/donation-prompts/resolve?lang={lang}&placement=article_end&article={slug}&visitor=r{rng.randrange(10**6)}")
+write("resolve", resolve)
+prompt_ids = sorted({p["id"] for l in langs for p in get(f"/donation-prompts?lang={l}")["items"]})
+kinds = ["impression"] * 8 + ["click", "dismiss"]
+write("events", [f"/api/v1/donation-prompts/{i}/events\t" + json.dumps({"type": k, "lang": l})
+                 for i in prompt_ids for k in kinds for l in langs])
 PY
 
 # A long-running node has its readers' pages in its cache; a pass before measuring gets there.
@@ -135,12 +153,17 @@ results+=("$(measure home-list home)")
 results+=("$(measure most-read mostread)")
 results+=("$(measure search search)")
 results+=("$(measure view-beacon beacon POST)")
+results+=("$(measure prompts-eligible prompts)")
+results+=("$(measure prompt-resolve resolve)")
+results+=("$(measure prompt-event events POST)")
 peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
 
 # Every view the beacon acknowledged must be in the database after a clean shutdown.
 beacons=$(cut -d'|' -f6 <<<"${results[7]}")
 kill -TERM "$server"; wait "$server" 2>/dev/null || true; server=""
 counted=$(( $(views_in_db) - views_before ))
+events=$(cut -d'|' -f6 <<<"${results[10]}")
+events_counted=$(( $(SQL="SELECT COALESCE(SUM(impressions + clicks + dismissals), 0) FROM donation_prompt_events" views_in_db) - events_before ))
 
 ceiling=$(cut -d'|' -f2 <<<"${results[0]}")
 printf '\n%-16s %12s %8s %10s %10s  %s\n' endpoint "requests/s" "ratio" p50 p99 errors
@@ -153,3 +176,5 @@ printf '\npeak RSS: %d MB; %s stories × 5 languages; backend %s; %s connections
   $((peak_kb / 1024)) "$STORIES" "${url%%:*}" "$CONNECTIONS" "$DURATION"
 printf 'views: %s beacons answered with 202, %s more in the database after a clean shutdown\n' \
   "$beacons" "$counted"
+printf 'prompt events: %s answered with 202, %s more in the database after a clean shutdown\n' \
+  "$events" "$events_counted"

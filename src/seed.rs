@@ -26,6 +26,7 @@ use crate::users::{self, Email};
 const TAGS: usize = 200;
 const JOURNALISTS: usize = 20;
 const BATCH: usize = 200;
+const PROMPTS: usize = 24;
 
 /// Words to write with, per language. Only their shapes matter: scripts, lengths, spaces.
 fn words(lang: &str) -> &'static [&'static str] {
@@ -415,6 +416,7 @@ fn setup(
         };
         tag_ids.push(tag.id);
     }
+    seed_prompts(c, vocab, rng, langs, seed)?;
     let mut journalists = Vec::with_capacity(JOURNALISTS);
     for i in 0..JOURNALISTS {
         let email = Email::parse(&format!("seed{seed}.journalist{i}@newsdesk.local"), "email")?;
@@ -431,6 +433,66 @@ fn setup(
         journalists.push(user.id);
     }
     Ok((tag_ids, journalists))
+}
+
+/// Donation prompts in every placement and language, some targeting the commonest tags, some
+/// excluding one, with different weights; once per seed.
+fn seed_prompts(
+    c: &mut DbConn,
+    vocab: &Vocabulary,
+    rng: &mut StdRng,
+    langs: &[String],
+    seed: u64,
+) -> AppResult<()> {
+    use crate::db::schema::donation_prompts;
+    use crate::prompts::{self, Draft, Placement, PromptStatus, PromptText};
+    let prefix = format!("Seed {seed} prompt");
+    let existing: i64 = db_run!(c, |c| donation_prompts::table
+        .filter(donation_prompts::name.like(format!("{prefix}%")))
+        .count()
+        .get_result(c))?;
+    if existing > 0 {
+        return Ok(());
+    }
+    for i in 0..PROMPTS {
+        let tag = |n: usize| format!("seed-{seed}-tag-{n}");
+        let draft = Draft {
+            name: format!("{prefix} {i}"),
+            status: PromptStatus::Active,
+            placement: Placement::ALL[i % Placement::ALL.len()],
+            languages: Vec::new(),
+            article_types: Vec::new(),
+            starts_at: None,
+            ends_at: None,
+            priority: if i % 5 == 4 { 1 } else { 0 },
+            weight: rng.gen_range(50..=300),
+            hints: r#"{"dismiss_days":7}"#.to_owned(),
+            tags: if i % 3 == 1 {
+                vec![tag(i % 4), tag(4 + i % 4)]
+            } else {
+                Vec::new()
+            },
+            excluded_tags: if i % 4 == 3 {
+                vec![tag(10 + i)]
+            } else {
+                Vec::new()
+            },
+            texts: langs
+                .iter()
+                .map(|l| PromptText {
+                    prompt_id: 0,
+                    lang: l.clone(),
+                    headline: vocab.sentence(rng, l, 3, 6),
+                    body: format!("<p>{}</p>", vocab.sentence(rng, l, 15, 30)),
+                    button_label: vocab.sentence(rng, l, 1, 2),
+                    target_url: format!("https://donate.newsdesk.local/{l}?campaign={i}"),
+                })
+                .collect(),
+        };
+        let (tag_ids, excluded) = draft.check(c)?;
+        prompts::insert(c, &draft, (&tag_ids, &excluded), None)?;
+    }
+    Ok(())
 }
 
 #[derive(Insertable)]

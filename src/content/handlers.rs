@@ -440,12 +440,14 @@ impl Include {
                 "most_read" => inc.most_read = true,
                 "live_entries" => inc.live_entries = true,
                 "donation_prompt" => inc.donation_prompt = true,
-                other => return Err(AppError::bad_parameter(
-                    "include",
-                    format!(
+                other => {
+                    return Err(AppError::bad_parameter(
+                        "include",
+                        format!(
                         "`{other}` is not one of related, most_read, live_entries, donation_prompt"
                     ),
-                )),
+                    ))
+                }
             }
         }
         Ok(inc)
