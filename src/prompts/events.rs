@@ -104,8 +104,8 @@ impl EventCounter {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         for (key, n) in counts {
             let slot = pending.entry(key).or_default();
-            for i in 0..3 {
-                slot[i] += n[i];
+            for (kept, more) in slot.iter_mut().zip(n) {
+                *kept += more;
             }
         }
     }

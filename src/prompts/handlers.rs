@@ -646,6 +646,47 @@ fn with_etag(mut res: actix_web::HttpResponseBuilder, p: PromptResponse) -> Http
     .json(p)
 }
 
+/// The admin lists' `status`, `placement` and `lang` parameters; 400 naming a bad one.
+fn list_filter(
+    status: Option<&str>,
+    placement: Option<&str>,
+    lang: Option<&str>,
+) -> AppResult<prompts::ListFilter> {
+    let status = match status {
+        None => None,
+        Some(raw) => Some(parse_status(raw, "status").map_err(|_| {
+            AppError::bad_parameter("status", "must be one of active, paused, archived")
+        })?),
+    };
+    let lang = match lang {
+        None => None,
+        Some(raw) => Some(
+            LanguageCode::parse(raw, "lang")
+                .map_err(|_| AppError::bad_parameter("lang", "is not a language code"))?
+                .as_str()
+                .to_owned(),
+        ),
+    };
+    Ok(prompts::ListFilter {
+        status,
+        placement: placement.map(query_placement).transpose()?,
+        lang,
+        active_now: None,
+    })
+}
+
+/// The live prompts of `generation`: this node's copy, or read now.
+async fn live_set(state: &web::Data<AppState>, generation: u64) -> AppResult<Arc<LiveSet>> {
+    if let Some(set) = state.live_prompts.set(generation) {
+        return Ok(set);
+    }
+    let st = state.clone().into_inner();
+    state
+        .db
+        .run(move |c| st.live_prompts.set_or_load(c, generation))
+        .await
+}
+
 /// List donation prompts, newest first. Any signed-in user may read.
 #[utoipa::path(
     get,
@@ -663,29 +704,12 @@ pub async fn list_prompts(
     let q = query.into_inner();
     let limit = Limit::parse(q.limit)?;
     let before = IdCursor::parse(q.cursor.as_deref())?;
-    let bad = |field: &str, e: AppError| AppError::bad_parameter(field, e.to_string());
-    let filter = prompts::ListFilter {
-        status: q
-            .status
-            .as_deref()
-            .map(|s| parse_status(s, "status").map_err(|e| bad("status", e)))
-            .transpose()?,
-        placement: q
-            .placement
-            .as_deref()
-            .map(|p| parse_placement(p, "placement").map_err(|e| bad("placement", e)))
-            .transpose()?,
-        lang: q
-            .lang
-            .as_deref()
-            .map(|l| {
-                LanguageCode::parse(l, "lang")
-                    .map(|c| c.as_str().to_owned())
-                    .map_err(|e| bad("lang", e))
-            })
-            .transpose()?,
-        active_now: q.active_now,
-    };
+    let mut filter = list_filter(
+        q.status.as_deref(),
+        q.placement.as_deref(),
+        q.lang.as_deref(),
+    )?;
+    filter.active_now = q.active_now;
     let list = state
         .db
         .run(move |c| {
@@ -1020,30 +1044,8 @@ pub async fn compare_prompts(
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let (from, to) = period(q.from, q.to)?;
-    let bad = |field: &str, e: AppError| AppError::bad_parameter(field, e.to_string());
-    let filter = prompts::ListFilter {
-        status: q
-            .status
-            .as_deref()
-            .map(|s| parse_status(s, "status").map_err(|e| bad("status", e)))
-            .transpose()?,
-        placement: q
-            .placement
-            .as_deref()
-            .map(|p| parse_placement(p, "placement").map_err(|e| bad("placement", e)))
-            .transpose()?,
-        lang: None,
-        active_now: None,
-    };
-    let lang = q
-        .lang
-        .as_deref()
-        .map(|l| {
-            LanguageCode::parse(l, "lang")
-                .map(|c| c.as_str().to_owned())
-                .map_err(|e| bad("lang", e))
-        })
-        .transpose()?;
+    let filter = list_filter(q.status.as_deref(), q.placement.as_deref(), None)?;
+    let lang = list_filter(None, None, q.lang.as_deref())?.lang;
     let comparison = state
         .db
         .run(move |c| {
@@ -1256,16 +1258,7 @@ pub async fn resolve_prompt(
         ));
     }
     let generation = state.cache.generation();
-    let set = match state.live_prompts.set(generation) {
-        Some(set) => set,
-        None => {
-            let st = state.clone().into_inner();
-            state
-                .db
-                .run(move |c| st.live_prompts.set_or_load(c, generation))
-                .await?
-        }
-    };
+    let set = live_set(&state, generation).await?;
     let chain = set.chain(&q.lang).ok_or_else(|| no_language(&q.lang))?;
     let lang = chain[0].clone();
     let story = match &q.article {
@@ -1388,16 +1381,7 @@ pub async fn record_event(
         AppError::bad_parameter("type", "must be one of impression, click, dismiss")
     })?;
     let generation = state.cache.generation();
-    let set = match state.live_prompts.set(generation) {
-        Some(set) => set,
-        None => {
-            let st = state.clone().into_inner();
-            state
-                .db
-                .run(move |c| st.live_prompts.set_or_load(c, generation))
-                .await?
-        }
-    };
+    let set = live_set(&state, generation).await?;
     if set.find(id).is_none() {
         return Err(AppError::NotFound(format!(
             "no active donation prompt with id {id}"

@@ -227,6 +227,23 @@ struct LiveState {
     stories: HashMap<(String, String), Option<Arc<StoryContext>>>,
 }
 
+impl LiveState {
+    /// Starts afresh when `generation` is newer than what is kept; false when it is older,
+    /// and what was read in it must not be kept.
+    fn enter(&mut self, generation: u64) -> bool {
+        if self.generation > generation {
+            return false;
+        }
+        if self.generation < generation {
+            *self = LiveState {
+                generation,
+                ..LiveState::default()
+            };
+        }
+        true
+    }
+}
+
 impl LiveCache {
     fn state(&self) -> std::sync::MutexGuard<'_, LiveState> {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
@@ -242,16 +259,9 @@ impl LiveCache {
     /// Keeps `set`, read in `generation`, unless a newer generation has started since.
     pub fn keep_set(&self, generation: u64, set: Arc<LiveSet>) {
         let mut s = self.state();
-        if s.generation > generation {
-            return;
+        if s.enter(generation) {
+            s.set = Some(set);
         }
-        if s.generation < generation {
-            *s = LiveState {
-                generation,
-                ..LiveState::default()
-            };
-        }
-        s.set = Some(set);
     }
 
     /// The live set of `generation`: the one kept, or one read now.
@@ -286,14 +296,8 @@ impl LiveCache {
         story: Option<Arc<StoryContext>>,
     ) {
         let mut s = self.state();
-        if s.generation > generation {
+        if !s.enter(generation) {
             return;
-        }
-        if s.generation < generation {
-            *s = LiveState {
-                generation,
-                ..LiveState::default()
-            };
         }
         if s.stories.len() >= MAX_STORIES {
             s.stories.clear();
