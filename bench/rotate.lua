@@ -26,7 +26,7 @@ end
 function request()
   local i = math.random(#paths)
   local n = math.random(50000)
-  local headers = { ["X-Forwarded-For"] = string.format("10.%d.%d.%d", n // 65536, (n // 256) % 256, n % 256) }
+  local headers = { ["X-Forwarded-For"] = string.format("10.%d.%d.%d", math.floor(n / 65536), math.floor(n / 256) % 256, n % 256) }
   if bodies[i] then headers["Content-Type"] = "application/json" end
   return wrk.format(os.getenv("METHOD") or "GET", paths[i], headers, bodies[i])
 end
