@@ -26,7 +26,10 @@ end
 function request()
   local i = math.random(#paths)
   local n = math.random(50000)
-  local headers = { ["X-Forwarded-For"] = string.format("10.%d.%d.%d", math.floor(n / 65536), math.floor(n / 256) % 256, n % 256) }
+  -- wrk.format uses only the headers it is given: the command line's (-H) are copied in.
+  local headers = {}
+  for name, value in pairs(wrk.headers) do headers[name] = value end
+  headers["X-Forwarded-For"] = string.format("10.%d.%d.%d", math.floor(n / 65536), math.floor(n / 256) % 256, n % 256)
   if bodies[i] then headers["Content-Type"] = "application/json" end
   return wrk.format(os.getenv("METHOD") or "GET", paths[i], headers, bodies[i])
 end
