@@ -125,7 +125,7 @@ warm() { # paths-file
     -s bench/rotate.lua "http://127.0.0.1:$PORT" -- "$work/$1" >/dev/null
 }
 
-measure() { # name paths-file [METHOD] → "name|rps|p50|p99|errors|requests"
+measure() { # name paths-file [METHOD] → "name|rps|p50|p99|errors|requests|rss after"
   local report
   if [ "$2" != "-" ] && [ "${3:-GET}" = GET ]; then warm "$2"; fi
   if [ "$2" = "-" ]; then
@@ -141,7 +141,9 @@ measure() { # name paths-file [METHOD] → "name|rps|p50|p99|errors|requests"
   p99=$(awk '$1 == "99%" {print $2}' <<<"$report")
   total=$(awk '/requests in/ {print $1}' <<<"$report")
   errors=$(awk '/Non-2xx|Socket errors/ {s = s $0 "; "} END {print (s == "" ? "0" : s)}' <<<"$report")
-  echo "$1|$rps|$p50|$p99|$errors|$total"
+  local rss
+  rss=$(awk '/VmRSS/ {printf "%d MB", $2 / 1024}' "/proc/$server/status")
+  echo "$1|$rps|$p50|$p99|$errors|$total|$rss"
 }
 
 results=()
@@ -166,11 +168,11 @@ events=$(cut -d'|' -f6 <<<"${results[10]}")
 events_counted=$(( $(SQL="SELECT COALESCE(SUM(impressions + clicks + dismissals), 0) FROM donation_prompt_events" views_in_db) - events_before ))
 
 ceiling=$(cut -d'|' -f2 <<<"${results[0]}")
-printf '\n%-16s %12s %8s %10s %10s  %s\n' endpoint "requests/s" "ratio" p50 p99 errors
+printf '\n%-16s %12s %8s %10s %10s %10s  %s\n' endpoint "requests/s" "ratio" p50 p99 "RSS after" errors
 for row in "${results[@]}"; do
-  IFS='|' read -r name rps p50 p99 errors _ <<<"$row"
+  IFS='|' read -r name rps p50 p99 errors _ rss <<<"$row"
   ratio=$(awk -v a="$rps" -v b="$ceiling" 'BEGIN {printf "%.0f%%", 100 * a / b}')
-  printf '%-16s %12s %8s %10s %10s  %s\n' "$name" "$rps" "$ratio" "$p50" "$p99" "$errors"
+  printf '%-16s %12s %8s %10s %10s %10s  %s\n' "$name" "$rps" "$ratio" "$p50" "$p99" "$rss" "$errors"
 done
 printf '\npeak RSS: %d MB; %s stories × 5 languages; backend %s; %s connections, %ss per endpoint\n' \
   $((peak_kb / 1024)) "$STORIES" "${url%%:*}" "$CONNECTIONS" "$DURATION"
