@@ -218,64 +218,102 @@ pub fn snippets(
 }
 
 /// About 200 characters of `text` around the first query word, with every query word wrapped
-/// in `<mark>`; the text is escaped, so the snippet is safe HTML.
+/// in `<mark>`; the text is escaped, so the snippet is safe HTML. Words are compared without
+/// regard to case, one character at a time where a word could start: lowercasing whole bodies
+/// was most of a search's own work.
 pub fn snippet(text: &str, q: &str) -> String {
     const WIDTH: usize = 200;
-    let words = terms(q);
-    let lower = text.to_lowercase();
-    // Lowercasing can change byte lengths (rarely); fall back to the start then.
-    let same_shape = lower.len() == text.len();
-    let first = if same_shape {
-        words.iter().filter_map(|w| lower.find(w.as_str())).min()
-    } else {
-        None
-    };
-    let start_char = first.map_or(0, |byte| text[..byte].chars().count().saturating_sub(60));
-    let chars: Vec<char> = text.chars().collect();
-    let end_char = (start_char + WIDTH).min(chars.len());
-    let window: String = chars[start_char..end_char].iter().collect();
-    let window_lower = window.to_lowercase();
+    const BEFORE: usize = 60;
+    let words: Vec<Word> = terms(q).iter().map(|w| Word::new(w)).collect();
+    let first = text
+        .char_indices()
+        .find(|&(i, _)| word_at(text, i, &words).is_some())
+        .map(|(i, _)| i);
+    let start = first.map_or(0, |at| {
+        text[..at]
+            .char_indices()
+            .rev()
+            .nth(BEFORE - 1)
+            .map_or(0, |(i, _)| i)
+    });
+    let end = text[start..]
+        .char_indices()
+        .nth(WIDTH)
+        .map_or(text.len(), |(i, _)| start + i);
     let mut out = String::new();
-    if start_char > 0 {
+    if start > 0 {
         out.push('…');
     }
-    let mut i = 0;
-    let bytes_match = window_lower.len() == window.len();
-    while i < window.len() {
-        let hit = bytes_match
-            .then(|| {
-                words
-                    .iter()
-                    .filter(|w| window_lower[i..].starts_with(w.as_str()))
-                    .map(|w| w.len())
-                    .max()
-            })
-            .flatten()
-            .filter(|_| {
-                i == 0
-                    || !window[..i]
-                        .chars()
-                        .next_back()
-                        .is_some_and(char::is_alphanumeric)
-            });
-        match hit {
+    let mut i = start;
+    while i < end {
+        match word_at(text, i, &words).filter(|len| i + len <= end) {
             Some(len) => {
                 out.push_str("<mark>");
-                escape_into(&mut out, &window[i..i + len]);
+                escape_into(&mut out, &text[i..i + len]);
                 out.push_str("</mark>");
                 i += len;
             }
             None => {
-                let c = window[i..].chars().next().unwrap_or(' ');
-                escape_into(&mut out, &window[i..i + c.len_utf8()]);
-                i += c.len_utf8();
+                let len = text[i..].chars().next().map_or(1, char::len_utf8);
+                escape_into(&mut out, &text[i..i + len]);
+                i += len;
             }
         }
     }
-    if end_char < chars.len() {
+    if end < text.len() {
         out.push('…');
     }
     out
+}
+
+/// A query word, lowercase, with the forms its first letter can take in a text.
+struct Word {
+    lower: String,
+    starts: Vec<char>,
+}
+
+impl Word {
+    fn new(lower: &str) -> Word {
+        let first = lower.chars().next().unwrap_or(' ');
+        let mut starts: Vec<char> = std::iter::once(first).chain(first.to_uppercase()).collect();
+        starts.dedup();
+        Word {
+            lower: lower.to_owned(),
+            starts,
+        }
+    }
+
+    /// The bytes of `text` this word matches at its start, case aside.
+    fn matches(&self, text: &str) -> Option<usize> {
+        let mut wanted = self.lower.chars().peekable();
+        for (i, c) in text.char_indices() {
+            for l in c.to_lowercase() {
+                if wanted.next() != Some(l) {
+                    return None;
+                }
+            }
+            if wanted.peek().is_none() {
+                return Some(i + c.len_utf8());
+            }
+        }
+        None
+    }
+}
+
+/// The length of the longest query word starting at byte `i` of `text` at the start of a word.
+fn word_at(text: &str, i: usize, words: &[Word]) -> Option<usize> {
+    let c = text[i..].chars().next()?;
+    if !words.iter().any(|w| w.starts.contains(&c)) {
+        return None;
+    }
+    if text[..i]
+        .chars()
+        .next_back()
+        .is_some_and(char::is_alphanumeric)
+    {
+        return None;
+    }
+    words.iter().filter_map(|w| w.matches(&text[i..])).max()
 }
 
 fn escape_into(out: &mut String, text: &str) {
@@ -301,6 +339,18 @@ mod tests {
         assert!(s.contains("<mark>Tbilisi</mark>"), "{s}");
         assert!(s.contains("<mark>ТБИЛИСИ</mark>"), "{s}");
         assert!(s.contains("&lt;b&gt;"), "{s}");
+        // Only whole-word starts are marked, and the window centres on the first one.
+        let long = format!(
+            "{} Parliament met; parliamentary {}",
+            "word ".repeat(100),
+            "x ".repeat(200)
+        );
+        let s = snippet(&long, "parliament");
+        assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
+        assert!(s.contains("<mark>Parliament</mark> met"), "{s}");
+        assert!(s.contains("<mark>parliament</mark>ary"), "{s}");
+        assert_eq!(snippet("Грузия", "грузия"), "<mark>Грузия</mark>");
+        assert_eq!(snippet("ΣΟΦΙΑ", "σοφια"), "<mark>ΣΟΦΙΑ</mark>");
         assert_eq!(
             terms("  \"Georgia\" OR -Russia* "),
             vec!["georgia", "or", "russia"]
