@@ -21,6 +21,14 @@ pub struct Entry {
     pub updated_by: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub version: i32,
+}
+
+impl Entry {
+    /// The strong validator of this version, for `ETag` and `If-Match`.
+    pub fn etag(&self) -> String {
+        format!("\"entry-{}-{}\"", self.id, self.version)
+    }
 }
 
 /// Entries of a translation, newest first, older than `before` (an id). Pinning is a flag a
@@ -86,23 +94,61 @@ pub fn update(
     let at = now();
     let body = body.unwrap_or_else(|| entry.body.clone());
     let pinned = pinned.unwrap_or(entry.pinned);
-    Ok(db_run!(conn, |c| diesel::update(
-        live_entries::table.find(entry.id)
+    let saved = db_run!(conn, |c| diesel::update(
+        live_entries::table
+            .filter(live_entries::id.eq(entry.id))
+            .filter(live_entries::version.eq(entry.version))
     )
     .set((
         live_entries::body.eq(&body),
         live_entries::pinned.eq(pinned),
         live_entries::updated_by.eq(Some(user_id)),
         live_entries::updated_at.eq(at),
+        live_entries::version.eq(entry.version + 1),
     ))
     .returning(Entry::as_returning())
-    .get_result(c))?)
+    .get_result(c)
+    .optional())?;
+    match saved {
+        Some(e) => Ok(e),
+        None => Err(stale_now(conn, entry)?),
+    }
 }
 
+/// Deletes `entry` if it is still at the version read. Call in a transaction.
 pub fn delete(conn: &mut DbConn, entry: &Entry) -> AppResult<()> {
-    db_run!(conn, |c| diesel::delete(live_entries::table.find(entry.id))
-        .execute(c))?;
+    let deleted = db_run!(conn, |c| diesel::delete(
+        live_entries::table
+            .filter(live_entries::id.eq(entry.id))
+            .filter(live_entries::version.eq(entry.version))
+    )
+    .execute(c))?;
+    if deleted == 0 {
+        return Err(stale_now(conn, entry)?);
+    }
     Ok(())
+}
+
+/// 412 carrying the entry's current version.
+pub fn stale(current: &Entry) -> AppError {
+    AppError::PreconditionFailed {
+        detail: format!(
+            "this entry has changed since you read it (it is at version {}); reload it, reapply your change and send the new ETag",
+            current.version
+        ),
+        current: serde_json::json!({
+            "current_version": current.version,
+            "current_etag": current.etag(),
+            "updated_at": current.updated_at.and_utc(),
+            "updated_by": current.updated_by,
+        }),
+    }
+}
+
+/// 412 for a write that lost to another since `read` was read (or 404 if it is gone).
+fn stale_now(conn: &mut DbConn, read: &Entry) -> AppResult<AppError> {
+    let current = find(conn, read.translation_id, read.id)?;
+    Ok(stale(&current))
 }
 
 /// A live entry.
@@ -116,11 +162,18 @@ pub struct EntryResponse {
     pub created_by: Option<i64>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// Goes up with every change.
+    pub version: i32,
+    /// Send as `If-Match` to change or delete the entry.
+    #[schema(example = "\"entry-7-2\"")]
+    pub etag: String,
 }
 
 impl From<Entry> for EntryResponse {
     fn from(e: Entry) -> Self {
         EntryResponse {
+            etag: e.etag(),
+            version: e.version,
             id: e.id,
             body: e.body,
             pinned: e.pinned,

@@ -1,14 +1,14 @@
 //! `/api/v1/admin/articles/{id}/translations/{lang}/entries`: the updates of a live story.
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::articles::entries::{self, EntryResponse};
-use crate::articles::translation_handlers::{load, path_lang, Loaded};
+use crate::articles::translation_handlers::{load, path_lang, IfMatch, Loaded};
 use crate::articles::ArticleType;
 use crate::audit::{self, Actor};
 use crate::auth::AuthUser;
@@ -24,6 +24,10 @@ problem_responses!(
 problem_responses!(
     /// Errors of writing live entries.
     EntryWriteErrors: 400, 401, 403, 404, 409, 413, 415, 422, 500, 503
+);
+problem_responses!(
+    /// Errors of changing or deleting an entry, which needs `If-Match`.
+    EntryChangeErrors: 400, 401, 403, 404, 409, 412, 413, 415, 422, 428, 500, 503
 );
 
 /// A new live entry.
@@ -177,6 +181,7 @@ pub async fn create_entry(
                 entry.id
             ),
         ))
+        .insert_header((header::ETAG, entry.etag()))
         .json(EntryResponse::from(entry)))
 }
 
@@ -189,12 +194,18 @@ pub async fn create_entry(
     params(
         ("id" = i64, Path, description = "The story's id"),
         ("lang" = String, Path, example = "en"),
-        ("entry_id" = i64, Path, description = "The entry's id")
+        ("entry_id" = i64, Path, description = "The entry's id"),
+        ("If-Match" = String, Header, description = "The entry's `etag`")
     ),
     request_body = UpdateEntry,
-    responses((status = 200, description = "The changed entry", body = EntryResponse), EntryWriteErrors)
+    responses(
+        (status = 200, description = "The changed entry", body = EntryResponse,
+            headers(("ETag" = String))),
+        EntryChangeErrors
+    )
 )]
 pub async fn update_entry(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<(i64, String, i64)>,
@@ -202,6 +213,7 @@ pub async fn update_entry(
 ) -> AppResult<HttpResponse> {
     let (id, raw_lang, entry_id) = path.into_inner();
     let lang = path_lang(id, &raw_lang)?;
+    let if_match = IfMatch::from_request(&req)?;
     let b = body.into_inner();
     let html = b.body.map(|raw| sanitized_body(&state, &raw)).transpose()?;
     let actor = Actor::from(&caller);
@@ -209,15 +221,20 @@ pub async fn update_entry(
         .db
         .transaction(move |c| {
             let l = load_live(c, &caller, id, &lang)?;
-            l.access.edit_translation(l.translation.status()?)?;
             let current = entries::find(c, l.translation.id, entry_id)?;
+            if !if_match.matches(&current.etag()) {
+                return Err(entries::stale(&current));
+            }
+            l.access.edit_translation(l.translation.status()?)?;
             let changed_body = html.is_some();
             let e = entries::update(c, &current, html, b.pinned, caller.id)?;
             audit::record(c, &actor, "entry.update", "entry", &e.id.to_string(), json!({ "article": id, "lang": lang, "body_changed": changed_body, "pinned": e.pinned }))?;
             Ok(e)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(EntryResponse::from(entry)))
+    Ok(HttpResponse::Ok()
+        .insert_header((header::ETAG, entry.etag()))
+        .json(EntryResponse::from(entry)))
 }
 
 /// Delete an entry.
@@ -229,24 +246,30 @@ pub async fn update_entry(
     params(
         ("id" = i64, Path, description = "The story's id"),
         ("lang" = String, Path, example = "en"),
-        ("entry_id" = i64, Path, description = "The entry's id")
+        ("entry_id" = i64, Path, description = "The entry's id"),
+        ("If-Match" = String, Header, description = "The entry's `etag`")
     ),
-    responses((status = 204, description = "Deleted"), EntryWriteErrors)
+    responses((status = 204, description = "Deleted"), EntryChangeErrors)
 )]
 pub async fn delete_entry(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<(i64, String, i64)>,
 ) -> AppResult<HttpResponse> {
     let (id, raw_lang, entry_id) = path.into_inner();
     let lang = path_lang(id, &raw_lang)?;
+    let if_match = IfMatch::from_request(&req)?;
     let actor = Actor::from(&caller);
     state
         .db
         .transaction(move |c| {
             let l = load_live(c, &caller, id, &lang)?;
-            l.access.edit_translation(l.translation.status()?)?;
             let current = entries::find(c, l.translation.id, entry_id)?;
+            if !if_match.matches(&current.etag()) {
+                return Err(entries::stale(&current));
+            }
+            l.access.edit_translation(l.translation.status()?)?;
             entries::delete(c, &current)?;
             audit::record(
                 c,

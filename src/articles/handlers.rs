@@ -1,14 +1,14 @@
 //! `/api/v1/admin/articles`: stories and their story-level fields.
 
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
-use crate::articles::translation_handlers::{parse_new_translation, CreateTranslation};
+use crate::articles::translation_handlers::{parse_new_translation, CreateTranslation, IfMatch};
 use crate::articles::translations::{self, TranslationSummary};
 use crate::articles::workflow::{self, Access};
 use crate::articles::{
@@ -30,6 +30,10 @@ problem_responses!(
 problem_responses!(
     /// Errors of changing stories.
     ArticleWriteErrors: 400, 401, 403, 404, 409, 413, 415, 422, 500, 503
+);
+problem_responses!(
+    /// Errors of changing or deleting a story, which needs `If-Match`.
+    ArticleChangeErrors: 400, 401, 403, 404, 409, 412, 413, 415, 422, 428, 500, 503
 );
 
 /// A tag on a story.
@@ -62,6 +66,9 @@ pub struct ArticleResponse {
     pub created_by: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Goes up with every change to the story's own fields; the `ETag` is
+    /// `"article-<id>-<version>"`.
+    pub version: i32,
     /// Every translation, by language code.
     pub translations: Vec<TranslationSummary>,
 }
@@ -190,6 +197,7 @@ fn responses_for(conn: &mut DbConn, stories: Vec<Story>) -> AppResult<Vec<Articl
                 created_by: a.created_by,
                 created_at: a.created_at.and_utc(),
                 updated_at: a.updated_at.and_utc(),
+                version: a.version,
                 translations: all
                     .iter()
                     .filter(|t| t.article_id == a.id)
@@ -379,12 +387,12 @@ pub async fn create_article(
             article_response(c, article.id)
         })
         .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!("/api/v1/admin/articles/{}", article.id),
-        ))
-        .json(article))
+    let mut res = HttpResponse::Created();
+    res.insert_header((
+        header::LOCATION,
+        format!("/api/v1/admin/articles/{}", article.id),
+    ));
+    Ok(with_etag(res, article))
 }
 
 /// Read a story with the state of each translation.
@@ -394,7 +402,11 @@ pub async fn create_article(
     tag = "articles",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "The story's id")),
-    responses((status = 200, description = "The story", body = ArticleResponse), ArticleReadErrors)
+    responses(
+        (status = 200, description = "The story", body = ArticleResponse,
+            headers(("ETag" = String, description = "Send as `If-Match` to change its own fields"))),
+        ArticleReadErrors
+    )
 )]
 pub async fn get_article(
     state: web::Data<AppState>,
@@ -409,10 +421,20 @@ pub async fn get_article(
             article_response(c, id)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(article))
+    Ok(with_etag(HttpResponse::Ok(), article))
 }
 
-/// Change story-level fields: type, tags, bylines, image, syndication, featured.
+/// `article` with its `ETag`, which changes of its own fields need in `If-Match`.
+fn with_etag(mut res: actix_web::HttpResponseBuilder, article: ArticleResponse) -> HttpResponse {
+    res.insert_header((
+        header::ETAG,
+        format!("\"article-{}-{}\"", article.id, article.version),
+    ))
+    .json(article)
+}
+
+/// Change story-level fields: type, tags, bylines, image, syndication, featured. Needs
+/// `If-Match` with the story's ETag.
 ///
 /// Editors on any story, authors on their own, contributors on their own while none of its
 /// translations is scheduled, published or archived. Only editors and admins feature a story
@@ -422,17 +444,26 @@ pub async fn get_article(
     path = "/api/v1/admin/articles/{id}",
     tag = "articles",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The story's id")),
+    params(
+        ("id" = i64, Path, description = "The story's id"),
+        ("If-Match" = String, Header, description = "The ETag of the version being changed")
+    ),
     request_body = UpdateArticle,
-    responses((status = 200, description = "The changed story", body = ArticleResponse), ArticleWriteErrors)
+    responses(
+        (status = 200, description = "The changed story", body = ArticleResponse,
+            headers(("ETag" = String))),
+        ArticleChangeErrors
+    )
 )]
 pub async fn update_article(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<i64>,
     body: web::Json<UpdateArticle>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
+    let if_match = IfMatch::from_request(&req)?;
     let b = body.into_inner();
     let mut f = FieldErrors::default();
     let image = b.image.map(|i| i.and_then(|i| parse_image(i, &mut f)));
@@ -452,6 +483,9 @@ pub async fn update_article(
         .transaction(move |c| {
             let (story, access) = visible_story(c, &caller, id)?;
             let a = &story.article;
+            if !if_match.matches(&a.etag()) {
+                return Err(articles::stale(a));
+            }
             if raw.featured.is_some_and(|v| v != a.featured)
                 || raw.syndicate.is_some_and(|v| v != a.syndicate)
             {
@@ -471,7 +505,7 @@ pub async fn update_article(
                 "featured": raw.featured,
             });
             let fields = resolve_story(c, raw)?;
-            articles::update(c, id, fields)?;
+            articles::update(c, id, Some(a.version), fields)?;
             audit::record(
                 c,
                 &actor,
@@ -483,7 +517,7 @@ pub async fn update_article(
             article_response(c, id)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(article))
+    Ok(with_etag(HttpResponse::Ok(), article))
 }
 
 /// Delete a story with all its translations, revisions and entries. Editors and admins; a
@@ -493,20 +527,28 @@ pub async fn update_article(
     path = "/api/v1/admin/articles/{id}",
     tag = "articles",
     security(("bearer" = [])),
-    params(("id" = i64, Path, description = "The story's id")),
-    responses((status = 204, description = "Deleted"), ArticleWriteErrors)
+    params(
+        ("id" = i64, Path, description = "The story's id"),
+        ("If-Match" = String, Header, description = "The ETag of the version being deleted")
+    ),
+    responses((status = 204, description = "Deleted"), ArticleChangeErrors)
 )]
 pub async fn delete_article(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
+    let if_match = IfMatch::from_request(&req)?;
     let actor = Actor::from(&caller);
     state
         .db
         .transaction(move |c| {
             let (story, access) = visible_story(c, &caller, id)?;
+            if !if_match.matches(&story.article.etag()) {
+                return Err(articles::stale(&story.article));
+            }
             access.delete_story()?;
             articles::delete(c, id)?;
             audit::record(

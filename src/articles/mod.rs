@@ -79,6 +79,15 @@ pub struct Article {
     pub created_by: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Goes up with every change to the story's own fields.
+    pub version: i32,
+}
+
+impl Article {
+    /// The strong validator of this version, for `ETag` and `If-Match`.
+    pub fn etag(&self) -> String {
+        format!("\"article-{}-{}\"", self.id, self.version)
+    }
 }
 
 /// A person credited on a story.
@@ -224,11 +233,48 @@ pub fn insert(conn: &mut DbConn, fields: StoryFields, created_by: i64) -> AppRes
     if fields.bylines.is_none() {
         fields.bylines = Some(vec![created_by]);
     }
-    update(conn, article.id, fields)
+    update(conn, article.id, None, fields)
 }
 
-/// Applies story-level changes. Call in a transaction.
-pub fn update(conn: &mut DbConn, id: i64, fields: StoryFields) -> AppResult<Article> {
+/// 412 carrying the story's current version.
+pub fn stale(current: &Article) -> AppError {
+    AppError::PreconditionFailed {
+        detail: format!(
+            "this story has changed since you read it (it is at version {}); reload it, reapply your change and send the new ETag",
+            current.version
+        ),
+        current: serde_json::json!({
+            "current_version": current.version,
+            "current_etag": current.etag(),
+            "updated_at": current.updated_at.and_utc(),
+        }),
+    }
+}
+
+/// Applies story-level changes; with `expected`, only if the story is still at that version
+/// (412 otherwise), and the version goes up by one. Call in a transaction.
+pub fn update(
+    conn: &mut DbConn,
+    id: i64,
+    expected: Option<i32>,
+    fields: StoryFields,
+) -> AppResult<Article> {
+    if let Some(version) = expected {
+        // Claimed first, in one conditional statement: of two editors saving from the same
+        // version, the second waits here and then finds it moved.
+        let claimed = db_run!(conn, |c| diesel::update(
+            articles::table
+                .filter(articles::id.eq(id))
+                .filter(articles::version.eq(version))
+        )
+        .set(articles::version.eq(articles::version + 1))
+        .execute(c))?;
+        if claimed == 0 {
+            let current = find(conn, id)?
+                .ok_or_else(|| AppError::NotFound(format!("no story with id {id}")))?;
+            return Err(stale(&current));
+        }
+    }
     let current =
         find(conn, id)?.ok_or_else(|| AppError::NotFound(format!("no story with id {id}")))?;
     let current_tags: Vec<i64> = db_run!(conn, |c| article_tags::table

@@ -325,6 +325,12 @@ impl IfMatch {
         Ok(IfMatch(tags))
     }
 
+    /// Whether the header names `etag` exactly. Weak tags never match, as RFC 9110 requires
+    /// of `If-Match`.
+    pub fn matches(&self, etag: &str) -> bool {
+        self.0.iter().any(|tag| tag == etag)
+    }
+
     /// Whether the header names version `version` of translation `id`. Weak tags never match,
     /// as RFC 9110 requires of `If-Match`.
     pub fn names(&self, id: i64, version: i32) -> bool {

@@ -167,7 +167,7 @@ pub struct PromptResponse {
     pub translations: BTreeMap<String, PromptTextResponse>,
     /// Active and inside its window now.
     pub shown_now: bool,
-    /// Goes up by one with every change; the `ETag` is `"<id>-<version>"`.
+    /// Goes up by one with every change; the `ETag` is `"prompt-<id>-<version>"`.
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -639,11 +639,8 @@ fn apply(state: &AppState, d: &mut Draft, u: UpdatePrompt) -> AppResult<()> {
 }
 
 fn with_etag(mut res: actix_web::HttpResponseBuilder, p: PromptResponse) -> HttpResponse {
-    res.insert_header((
-        header::ETAG,
-        crate::articles::translations::etag(p.id, p.version),
-    ))
-    .json(p)
+    res.insert_header((header::ETAG, format!("\"prompt-{}-{}\"", p.id, p.version)))
+        .json(p)
 }
 
 /// The admin lists' `status`, `placement` and `lang` parameters; 400 naming a bad one.
@@ -862,7 +859,7 @@ pub async fn update_prompt(
         .db
         .transaction(move |c| {
             let current = prompts::find(c, id)?;
-            if !if_match.names(id, current.row.version) {
+            if !if_match.matches(&current.row.etag()) {
                 return Err(prompts::stale(c, &current.row)?);
             }
             let mut draft = Draft::of(&current);
@@ -937,7 +934,7 @@ pub async fn delete_prompt(
         .db
         .transaction(move |c| {
             let current = prompts::find(c, id)?;
-            if !if_match.names(id, current.row.version) {
+            if !if_match.matches(&current.row.etag()) {
                 return Err(prompts::stale(c, &current.row)?);
             }
             prompts::delete(c, id, current.row.version)?;

@@ -116,8 +116,9 @@ pub struct PromptRow {
 }
 
 impl PromptRow {
+    /// The strong validator of this version, for `ETag` and `If-Match`.
     pub fn etag(&self) -> String {
-        crate::articles::translations::etag(self.id, self.version)
+        format!("\"prompt-{}-{}\"", self.id, self.version)
     }
 
     /// Whether the prompt is shown at `at`: active and inside its window.

@@ -339,7 +339,10 @@ pub fn delete(conn: &mut DbConn, id: i64, detach: bool) -> AppResult<i64> {
     db_run!(conn, |c| {
         diesel::delete(article_tags::table.filter(article_tags::tag_id.eq(id))).execute(c)?;
         diesel::update(articles::table.filter(articles::id.eq_any(&used)))
-            .set(articles::updated_at.eq(at))
+            .set((
+                articles::updated_at.eq(at),
+                articles::version.eq(articles::version + 1),
+            ))
             .execute(c)
     })?;
     // Stories whose primary tag this was lead with their next tag instead.

@@ -73,22 +73,49 @@ async fn a_story_is_created_with_its_first_translation_and_story_level_fields() 
     assert_eq!(t["reading_minutes"], 1);
 
     // Story-level changes; the primary tag falls back to the first when it leaves the tags.
+    let path = format!("/api/v1/admin/articles/{id}");
+    let read = app.get(&path, Some(&editor)).await;
+    let etag = read.header("etag").unwrap().to_owned();
+    assert_eq!(etag, format!("\"article-{id}-1\""));
+    app.patch(&path, &editor, json!({"featured": true}))
+        .await
+        .problem(428);
     let patched = app
-        .patch(
-            &format!("/api/v1/admin/articles/{id}"),
+        .send_if_match(
+            Method::PATCH,
+            &path,
             &editor,
-            json!({"tags": ["armenia", "georgia"], "image": null, "type": "news"}),
+            &etag,
+            Some(json!({"tags": ["armenia", "georgia"], "image": null, "type": "news"})),
         )
         .await;
     assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(patched.body["version"], 2);
+    assert_eq!(
+        patched.header("etag"),
+        Some(format!("\"article-{id}-2\"").as_str())
+    );
+    // A change made from the old version would undo this one: 412, and nothing changes.
+    let lost = app
+        .send_if_match(
+            Method::PATCH,
+            &path,
+            &editor,
+            &etag,
+            Some(json!({"type": "opinion"})),
+        )
+        .await;
+    assert_eq!(lost.problem(412)["current_version"], 2);
+    assert_eq!(app.get(&path, Some(&editor)).await.body["type"], "news");
     assert_eq!(patched.body["primary_tag"], "armenia");
     assert_eq!(patched.body["image"], Value::Null);
     assert_eq!(patched.body["type"], "news");
     let bad_primary = app
-        .patch(
-            &format!("/api/v1/admin/articles/{id}"),
+        .story_write(
+            Method::PATCH,
             &editor,
-            json!({"primary_tag": "opinion"}),
+            id,
+            Some(json!({"primary_tag": "opinion"})),
         )
         .await;
     assert_eq!(bad_primary.error_fields(), vec!["primary_tag"]);

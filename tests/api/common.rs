@@ -207,6 +207,23 @@ impl TestApp {
         self.call(req).await
     }
 
+    /// A change to a story's own fields (or its deletion) with the story's current ETag, read
+    /// with the same token; without one when that token cannot read the story.
+    pub async fn story_write(
+        &self,
+        method: Method,
+        token: &str,
+        id: i64,
+        body: Option<Value>,
+    ) -> Reply {
+        let path = format!("/api/v1/admin/articles/{id}");
+        let read = self.get(&path, Some(token)).await;
+        match read.header("etag").map(str::to_owned) {
+            Some(etag) => self.send_if_match(method, &path, token, &etag, body).await,
+            None => self.send(method, &path, Some(token), body).await,
+        }
+    }
+
     /// Creates an account directly in the database.
     pub fn create_user(&self, email: &str, role: Role) -> i64 {
         let hash = self.state.hasher.hash(PASSWORD).unwrap();

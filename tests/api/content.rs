@@ -141,12 +141,15 @@ async fn lists_filter_and_page_with_cursors_that_survive_new_publications() {
                 .await,
         );
     }
-    app.patch(
-        &format!("/api/v1/admin/articles/{}", ids[4]),
-        &editor,
-        json!({"featured": true}),
-    )
-    .await;
+    let featured = app
+        .story_write(
+            Method::PATCH,
+            &editor,
+            ids[4],
+            Some(json!({"featured": true})),
+        )
+        .await;
+    assert_eq!(featured.status, 200, "{}", featured.body);
     let page1 = app.call(get("/api/v1/articles?lang=en&limit=2")).await;
     assert_eq!(titles(&page1.body), vec!["Story 4", "Story 3"]);
     let cursor = page1.body["next_cursor"].as_str().unwrap().to_owned();

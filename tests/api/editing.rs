@@ -304,3 +304,43 @@ async fn a_translation_is_outdated_when_its_source_changes() {
         .await;
     assert_eq!(outdated.body["items"].as_array().unwrap().len(), 0);
 }
+
+#[actix_web::test]
+async fn of_eight_concurrent_story_edits_with_one_etag_exactly_one_wins() {
+    let app = TestApp::new().await;
+    app.seed_languages();
+    let editor = app.token_for(Role::Editor).await;
+    app.seed_tags(&editor).await;
+    let id = app
+        .create_story(&editor, "en", "Contested story", &[])
+        .await;
+    let path = format!("/api/v1/admin/articles/{id}");
+    let etag = app
+        .get(&path, Some(&editor))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let tags = ["georgia", "armenia", "opinion", "georgia-russia"];
+    let writes = (0..8).map(|i| {
+        let (app, path, editor, etag) = (&app, &path, &editor, &etag);
+        async move {
+            app.send_if_match(
+                Method::PATCH,
+                path,
+                editor,
+                etag,
+                Some(json!({"tags": [tags[i % 4]]})),
+            )
+            .await
+        }
+    });
+    let replies = join_all(writes).await;
+    let mut statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![200, 412, 412, 412, 412, 412, 412, 412]);
+    let winner = replies.iter().find(|r| r.status == 200).unwrap();
+    let stored = app.get(&path, Some(&editor)).await;
+    assert_eq!(stored.body["tags"], winner.body["tags"]);
+    assert_eq!(stored.body["version"], 2);
+}

@@ -56,14 +56,36 @@ async fn live_stories_take_sanitized_entries_that_can_be_edited_pinned_and_delet
     .await
     .problem(422);
 
+    let first_etag = first.body["etag"].as_str().unwrap().to_owned();
+    assert_eq!(first.header("etag"), Some(first_etag.as_str()));
+    app.patch(
+        &format!("{entries}/{first_id}"),
+        &editor,
+        json!({"pinned": true}),
+    )
+    .await
+    .problem(428);
     let pinned = app
-        .patch(
+        .send_if_match(
+            Method::PATCH,
             &format!("{entries}/{first_id}"),
             &editor,
-            json!({"pinned": true, "body": "<p>Polls closed.</p>"}),
+            &first_etag,
+            Some(json!({"pinned": true, "body": "<p>Polls closed.</p>"})),
         )
         .await;
     assert_eq!(pinned.status, 200, "{}", pinned.body);
+    assert_eq!(pinned.body["version"], 2);
+    // Another editor's change from the first version would undo this one.
+    app.send_if_match(
+        Method::PATCH,
+        &format!("{entries}/{first_id}"),
+        &editor,
+        &first_etag,
+        Some(json!({"pinned": false})),
+    )
+    .await
+    .problem(412);
     assert_eq!(pinned.body["pinned"], true);
     assert_eq!(pinned.body["body"], "<p>Polls closed.</p>");
     let list = app.get(&entries, Some(&editor)).await;
@@ -74,19 +96,23 @@ async fn live_stories_take_sanitized_entries_that_can_be_edited_pinned_and_delet
         .map(|e| e["id"].as_i64().unwrap())
         .collect();
     assert_eq!(ids, vec![second_id, first_id], "newest first");
+    let second_etag = second.body["etag"].as_str().unwrap().to_owned();
     let deleted = app
-        .send(
+        .send_if_match(
             Method::DELETE,
             &format!("{entries}/{second_id}"),
-            Some(&editor),
+            &editor,
+            &second_etag,
             None,
         )
         .await;
     assert_eq!(deleted.status, 204);
-    app.patch(
+    app.send_if_match(
+        Method::PATCH,
         &format!("{entries}/{second_id}"),
         &editor,
-        json!({"pinned": false}),
+        &second_etag,
+        Some(json!({"pinned": false})),
     )
     .await
     .problem(404);

@@ -82,45 +82,39 @@ async fn the_role_matrix_of_the_workflow() {
     )
     .await
     .problem(403);
-    app.patch(
-        &format!("/api/v1/admin/articles/{own}"),
-        &author,
-        json!({"featured": true}),
-    )
-    .await
-    .problem(403);
+    app.story_write(Method::PATCH, &author, own, Some(json!({"featured": true})))
+        .await
+        .problem(403);
     // Featuring and syndication are editorial decisions, even on one's own story.
-    app.patch(
-        &format!("/api/v1/admin/articles/{authored}"),
+    app.story_write(
+        Method::PATCH,
         &author,
-        json!({"featured": true}),
+        authored,
+        Some(json!({"featured": true})),
     )
     .await
     .problem(403);
     let retyped = app
-        .patch(
-            &format!("/api/v1/admin/articles/{authored}"),
+        .story_write(
+            Method::PATCH,
             &author,
-            json!({"featured": false, "type": "analysis"}),
+            authored,
+            Some(json!({"featured": false, "type": "analysis"})),
         )
         .await;
     assert_eq!(retyped.status, 200, "{}", retyped.body);
     let flagged = app
-        .patch(
-            &format!("/api/v1/admin/articles/{authored}"),
+        .story_write(
+            Method::PATCH,
             &editor,
-            json!({"featured": true, "syndicate": true}),
+            authored,
+            Some(json!({"featured": true, "syndicate": true})),
         )
         .await;
     assert_eq!(flagged.body["featured"], true);
-    app.send(
-        Method::DELETE,
-        &format!("/api/v1/admin/articles/{authored}"),
-        Some(&author),
-        None,
-    )
-    .await
-    .problem(403);
+    app.story_write(Method::DELETE, &author, authored, None)
+        .await
+        .problem(403);
 
     // A contributor cannot see other people's stories at all: 404, and not in the list.
     let others = app.create_story(&editor, "en", "Editor draft", &[]).await;
@@ -174,7 +168,10 @@ async fn publishing_keeps_the_first_date_and_a_published_story_is_deleted_only_w
     let updated_at = first.body["updated_at"].as_str().unwrap().to_owned();
 
     let path = format!("/api/v1/admin/articles/{id}");
-    let refused = app.send(Method::DELETE, &path, Some(&editor), None).await;
+    app.send(Method::DELETE, &path, Some(&editor), None)
+        .await
+        .problem(428);
+    let refused = app.story_write(Method::DELETE, &editor, id, None).await;
     refused.problem(409);
     let tr_path = format!("{path}/translations/en");
     let (_, etag) = app.translation(&editor, id, "en").await;
@@ -196,7 +193,7 @@ async fn publishing_keeps_the_first_date_and_a_published_story_is_deleted_only_w
         .await;
     assert_eq!(status_of(&archived), "archived");
 
-    let deleted = app.send(Method::DELETE, &path, Some(&editor), None).await;
+    let deleted = app.story_write(Method::DELETE, &editor, id, None).await;
     assert_eq!(deleted.status, 204, "{}", deleted.body);
     app.get(&path, Some(&editor)).await.problem(404);
 }

@@ -1,0 +1,2 @@
+ALTER TABLE live_entries DROP COLUMN version;
+ALTER TABLE articles DROP COLUMN version;
