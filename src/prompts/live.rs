@@ -104,9 +104,11 @@ impl LiveSet {
         })
     }
 
-    /// The fallback chain of `lang`; `None` when it is not an enabled language.
+    /// The fallback chain of `lang` (any case: `EN` is `en`); `None` when it is not an enabled
+    /// language.
     pub fn chain(&self, lang: &str) -> Option<Vec<String>> {
-        languages::chain_in(&self.languages, lang)
+        let code = languages::LanguageCode::parse(lang, "lang").ok()?;
+        languages::chain_in(&self.languages, code.as_str())
     }
 
     pub fn find(&self, id: i64) -> Option<&LivePrompt> {

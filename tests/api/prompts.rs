@@ -641,6 +641,7 @@ async fn prompts_are_localized_through_the_fallback_chain() {
     for (lang, served, headline) in [
         ("ka", "ka", "მხარი დაუჭირეთ ჩვენს რედაქციას"),
         ("ru", "ru", "Поддержите нашу редакцию"),
+        ("RU", "ru", "Поддержите нашу редакцию"),
         ("az", "en", "Support our newsroom"),
         ("hy", "en", "Support our newsroom"),
     ] {
