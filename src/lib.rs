@@ -56,53 +56,11 @@ fn resource(path: &str, allow: &'static str) -> Resource {
     }))
 }
 
-/// Every route of the service.
+/// Every route of the service. Resources are matched in the order given, so the Content API,
+/// which readers call most, comes first.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz", "GET").route(web::get().to(health::healthz)))
         .service(resource("/readyz", "GET").route(web::get().to(health::readyz)))
-        .service(resource("/api/v1/openapi.json", "GET").route(web::get().to(serve_openapi)))
-        .service(resource("/api/v1/auth/login", "POST").route(web::post().to(auth_h::login)))
-        .service(resource("/api/v1/auth/refresh", "POST").route(web::post().to(auth_h::refresh)))
-        .service(resource("/api/v1/auth/logout", "POST").route(web::post().to(auth_h::logout)))
-        .service(resource("/api/v1/auth/me", "GET").route(web::get().to(auth_h::me)))
-        .service(
-            resource("/api/v1/auth/password", "POST")
-                .route(web::post().to(auth_h::change_password)),
-        )
-        .service(
-            resource("/api/v1/admin/users", "GET, POST")
-                .route(web::get().to(user_h::list_users))
-                .route(web::post().to(user_h::create_user)),
-        )
-        .service(
-            resource("/api/v1/admin/users/{id}", "GET, PATCH, DELETE")
-                .route(web::get().to(user_h::get_user))
-                .route(web::patch().to(user_h::update_user))
-                .route(web::delete().to(user_h::delete_user)),
-        )
-        .service(
-            resource("/api/v1/admin/users/{id}/password", "POST")
-                .route(web::post().to(user_h::reset_password)),
-        )
-        .service(
-            resource("/api/v1/languages", "GET")
-                .route(web::get().to(lang_h::list_public_languages)),
-        )
-        .service(
-            resource("/api/v1/languages/{code}", "GET")
-                .route(web::get().to(lang_h::get_public_language)),
-        )
-        .service(
-            resource("/api/v1/admin/languages", "GET, POST")
-                .route(web::get().to(lang_h::list_languages))
-                .route(web::post().to(lang_h::create_language)),
-        )
-        .service(
-            resource("/api/v1/admin/languages/{code}", "GET, PATCH, DELETE")
-                .route(web::get().to(lang_h::get_language))
-                .route(web::patch().to(lang_h::update_language))
-                .route(web::delete().to(lang_h::delete_language)),
-        )
         .service(resource("/api/v1/articles", "GET").route(web::get().to(content_h::list_articles)))
         .service(
             resource("/api/v1/articles/most-read", "GET")
@@ -133,6 +91,55 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(prompt_h::record_event)),
         )
         .service(
+            resource("/api/v1/tags/{slug}/articles", "GET")
+                .route(web::get().to(content_h::tag_articles)),
+        )
+        .service(resource("/api/v1/tags", "GET").route(web::get().to(tag_h::list_public_tags)))
+        .service(resource("/api/v1/tags/{slug}", "GET").route(web::get().to(tag_h::get_public_tag)))
+        .service(
+            resource("/api/v1/languages", "GET")
+                .route(web::get().to(lang_h::list_public_languages)),
+        )
+        .service(
+            resource("/api/v1/languages/{code}", "GET")
+                .route(web::get().to(lang_h::get_public_language)),
+        )
+        .service(resource("/api/v1/openapi.json", "GET").route(web::get().to(serve_openapi)))
+        .service(resource("/api/v1/auth/login", "POST").route(web::post().to(auth_h::login)))
+        .service(resource("/api/v1/auth/refresh", "POST").route(web::post().to(auth_h::refresh)))
+        .service(resource("/api/v1/auth/logout", "POST").route(web::post().to(auth_h::logout)))
+        .service(resource("/api/v1/auth/me", "GET").route(web::get().to(auth_h::me)))
+        .service(
+            resource("/api/v1/auth/password", "POST")
+                .route(web::post().to(auth_h::change_password)),
+        )
+        .service(
+            resource("/api/v1/admin/users", "GET, POST")
+                .route(web::get().to(user_h::list_users))
+                .route(web::post().to(user_h::create_user)),
+        )
+        .service(
+            resource("/api/v1/admin/users/{id}", "GET, PATCH, DELETE")
+                .route(web::get().to(user_h::get_user))
+                .route(web::patch().to(user_h::update_user))
+                .route(web::delete().to(user_h::delete_user)),
+        )
+        .service(
+            resource("/api/v1/admin/users/{id}/password", "POST")
+                .route(web::post().to(user_h::reset_password)),
+        )
+        .service(
+            resource("/api/v1/admin/languages", "GET, POST")
+                .route(web::get().to(lang_h::list_languages))
+                .route(web::post().to(lang_h::create_language)),
+        )
+        .service(
+            resource("/api/v1/admin/languages/{code}", "GET, PATCH, DELETE")
+                .route(web::get().to(lang_h::get_language))
+                .route(web::patch().to(lang_h::update_language))
+                .route(web::delete().to(lang_h::delete_language)),
+        )
+        .service(
             resource("/api/v1/admin/donation-prompts", "GET, POST")
                 .route(web::get().to(prompt_h::list_prompts))
                 .route(web::post().to(prompt_h::create_prompt)),
@@ -151,12 +158,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             resource("/api/v1/admin/donation-prompts/{id}/stats", "GET")
                 .route(web::get().to(prompt_h::prompt_stats)),
         )
-        .service(
-            resource("/api/v1/tags/{slug}/articles", "GET")
-                .route(web::get().to(content_h::tag_articles)),
-        )
-        .service(resource("/api/v1/tags", "GET").route(web::get().to(tag_h::list_public_tags)))
-        .service(resource("/api/v1/tags/{slug}", "GET").route(web::get().to(tag_h::get_public_tag)))
         .service(
             resource("/api/v1/admin/tags", "GET, POST")
                 .route(web::get().to(tag_h::list_tags))
