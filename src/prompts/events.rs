@@ -2,7 +2,7 @@
 //! event beacon and added to the database in batches, with the article views (every
 //! `VIEW_FLUSH_MS`, and at a clean shutdown). A crash loses at most one batch interval.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,6 +16,7 @@ use crate::db::schema::{donation_prompt_events as ev, donation_prompts};
 use crate::db::DbConn;
 use crate::db_run;
 use crate::error::{AppError, AppResult};
+use crate::prompts::{Placement, PromptRow, PromptStatus};
 
 /// What a reader did with a prompt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,6 +217,150 @@ impl EventTotals {
 
 /// One stored row: prompt, language, day, impressions, clicks, dismissals.
 pub type EventRow = (i64, String, NaiveDate, i64, i64, i64);
+
+/// One day of a prompt's counts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DayStats {
+    pub day: NaiveDate,
+    pub totals: EventTotals,
+    /// By language code; languages with no events that day are left out.
+    pub by_language: BTreeMap<String, EventTotals>,
+}
+
+/// A prompt's counts over a period.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PromptStats {
+    pub id: i64,
+    pub name: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub totals: EventTotals,
+    pub by_language: BTreeMap<String, EventTotals>,
+    /// Every day of the period, oldest first.
+    pub days: Vec<DayStats>,
+}
+
+/// One prompt in a comparison.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComparedPrompt {
+    pub id: i64,
+    pub name: String,
+    pub status: PromptStatus,
+    pub placement: Placement,
+    pub totals: EventTotals,
+    pub by_language: BTreeMap<String, EventTotals>,
+}
+
+/// Prompts side by side over a period, best click-through rate first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PromptComparison {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub items: Vec<ComparedPrompt>,
+    /// For each language, the prompt with the best click-through rate among those with
+    /// impressions in it.
+    pub best_by_language: BTreeMap<String, i64>,
+}
+
+/// A prompt's counts from `from` to `to`, with every day of the period.
+pub fn report(
+    conn: &mut DbConn,
+    prompt: &PromptRow,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<PromptStats> {
+    let rows = load(conn, Some(prompt.id), from, to)?;
+    let mut totals = EventTotals::default();
+    let mut by_language: BTreeMap<String, EventTotals> = BTreeMap::new();
+    let mut days: Vec<DayStats> = from
+        .iter_days()
+        .take_while(|d| *d <= to)
+        .map(|day| DayStats {
+            day,
+            totals: EventTotals::default(),
+            by_language: BTreeMap::new(),
+        })
+        .collect();
+    for (_, lang, day, i, cl, d) in rows {
+        totals.add(i, cl, d);
+        by_language.entry(lang.clone()).or_default().add(i, cl, d);
+        let index = (day - from).num_days() as usize;
+        if let Some(slot) = days.get_mut(index) {
+            slot.totals.add(i, cl, d);
+            slot.by_language.entry(lang).or_default().add(i, cl, d);
+        }
+    }
+    Ok(PromptStats {
+        id: prompt.id,
+        name: prompt.name.clone(),
+        from,
+        to,
+        totals,
+        by_language,
+        days,
+    })
+}
+
+/// `prompts` side by side over the period (counting only `lang` when given): best
+/// click-through rate first, then most impressions; and the best prompt in each language.
+pub fn compare(
+    conn: &mut DbConn,
+    prompts: Vec<PromptRow>,
+    lang: Option<&str>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<PromptComparison> {
+    let counts = load(conn, None, from, to)?;
+    let mut items: Vec<ComparedPrompt> = prompts
+        .into_iter()
+        .map(|r| ComparedPrompt {
+            id: r.id,
+            status: PromptStatus::from_db(&r.status),
+            placement: Placement::parse(&r.placement).unwrap_or(Placement::ArticleEnd),
+            name: r.name,
+            totals: EventTotals::default(),
+            by_language: BTreeMap::new(),
+        })
+        .collect();
+    for (id, l, _, i, cl, d) in counts {
+        if lang.is_some_and(|want| want != l) {
+            continue;
+        }
+        if let Some(item) = items.iter_mut().find(|p| p.id == id) {
+            item.totals.add(i, cl, d);
+            item.by_language.entry(l).or_default().add(i, cl, d);
+        }
+    }
+    items.sort_by(|a, b| {
+        b.totals
+            .click_through_rate
+            .total_cmp(&a.totals.click_through_rate)
+            .then(b.totals.impressions.cmp(&a.totals.impressions))
+            .then(b.id.cmp(&a.id))
+    });
+    let mut best_by_language: BTreeMap<String, (f64, i64, i64)> = BTreeMap::new();
+    for item in &items {
+        for (l, t) in &item.by_language {
+            if t.impressions == 0 {
+                continue;
+            }
+            let candidate = (t.click_through_rate, t.impressions, item.id);
+            let best = best_by_language.entry(l.clone()).or_insert(candidate);
+            if (candidate.0, candidate.1) > (best.0, best.1) {
+                *best = candidate;
+            }
+        }
+    }
+    Ok(PromptComparison {
+        from,
+        to,
+        items,
+        best_by_language: best_by_language
+            .into_iter()
+            .map(|(l, (_, _, id))| (l, id))
+            .collect(),
+    })
+}
 
 /// Stored counts from `from` to `to` (inclusive), of one prompt or of all.
 pub fn load(

@@ -24,7 +24,7 @@ use crate::http::{cached, present, Fresh};
 use crate::languages::LanguageCode;
 use crate::pagination::{IdCursor, Limit};
 use crate::problem_responses;
-use crate::prompts::events::{self, EventKind, EventTotals};
+use crate::prompts::events::{self, EventKind, PromptComparison, PromptStats};
 use crate::prompts::live::{self, LivePrompt, LiveSet, Page, StoryContext};
 use crate::prompts::{self, Draft, Placement, Prompt, PromptStatus, PromptText};
 use crate::slug::Slug;
@@ -373,50 +373,6 @@ pub struct CompareQuery {
     pub lang: Option<String>,
     /// Only prompts of this status.
     pub status: Option<String>,
-}
-
-/// One day of a prompt's counts.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct DayStats {
-    pub day: NaiveDate,
-    pub totals: EventTotals,
-    /// By language code; languages with no events that day are left out.
-    pub by_language: BTreeMap<String, EventTotals>,
-}
-
-/// A prompt's counts over a period.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PromptStats {
-    pub id: i64,
-    pub name: String,
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    pub totals: EventTotals,
-    pub by_language: BTreeMap<String, EventTotals>,
-    /// Every day of the period, oldest first.
-    pub days: Vec<DayStats>,
-}
-
-/// One prompt in a comparison.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ComparedPrompt {
-    pub id: i64,
-    pub name: String,
-    pub status: PromptStatus,
-    pub placement: Placement,
-    pub totals: EventTotals,
-    pub by_language: BTreeMap<String, EventTotals>,
-}
-
-/// Prompts side by side over a period, best click-through rate first.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PromptComparison {
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    pub items: Vec<ComparedPrompt>,
-    /// For each language, the prompt with the best click-through rate among those with
-    /// impressions in it.
-    pub best_by_language: BTreeMap<String, i64>,
 }
 
 fn parse_status(raw: &str, field: &str) -> AppResult<PromptStatus> {
@@ -989,36 +945,7 @@ pub async fn prompt_stats(
         .db
         .run(move |c| {
             let prompt = prompts::find(c, id)?;
-            let rows = events::load(c, Some(id), from, to)?;
-            let mut totals = EventTotals::default();
-            let mut by_language: BTreeMap<String, EventTotals> = BTreeMap::new();
-            let mut days: Vec<DayStats> = from
-                .iter_days()
-                .take_while(|d| *d <= to)
-                .map(|day| DayStats {
-                    day,
-                    totals: EventTotals::default(),
-                    by_language: BTreeMap::new(),
-                })
-                .collect();
-            for (_, lang, day, i, cl, d) in rows {
-                totals.add(i, cl, d);
-                by_language.entry(lang.clone()).or_default().add(i, cl, d);
-                let index = (day - from).num_days() as usize;
-                if let Some(slot) = days.get_mut(index) {
-                    slot.totals.add(i, cl, d);
-                    slot.by_language.entry(lang).or_default().add(i, cl, d);
-                }
-            }
-            Ok(PromptStats {
-                id,
-                name: prompt.row.name,
-                from,
-                to,
-                totals,
-                by_language,
-                days,
-            })
+            events::report(c, &prompt.row, from, to)
         })
         .await?;
     Ok(HttpResponse::Ok().json(stats))
@@ -1047,56 +974,7 @@ pub async fn compare_prompts(
         .db
         .run(move |c| {
             let rows = prompts::list(c, &filter, None, 500)?;
-            let counts = events::load(c, None, from, to)?;
-            let mut items: Vec<ComparedPrompt> = rows
-                .into_iter()
-                .map(|r| ComparedPrompt {
-                    id: r.id,
-                    status: PromptStatus::from_db(&r.status),
-                    placement: Placement::parse(&r.placement).unwrap_or(Placement::ArticleEnd),
-                    name: r.name,
-                    totals: EventTotals::default(),
-                    by_language: BTreeMap::new(),
-                })
-                .collect();
-            for (id, l, _, i, cl, d) in counts {
-                if lang.as_ref().is_some_and(|want| *want != l) {
-                    continue;
-                }
-                if let Some(item) = items.iter_mut().find(|p| p.id == id) {
-                    item.totals.add(i, cl, d);
-                    item.by_language.entry(l).or_default().add(i, cl, d);
-                }
-            }
-            items.sort_by(|a, b| {
-                b.totals
-                    .click_through_rate
-                    .total_cmp(&a.totals.click_through_rate)
-                    .then(b.totals.impressions.cmp(&a.totals.impressions))
-                    .then(b.id.cmp(&a.id))
-            });
-            let mut best_by_language: BTreeMap<String, (f64, i64, i64)> = BTreeMap::new();
-            for item in &items {
-                for (l, t) in &item.by_language {
-                    if t.impressions == 0 {
-                        continue;
-                    }
-                    let candidate = (t.click_through_rate, t.impressions, item.id);
-                    let best = best_by_language.entry(l.clone()).or_insert(candidate);
-                    if (candidate.0, candidate.1) > (best.0, best.1) {
-                        *best = candidate;
-                    }
-                }
-            }
-            Ok(PromptComparison {
-                from,
-                to,
-                items,
-                best_by_language: best_by_language
-                    .into_iter()
-                    .map(|(l, (_, _, id))| (l, id))
-                    .collect(),
-            })
+            events::compare(c, rows, lang.as_deref(), from, to)
         })
         .await?;
     Ok(HttpResponse::Ok().json(comparison))
