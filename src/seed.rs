@@ -380,7 +380,9 @@ pub fn run(
                 .execute(&mut **c)?;
             diesel::sql_query("ANALYZE").execute(&mut **c)?
         }
-        DbConn::Postgres(c) => diesel::sql_query("ANALYZE").execute(&mut **c)?,
+        // VACUUM too: until the visibility map is set, PostgreSQL cannot answer from an index
+        // alone, and counting a common tag's stories read the whole table.
+        DbConn::Postgres(c) => diesel::sql_query("VACUUM ANALYZE").execute(&mut **c)?,
     };
     Ok(Seeded {
         stories,
