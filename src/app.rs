@@ -73,6 +73,30 @@ impl AppState {
     }
 }
 
+/// Writes the article views and donation prompt events counted since the last write. Returns
+/// how many of each; what could not be written is kept for the next try.
+pub async fn write_counts(state: &AppState) -> (AppResult<usize>, AppResult<usize>) {
+    (
+        crate::content::views::flush(state).await,
+        crate::prompts::events::flush(state).await,
+    )
+}
+
+/// Writes counts every `VIEW_FLUSH_MS` for as long as the node runs.
+async fn write_counts_every(state: Arc<AppState>) {
+    let period = std::time::Duration::from_millis(state.config.view_flush_ms);
+    let mut ticker = actix_web::rt::time::interval(period);
+    loop {
+        ticker.tick().await;
+        let (views, events) = write_counts(&state).await;
+        for (what, result) in [("view counts", views), ("prompt events", events)] {
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "writing {what} failed; they will be retried");
+            }
+        }
+    }
+}
+
 /// Starts what every node runs beside serving requests: the scheduler, the watch on the
 /// content version, the writing of view counts and prompt events, and the purge of expired rate-limit windows.
 /// Call from inside the actix runtime.
@@ -80,8 +104,7 @@ pub fn spawn_background_tasks(state: &Arc<AppState>) {
     let interval = std::time::Duration::from_millis(state.config.scheduler_interval_ms);
     actix_web::rt::spawn(crate::scheduler::run(state.clone(), interval));
     actix_web::rt::spawn(crate::content::cache::watch(state.clone()));
-    actix_web::rt::spawn(crate::content::views::run(state.clone()));
-    actix_web::rt::spawn(crate::prompts::events::run(state.clone()));
+    actix_web::rt::spawn(write_counts_every(state.clone()));
     let housekeeping = state.clone();
     actix_web::rt::spawn(async move {
         let mut every = actix_web::rt::time::interval(std::time::Duration::from_secs(300));

@@ -21,6 +21,7 @@ pub mod scheduler;
 pub mod seed;
 pub mod slug;
 pub mod tags;
+pub mod tally;
 pub mod text;
 pub mod users;
 

@@ -237,15 +237,13 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string());
     // Requests have finished: write the views and prompt events they counted, so a clean shutdown loses none.
-    match newsdesk::content::views::flush(&state).await {
-        Ok(n) if n > 0 => tracing::info!(views = n, "wrote counted views at shutdown"),
-        Ok(_) => {}
-        Err(e) => tracing::error!(error = %e, "could not write counted views at shutdown"),
-    }
-    match newsdesk::prompts::events::flush(&state).await {
-        Ok(n) if n > 0 => tracing::info!(events = n, "wrote donation prompt events at shutdown"),
-        Ok(_) => {}
-        Err(e) => tracing::error!(error = %e, "could not write donation prompt events at shutdown"),
+    let (views, events) = newsdesk::app::write_counts(&state).await;
+    for (what, result) in [("views", views), ("donation prompt events", events)] {
+        match result {
+            Ok(n) if n > 0 => tracing::info!(count = n, "wrote counted {what} at shutdown"),
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "could not write counted {what} at shutdown"),
+        }
     }
     served
 }

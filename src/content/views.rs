@@ -1,10 +1,8 @@
-//! Article views for "Most read": counted in memory by the beacon, written to the database in
-//! batches. A clean shutdown writes everything; a crash loses at most what was counted since
-//! the last write (`VIEW_FLUSH_MS`, 1 s by default).
+//! Article views for "Most read": counted in memory by the beacon and written to the database
+//! in batches (see [`crate::tally`]).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Mutex;
 
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
@@ -14,11 +12,31 @@ use crate::db::schema::view_counts;
 use crate::db::DbConn;
 use crate::db_run;
 use crate::error::AppResult;
+use crate::tally::{Count, Tally};
+
+/// A translation's views on one day, with its language.
+#[derive(Clone)]
+pub struct Views {
+    lang: String,
+    n: i64,
+}
+
+impl Count for Views {
+    fn merge(&mut self, more: Self) {
+        self.n += more.n;
+    }
+
+    fn total(&self) -> i64 {
+        self.n
+    }
+}
+
+type Pending = HashMap<(i64, NaiveDate), Views>;
 
 /// Views counted since the last write, by translation and day.
 #[derive(Default)]
 pub struct ViewCounter {
-    pending: Mutex<HashMap<(i64, NaiveDate), (String, i64)>>,
+    pending: Tally<(i64, NaiveDate), Views>,
     /// (language, slug) → translation id, valid for one cache generation, so that counting a
     /// view needs no database read.
     ids: Mutex<RememberedSlugs>,
@@ -55,23 +73,14 @@ impl ViewCounter {
     /// Counts one view of translation `id` (in `lang`) today.
     pub fn count(&self, id: i64, lang: &str) {
         let day = Utc::now().date_naive();
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        pending
-            .entry((id, day))
-            .or_insert_with(|| (lang.to_owned(), 0))
-            .1 += 1;
-    }
-
-    fn take(&self) -> HashMap<(i64, NaiveDate), (String, i64)> {
-        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-
-    /// Puts counts that could not be written back, to be tried again.
-    fn restore(&self, counts: HashMap<(i64, NaiveDate), (String, i64)>) {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        for (key, (lang, n)) in counts {
-            pending.entry(key).or_insert_with(|| (lang, 0)).1 += n;
-        }
+        self.pending.add(
+            (id, day),
+            || Views {
+                lang: lang.to_owned(),
+                n: 0,
+            },
+            |v| v.n += 1,
+        );
     }
 }
 
@@ -79,14 +88,20 @@ impl ViewCounter {
 pub fn add(conn: &mut DbConn, views: &[(i64, String, NaiveDate, i64)]) -> AppResult<()> {
     let counts = views
         .iter()
-        .map(|(id, lang, day, n)| ((*id, *day), (lang.clone(), *n)))
+        .map(|(id, lang, day, n)| {
+            let views = Views {
+                lang: lang.clone(),
+                n: *n,
+            };
+            ((*id, *day), views)
+        })
         .collect();
     write(conn, &counts)
 }
 
 /// Adds `counts` to the stored ones. Views of translations deleted since they were counted go
 /// with them. Call in a transaction.
-fn write(conn: &mut DbConn, counts: &HashMap<(i64, NaiveDate), (String, i64)>) -> AppResult<()> {
+fn write(conn: &mut DbConn, counts: &Pending) -> AppResult<()> {
     use crate::db::schema::translations;
     let mut ids: Vec<i64> = counts.keys().map(|(id, _)| *id).collect();
     ids.sort_unstable();
@@ -97,7 +112,7 @@ fn write(conn: &mut DbConn, counts: &HashMap<(i64, NaiveDate), (String, i64)>) -
         .load::<i64>(c))?
     .into_iter()
     .collect();
-    for ((id, day), (lang, n)) in counts {
+    for ((id, day), Views { lang, n }) in counts {
         if !existing.contains(id) {
             continue;
         }
@@ -119,33 +134,7 @@ fn write(conn: &mut DbConn, counts: &HashMap<(i64, NaiveDate), (String, i64)>) -
 
 /// Writes what has been counted. On failure the counts are kept for the next try.
 pub async fn flush(state: &crate::app::AppState) -> AppResult<usize> {
-    let counts = state.views.take();
-    if counts.is_empty() {
-        return Ok(0);
-    }
-    let total: i64 = counts.values().map(|(_, n)| n).sum();
-    let counts = Arc::new(counts);
-    let to_write = counts.clone();
-    match state.db.transaction(move |c| write(c, &to_write)).await {
-        Ok(()) => Ok(total as usize),
-        Err(e) => {
-            let counts = Arc::try_unwrap(counts).unwrap_or_else(|a| (*a).clone());
-            state.views.restore(counts);
-            Err(e)
-        }
-    }
-}
-
-/// Writes counted views every `VIEW_FLUSH_MS` for as long as the node runs.
-pub async fn run(state: Arc<crate::app::AppState>) {
-    let mut ticker =
-        actix_web::rt::time::interval(Duration::from_millis(state.config.view_flush_ms));
-    loop {
-        ticker.tick().await;
-        if let Err(e) = flush(&state).await {
-            tracing::warn!(error = %e, "writing view counts failed; they will be retried");
-        }
-    }
+    state.views.pending.flush(&state.db, write).await
 }
 
 /// Whether a User-Agent is an obvious robot, whose views are not counted. A missing one counts

@@ -1,10 +1,9 @@
 //! What readers did with prompts: impressions, clicks and dismissals, counted in memory by the
-//! event beacon and added to the database in batches, with the article views (every
-//! `VIEW_FLUSH_MS`, and at a clean shutdown). A crash loses at most one batch interval.
+//! event beacon and added to the database in batches with the article views (see
+//! [`crate::tally`]).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::Mutex;
 
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
@@ -17,6 +16,7 @@ use crate::db::DbConn;
 use crate::db_run;
 use crate::error::{AppError, AppResult};
 use crate::prompts::{Placement, PromptRow, PromptStatus};
+use crate::tally::{Count, Tally};
 
 /// What a reader did with a prompt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,10 +49,22 @@ impl EventKind {
 type Counts = [i64; 3];
 type Pending = HashMap<(i64, String, NaiveDate), Counts>;
 
+impl Count for Counts {
+    fn merge(&mut self, more: Self) {
+        for (kept, more) in self.iter_mut().zip(more) {
+            *kept += more;
+        }
+    }
+
+    fn total(&self) -> i64 {
+        self.iter().sum()
+    }
+}
+
 /// Events counted and not yet written, and each client address's events this minute.
 #[derive(Default)]
 pub struct EventCounter {
-    pending: Mutex<Pending>,
+    pending: Tally<(i64, String, NaiveDate), Counts>,
     per_address: Mutex<AddressWindow>,
 }
 
@@ -93,22 +105,10 @@ impl EventCounter {
     /// Counts one event for prompt `id` in `lang` today.
     pub fn count(&self, id: i64, lang: &str, kind: EventKind) {
         let day = Utc::now().date_naive();
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        pending.entry((id, lang.to_owned(), day)).or_default()[kind.slot()] += 1;
-    }
-
-    fn take(&self) -> Pending {
-        std::mem::take(&mut *self.pending.lock().unwrap_or_else(|p| p.into_inner()))
-    }
-
-    fn restore(&self, counts: Pending) {
-        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
-        for (key, n) in counts {
-            let slot = pending.entry(key).or_default();
-            for (kept, more) in slot.iter_mut().zip(n) {
-                *kept += more;
-            }
-        }
+        self.pending
+            .add((id, lang.to_owned(), day), Counts::default, |n| {
+                n[kind.slot()] += 1
+            });
     }
 }
 
@@ -162,33 +162,7 @@ pub fn add(conn: &mut DbConn, rows: &[(i64, &str, NaiveDate, Counts)]) -> AppRes
 /// Writes what has been counted; returns how many events. On failure they are kept for the
 /// next try.
 pub async fn flush(state: &crate::app::AppState) -> AppResult<usize> {
-    let counts = state.prompt_events.take();
-    if counts.is_empty() {
-        return Ok(0);
-    }
-    let total: i64 = counts.values().flatten().sum();
-    let counts = Arc::new(counts);
-    let to_write = counts.clone();
-    match state.db.transaction(move |c| write(c, &to_write)).await {
-        Ok(()) => Ok(total as usize),
-        Err(e) => {
-            let counts = Arc::try_unwrap(counts).unwrap_or_else(|a| (*a).clone());
-            state.prompt_events.restore(counts);
-            Err(e)
-        }
-    }
-}
-
-/// Writes counted events every `VIEW_FLUSH_MS` for as long as the node runs.
-pub async fn run(state: Arc<crate::app::AppState>) {
-    let mut ticker =
-        actix_web::rt::time::interval(Duration::from_millis(state.config.view_flush_ms));
-    loop {
-        ticker.tick().await;
-        if let Err(e) = flush(&state).await {
-            tracing::warn!(error = %e, "writing prompt events failed; they will be retried");
-        }
-    }
+    state.prompt_events.pending.flush(&state.db, write).await
 }
 
 /// Impressions, clicks and dismissals, and clicks per impression.
