@@ -426,11 +426,8 @@ pub async fn get_article(
 
 /// `article` with its `ETag`, which changes of its own fields need in `If-Match`.
 fn with_etag(mut res: actix_web::HttpResponseBuilder, article: ArticleResponse) -> HttpResponse {
-    res.insert_header((
-        header::ETAG,
-        format!("\"article-{}-{}\"", article.id, article.version),
-    ))
-    .json(article)
+    res.insert_header((header::ETAG, articles::etag(article.id, article.version)))
+        .json(article)
 }
 
 /// Change story-level fields: type, tags, bylines, image, syndication, featured. Needs

@@ -86,8 +86,13 @@ pub struct Article {
 impl Article {
     /// The strong validator of this version, for `ETag` and `If-Match`.
     pub fn etag(&self) -> String {
-        format!("\"article-{}-{}\"", self.id, self.version)
+        etag(self.id, self.version)
     }
+}
+
+/// The strong validator of version `version` of story `id`'s own fields.
+pub fn etag(id: i64, version: i32) -> String {
+    format!("\"article-{id}-{version}\"")
 }
 
 /// A person credited on a story.

@@ -595,7 +595,7 @@ fn apply(state: &AppState, d: &mut Draft, u: UpdatePrompt) -> AppResult<()> {
 }
 
 fn with_etag(mut res: actix_web::HttpResponseBuilder, p: PromptResponse) -> HttpResponse {
-    res.insert_header((header::ETAG, format!("\"prompt-{}-{}\"", p.id, p.version)))
+    res.insert_header((header::ETAG, prompts::etag(p.id, p.version)))
         .json(p)
 }
 

@@ -118,13 +118,18 @@ pub struct PromptRow {
 impl PromptRow {
     /// The strong validator of this version, for `ETag` and `If-Match`.
     pub fn etag(&self) -> String {
-        format!("\"prompt-{}-{}\"", self.id, self.version)
+        etag(self.id, self.version)
     }
 
     /// Whether the prompt is shown at `at`: active and inside its window.
     pub fn active_at(&self, at: NaiveDateTime) -> bool {
         self.status == PromptStatus::Active.as_str() && in_window(self.starts_at, self.ends_at, at)
     }
+}
+
+/// The strong validator of version `version` of prompt `id`.
+pub fn etag(id: i64, version: i32) -> String {
+    format!("\"prompt-{id}-{version}\"")
 }
 
 /// Whether `at` falls in the window [`starts_at`, `ends_at`).
@@ -379,6 +384,43 @@ pub fn list(
     })?)
 }
 
+/// A prompt's own columns as a draft stores them.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = donation_prompts, treat_none_as_null = true)]
+struct Columns<'a> {
+    name: &'a str,
+    status: &'a str,
+    placement: &'a str,
+    languages: String,
+    article_types: String,
+    starts_at: Option<NaiveDateTime>,
+    ends_at: Option<NaiveDateTime>,
+    priority: i32,
+    weight: i32,
+    hints: &'a str,
+    updated_at: NaiveDateTime,
+    updated_by: Option<i64>,
+}
+
+impl Draft {
+    fn columns(&self, user_id: Option<i64>) -> Columns<'_> {
+        Columns {
+            name: &self.name,
+            status: self.status.as_str(),
+            placement: self.placement.as_str(),
+            languages: self.languages.join(" "),
+            article_types: self.article_types.join(" "),
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            priority: self.priority,
+            weight: self.weight,
+            hints: &self.hints,
+            updated_at: now(),
+            updated_by: user_id,
+        }
+    }
+}
+
 /// Stores a new prompt. Call in a transaction, after [`Draft::check`].
 pub fn insert(
     conn: &mut DbConn,
@@ -386,23 +428,12 @@ pub fn insert(
     tag_ids: (&[i64], &[i64]),
     user_id: Option<i64>,
 ) -> AppResult<Prompt> {
-    let at = now();
+    let columns = d.columns(user_id);
     let id: i64 = db_run!(conn, |c| diesel::insert_into(donation_prompts::table)
         .values((
-            donation_prompts::name.eq(&d.name),
-            donation_prompts::status.eq(d.status.as_str()),
-            donation_prompts::placement.eq(d.placement.as_str()),
-            donation_prompts::languages.eq(d.languages.join(" ")),
-            donation_prompts::article_types.eq(d.article_types.join(" ")),
-            donation_prompts::starts_at.eq(d.starts_at),
-            donation_prompts::ends_at.eq(d.ends_at),
-            donation_prompts::priority.eq(d.priority),
-            donation_prompts::weight.eq(d.weight),
-            donation_prompts::hints.eq(&d.hints),
+            &columns,
             donation_prompts::version.eq(1),
-            donation_prompts::created_at.eq(at),
-            donation_prompts::updated_at.eq(at),
-            donation_prompts::updated_by.eq(user_id),
+            donation_prompts::created_at.eq(columns.updated_at),
         ))
         .returning(donation_prompts::id)
         .get_result(c))?;
@@ -420,31 +451,16 @@ pub fn update(
     tag_ids: (&[i64], &[i64]),
     user_id: Option<i64>,
 ) -> AppResult<Prompt> {
-    let at = now();
+    let columns = d.columns(user_id);
     let changed = db_run!(conn, |c| diesel::update(
         donation_prompts::table
             .filter(donation_prompts::id.eq(id))
             .filter(donation_prompts::version.eq(expected))
     )
-    .set((
-        donation_prompts::name.eq(&d.name),
-        donation_prompts::status.eq(d.status.as_str()),
-        donation_prompts::placement.eq(d.placement.as_str()),
-        donation_prompts::languages.eq(d.languages.join(" ")),
-        donation_prompts::article_types.eq(d.article_types.join(" ")),
-        donation_prompts::starts_at.eq(d.starts_at),
-        donation_prompts::ends_at.eq(d.ends_at),
-        donation_prompts::priority.eq(d.priority),
-        donation_prompts::weight.eq(d.weight),
-        donation_prompts::hints.eq(&d.hints),
-        donation_prompts::version.eq(expected + 1),
-        donation_prompts::updated_at.eq(at),
-        donation_prompts::updated_by.eq(user_id),
-    ))
+    .set((&columns, donation_prompts::version.eq(expected + 1)))
     .execute(c))?;
     if changed == 0 {
-        let current = find(conn, id)?.row;
-        return Err(stale(conn, &current)?);
+        return Err(stale_now(conn, id)?);
     }
     db_run!(conn, |c| {
         diesel::delete(donation_prompt_tags::table.filter(donation_prompt_tags::prompt_id.eq(id)))
@@ -510,10 +526,15 @@ pub fn delete(conn: &mut DbConn, id: i64, expected: i32) -> AppResult<()> {
     )
     .execute(c))?;
     if deleted == 0 {
-        let current = find(conn, id)?.row;
-        return Err(stale(conn, &current)?);
+        return Err(stale_now(conn, id)?);
     }
     Ok(())
+}
+
+/// 412 for a write to prompt `id` that another got to first (404 if it is gone).
+fn stale_now(conn: &mut DbConn, id: i64) -> AppResult<AppError> {
+    let current = find(conn, id)?.row;
+    stale(conn, &current)
 }
 
 /// 412 carrying the prompt's current version and who saved it.

@@ -898,3 +898,32 @@ async fn of_eight_concurrent_prompt_edits_with_one_etag_exactly_one_wins() {
     assert_eq!(stored.body["weight"], winner.body["weight"]);
     assert_eq!(stored.body["version"], 2);
 }
+
+#[actix_web::test]
+async fn a_window_edge_sent_as_null_is_removed() {
+    let (app, editor) = newsroom().await;
+    let later = Utc::now() + Duration::days(1);
+    let (id, etag) = create(
+        &app,
+        &editor,
+        prompt(
+            "Later",
+            "footer",
+            json!({ "starts_at": later, "ends_at": later + Duration::days(1) }),
+        ),
+    )
+    .await;
+    let open = app
+        .send_if_match(
+            Method::PATCH,
+            &format!("{PROMPTS}/{id}"),
+            &editor,
+            &etag,
+            Some(json!({ "starts_at": null })),
+        )
+        .await;
+    assert_eq!(open.status, 200, "{}", open.body);
+    assert!(open.body["starts_at"].is_null());
+    assert!(open.body["ends_at"].is_string(), "the end stays");
+    assert_eq!(open.body["shown_now"], true);
+}
