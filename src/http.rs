@@ -27,6 +27,7 @@ pub struct Fresh {
     content_language: Option<String>,
     ttl: Option<Duration>,
     keep: bool,
+    cache_control: Option<String>,
 }
 
 impl Fresh {
@@ -41,6 +42,7 @@ impl Fresh {
             content_language: None,
             ttl: None,
             keep: true,
+            cache_control: None,
         })
     }
 
@@ -55,6 +57,7 @@ impl Fresh {
             content_language: None,
             ttl: None,
             keep: true,
+            cache_control: None,
         }
     }
 
@@ -87,6 +90,14 @@ impl Fresh {
     /// node may keep serving it.
     pub fn expires_after(mut self, ttl: Duration) -> Self {
         self.ttl = Some(ttl);
+        self
+    }
+
+    /// For answers given to one reader (never cached by this node): their own
+    /// `Cache-Control`.
+    pub fn cache_control(mut self, value: String) -> Self {
+        self.cache_control = Some(value);
+        self.keep = false;
         self
     }
 
@@ -134,6 +145,9 @@ impl Fresh {
             headers,
             last_modified: last_modified.map(|t| t.fixed_offset()),
             expires: self.ttl.map(|ttl| Instant::now() + ttl),
+            cache_control: self
+                .cache_control
+                .and_then(|v| HeaderValue::from_str(&v).ok()),
         }
     }
 }
@@ -147,6 +161,12 @@ fn cache_key(req: &HttpRequest) -> String {
     let mut pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
     pairs.sort_unstable();
     format!("{}?{}", req.path(), pairs.join("&"))
+}
+
+/// Answers with `fresh` as computed, without this node's cache: ETag, 304 and headers as for
+/// cached answers.
+pub fn answer(req: &HttpRequest, state: &AppState, fresh: Fresh) -> HttpResponse {
+    send(req, state, &fresh.into_cached())
 }
 
 /// Answers from this node's cache, or computes the response with `compute` (on the blocking
@@ -223,6 +243,7 @@ fn send(req: &HttpRequest, state: &AppState, entry: &Cached) -> HttpResponse {
         headers.insert(name.clone(), value.clone());
     }
     let cache_control = match entry.expires {
+        _ if entry.cache_control.is_some() => entry.cache_control.clone(),
         Some(at) => {
             let left = at
                 .saturating_duration_since(Instant::now())

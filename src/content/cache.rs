@@ -56,6 +56,8 @@ pub struct Cached {
     pub last_modified: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// Responses that change without an editorial change (view counts) expire on their own.
     pub expires: Option<Instant>,
+    /// A `Cache-Control` of its own, for answers given to one reader.
+    pub cache_control: Option<HeaderValue>,
 }
 
 impl Cached {
@@ -276,6 +278,7 @@ mod tests {
             headers: Vec::new(),
             last_modified: None,
             expires: None,
+            cache_control: None,
         })
     }
 

@@ -792,11 +792,7 @@ pub async fn count_view(
             id
         }
     };
-    let user_agent = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
-    if !views::is_bot(user_agent) {
+    if !views::from_robot(&req) {
         state.views.count(id, &lang);
     }
     Ok(HttpResponse::Accepted()

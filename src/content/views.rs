@@ -137,6 +137,15 @@ pub async fn flush(state: &crate::app::AppState) -> AppResult<usize> {
     state.views.pending.flush(&state.db, write).await
 }
 
+/// Whether `req` comes from an obvious robot, by its User-Agent.
+pub fn from_robot(req: &actix_web::HttpRequest) -> bool {
+    is_bot(
+        req.headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
 /// Whether a User-Agent is an obvious robot, whose views are not counted. A missing one counts
 /// as a robot too: every browser sends one.
 pub fn is_bot(user_agent: Option<&str>) -> bool {

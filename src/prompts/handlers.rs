@@ -10,7 +10,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::{client_addr, AppState};
@@ -1175,28 +1174,11 @@ pub async fn resolve_prompt(
             .insert_header((header::CACHE_CONTROL, cache_control))
             .finish());
     };
-    let body = serde_json::to_vec(&chosen)?;
-    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(&body)[..16]));
-    let unchanged = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|inm| {
-            inm.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == etag)
-        });
-    let mut res = if unchanged {
-        HttpResponse::NotModified()
-    } else {
-        HttpResponse::Ok()
-    };
-    res.insert_header((header::ETAG, etag))
-        .insert_header((header::CACHE_CONTROL, cache_control));
-    Ok(if unchanged {
-        res.finish()
-    } else {
-        res.content_type("application/json").body(body)
-    })
+    Ok(crate::http::answer(
+        &req,
+        &state,
+        Fresh::json(&chosen)?.cache_control(cache_control),
+    ))
 }
 
 /// The story published in `lang` under `slug`, remembered for the cache generation.
@@ -1268,11 +1250,7 @@ pub async fn record_event(
         .ok_or_else(|| {
             AppError::bad_parameter("lang", format!("no language with code `{}`", event.lang))
         })?;
-    let user_agent = req
-        .headers()
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok());
-    if !crate::content::views::is_bot(user_agent) {
+    if !crate::content::views::from_robot(&req) {
         state.prompt_events.count(id, &lang, kind);
     }
     Ok(HttpResponse::Accepted()
