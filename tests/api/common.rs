@@ -269,6 +269,15 @@ impl TestApp {
         .unwrap();
     }
 
+    /// A fresh app with the five languages, the tags, and an editor's token.
+    pub async fn newsroom() -> (TestApp, String) {
+        let app = TestApp::new().await;
+        app.seed_languages();
+        let editor = app.token_for(Role::Editor).await;
+        app.seed_tags(&editor).await;
+        (app, editor)
+    }
+
     /// Creates the tags the newsroom files stories under, named in English and Russian.
     pub async fn seed_tags(&self, token: &str) {
         for (slug, kind, en, ru) in [

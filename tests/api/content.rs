@@ -8,8 +8,6 @@ use actix_web::http::Method;
 use actix_web::test::TestRequest;
 use serde_json::{json, Value};
 
-use newsdesk::auth::Role;
-
 use crate::common::TestApp;
 
 fn titles(body: &Value) -> Vec<String> {
@@ -21,14 +19,6 @@ fn titles(body: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn newsroom() -> (TestApp, String) {
-    let app = TestApp::new().await;
-    app.seed_languages();
-    let editor = app.token_for(Role::Editor).await;
-    app.seed_tags(&editor).await;
-    (app, editor)
-}
-
 fn get(path: &str) -> TestRequest {
     TestRequest::get()
         .uri(path)
@@ -37,7 +27,7 @@ fn get(path: &str) -> TestRequest {
 
 #[actix_web::test]
 async fn nothing_unpublished_is_ever_visible() {
-    let (app, editor) = newsroom().await;
+    let (app, editor) = TestApp::newsroom().await;
     let public = app
         .publish_story(&editor, "en", "Public secretword story", &["georgia"])
         .await;
@@ -128,7 +118,7 @@ async fn nothing_unpublished_is_ever_visible() {
 
 #[actix_web::test]
 async fn lists_filter_and_page_with_cursors_that_survive_new_publications() {
-    let (app, editor) = newsroom().await;
+    let (app, editor) = TestApp::newsroom().await;
     let mut ids = Vec::new();
     for i in 0..5 {
         let tags: &[&str] = if i % 2 == 0 {
@@ -230,7 +220,7 @@ async fn lists_filter_and_page_with_cursors_that_survive_new_publications() {
 
 #[actix_web::test]
 async fn article_pages_redirect_old_slugs_fall_back_and_list_where_a_story_is() {
-    let (app, editor) = newsroom().await;
+    let (app, editor) = TestApp::newsroom().await;
     let id = app
         .publish_story(&editor, "en", "Border talks resume", &["georgia-russia"])
         .await;
@@ -334,7 +324,7 @@ async fn article_pages_redirect_old_slugs_fall_back_and_list_where_a_story_is() 
 
 #[actix_web::test]
 async fn responses_are_cacheable_and_conditional() {
-    let (app, editor) = newsroom().await;
+    let (app, editor) = TestApp::newsroom().await;
     let id = app
         .publish_story(&editor, "en", "Cache me", &["georgia"])
         .await;
@@ -383,7 +373,7 @@ async fn responses_are_cacheable_and_conditional() {
 
 #[actix_web::test]
 async fn a_change_through_one_node_shows_through_another_within_the_freshness_bound() {
-    let (app, editor) = newsroom().await;
+    let (app, editor) = TestApp::newsroom().await;
     app.publish_story(&editor, "en", "Before", &[]).await;
     let other = app.second_node();
     // Let the second node read the content version once, then warm its cache.
@@ -412,7 +402,7 @@ async fn a_change_through_one_node_shows_through_another_within_the_freshness_bo
 
 #[actix_web::test]
 async fn search_ranks_and_highlights_in_georgian_armenian_and_russian() {
-    let (app, editor) = newsroom().await;
+    let (app, editor) = TestApp::newsroom().await;
     let docs = [
         (
             "ka",
@@ -506,7 +496,7 @@ fn url_escape(s: &str) -> String {
 
 #[actix_web::test]
 async fn views_are_counted_without_robots_and_feed_most_read() {
-    let (app, editor) = newsroom().await;
+    let (app, editor) = TestApp::newsroom().await;
     let popular = app
         .publish_story(&editor, "en", "Popular", &["georgia"])
         .await;
@@ -563,7 +553,7 @@ async fn views_are_counted_without_robots_and_feed_most_read() {
 
 #[actix_web::test]
 async fn live_entries_are_served_newest_first_and_after_a_cursor() {
-    let (app, editor) = newsroom().await;
+    let (app, editor) = TestApp::newsroom().await;
     let live = app
         .post(
             "/api/v1/admin/articles",

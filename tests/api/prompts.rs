@@ -13,14 +13,6 @@ use crate::common::TestApp;
 const PROMPTS: &str = "/api/v1/admin/donation-prompts";
 const READER: &str = "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0";
 
-async fn newsroom() -> (TestApp, String) {
-    let app = TestApp::new().await;
-    app.seed_languages();
-    let editor = app.token_for(Role::Editor).await;
-    app.seed_tags(&editor).await;
-    (app, editor)
-}
-
 fn text(headline: &str) -> Value {
     json!({
         "headline": headline,
@@ -79,7 +71,7 @@ async fn event(app: &TestApp, addr: &str, id: i64, kind: &str, lang: &str) -> u1
 
 #[actix_web::test]
 async fn editors_manage_prompts_with_if_match_and_every_change_is_audited() {
-    let (app, editor) = newsroom().await;
+    let (app, editor) = TestApp::newsroom().await;
     let body = prompt(
         "Year-end appeal",
         "article_end",
@@ -239,7 +231,7 @@ async fn editors_manage_prompts_with_if_match_and_every_change_is_audited() {
 
 #[actix_web::test]
 async fn bad_prompts_get_422_naming_the_field_and_change_nothing() {
-    let (app, editor) = newsroom().await;
+    let (app, editor) = TestApp::newsroom().await;
     let now = Utc::now();
     let cases = [
         (
@@ -301,7 +293,7 @@ async fn bad_prompts_get_422_naming_the_field_and_change_nothing() {
 
 #[actix_web::test]
 async fn only_editors_and_admins_change_prompts_and_everyone_signed_in_reads() {
-    let (app, editor) = newsroom().await;
+    let (app, editor) = TestApp::newsroom().await;
     let (id, _) = create(&app, &editor, prompt("Appeal", "header", json!({}))).await;
     let admin = app.token_for(Role::Admin).await;
     create(&app, &admin, prompt("Admin's", "header", json!({}))).await;
@@ -351,7 +343,7 @@ async fn only_editors_and_admins_change_prompts_and_everyone_signed_in_reads() {
 
 #[actix_web::test]
 async fn targeting_picks_prompts_by_language_tag_excluded_tag_and_type() {
-    let (app, editor) = newsroom().await;
+    let (app, editor) = TestApp::newsroom().await;
     let (anywhere, _) = create(&app, &editor, prompt("Anywhere", "article_end", json!({}))).await;
     let (russian, _) = create(
         &app,
@@ -472,7 +464,7 @@ async fn targeting_picks_prompts_by_language_tag_excluded_tag_and_type() {
 
 #[actix_web::test]
 async fn windows_open_and_close_on_time_and_bound_caching() {
-    let (app, editor) = newsroom().await;
+    let (app, editor) = TestApp::newsroom().await;
     let now = Utc::now();
     let (open, _) = create(
         &app,
@@ -528,7 +520,7 @@ async fn tokio_sleep(ms: u64) {
 
 #[actix_web::test]
 async fn resolve_prefers_priority_rotates_by_weight_and_keeps_each_visitor_on_one_prompt() {
-    let (app, editor) = newsroom().await;
+    let (app, editor) = TestApp::newsroom().await;
     let (heavy, _) = create(
         &app,
         &editor,
@@ -627,7 +619,7 @@ async fn resolve_prefers_priority_rotates_by_weight_and_keeps_each_visitor_on_on
 
 #[actix_web::test]
 async fn prompts_are_localized_through_the_fallback_chain() {
-    let (app, editor) = newsroom().await;
+    let (app, editor) = TestApp::newsroom().await;
     let body = prompt(
         "Support",
         "header",
@@ -658,7 +650,7 @@ async fn prompts_are_localized_through_the_fallback_chain() {
 
 #[actix_web::test]
 async fn events_are_all_counted_under_concurrency_and_reported_per_day_and_language() {
-    let (app, editor) = newsroom().await;
+    let (app, editor) = TestApp::newsroom().await;
     let (id, _) = create(&app, &editor, prompt("Counted", "header", json!({}))).await;
     let (other, _) = create(&app, &editor, prompt("Other", "header", json!({}))).await;
     let sends = (0..60).map(|i| {
@@ -795,7 +787,7 @@ async fn bad_events_are_refused_and_not_counted() {
 
 #[actix_web::test]
 async fn the_article_page_includes_the_prompt_for_its_language_tags_and_type() {
-    let (app, editor) = newsroom().await;
+    let (app, editor) = TestApp::newsroom().await;
     let (general, _) = create(&app, &editor, prompt("General", "article_end", json!({}))).await;
     let (georgia, _) = create(
         &app,
@@ -873,7 +865,7 @@ async fn the_article_page_includes_the_prompt_for_its_language_tags_and_type() {
 
 #[actix_web::test]
 async fn of_eight_concurrent_prompt_edits_with_one_etag_exactly_one_wins() {
-    let (app, editor) = newsroom().await;
+    let (app, editor) = TestApp::newsroom().await;
     let (id, etag) = create(&app, &editor, prompt("Contested", "header", json!({}))).await;
     let path = format!("{PROMPTS}/{id}");
     let writes = (0..8).map(|i| {
@@ -901,7 +893,7 @@ async fn of_eight_concurrent_prompt_edits_with_one_etag_exactly_one_wins() {
 
 #[actix_web::test]
 async fn a_window_edge_sent_as_null_is_removed() {
-    let (app, editor) = newsroom().await;
+    let (app, editor) = TestApp::newsroom().await;
     let later = Utc::now() + Duration::days(1);
     let (id, etag) = create(
         &app,
