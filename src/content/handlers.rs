@@ -576,7 +576,7 @@ pub async fn get_article(
             }
         };
         let row = full.listed.clone();
-        let d = queries::decorations(c, &[row.article_id])?;
+        let d = queries::decorations(c, &[row.article_id], &chain)?;
         let item = d.item(&row, &chain, &st.config.public_site_url)?;
         let is_live = item.kind == ArticleType::Live;
         let newest_entry = if is_live {

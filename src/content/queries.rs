@@ -10,8 +10,7 @@ use utoipa::ToSchema;
 use crate::articles::{ArticleType, Byline, Image};
 use crate::db::schema::published_translations as pt;
 use crate::db::schema::{
-    article_bylines, article_tags, articles, languages, live_entries, tags, translation_slugs,
-    users,
+    article_bylines, article_tags, articles, live_entries, tags, translation_slugs, users,
 };
 use crate::db::DbConn;
 use crate::db_run;
@@ -206,16 +205,54 @@ pub fn story_of_slug(conn: &mut DbConn, slug: &str) -> AppResult<Option<i64>> {
 }
 
 /// Published translations of these stories in enabled languages: (story, language, slug),
-/// in language-switcher order.
+/// in language-switcher order. Languages are few, so they are ordered here, and the query
+/// reads only the index on (story, language, slug): SQLite's planner would otherwise take
+/// the unique index on (story, language) and read every row, body and all.
 pub fn alternates(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<(i64, String, String)>> {
-    let ids = ids.to_vec();
-    Ok(db_run!(conn, |c| pt::table
-        .inner_join(languages::table.on(languages::code.eq(pt::lang)))
-        .filter(pt::article_id.eq_any(&ids))
-        .filter(languages::enabled.eq(true))
-        .order((pt::article_id, languages::position, languages::code))
-        .select((pt::article_id, pt::lang, pt::slug))
-        .load(c))?)
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows: Vec<(i64, String, String)> = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "SELECT article_id AS story, lang, slug FROM translations \
+             INDEXED BY translations_published_article \
+             WHERE status = 'published' AND article_id IN (SELECT value FROM json_each(?))",
+        )
+        .bind::<diesel::sql_types::Text, _>(id_list(ids))
+        .load::<AlternateRow>(&mut **c)?
+        .into_iter()
+        .map(|a| (a.story, a.lang, a.slug))
+        .collect(),
+        DbConn::Postgres(c) => pt::table
+            .filter(pt::article_id.eq_any(ids))
+            .select((pt::article_id, pt::lang, pt::slug))
+            .load(&mut **c)?,
+    };
+    let order: HashMap<String, usize> = crate::languages::list(conn, true)?
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| (l.code, i))
+        .collect();
+    rows.retain(|(_, lang, _)| order.contains_key(lang));
+    rows.sort_by_key(|(story, lang, _)| (*story, order[lang]));
+    Ok(rows)
+}
+
+#[derive(QueryableByName)]
+struct AlternateRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    story: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    lang: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    slug: String,
+}
+
+/// Ids as one JSON array bound to `json_each(?)`: the SQL text stays the same whatever the
+/// number of ids, so SQLite prepares the statement once per connection, not once per call.
+fn id_list(ids: &[i64]) -> String {
+    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+    format!("[{}]", list.join(","))
 }
 
 /// The published translations with these ids, in the order given.
@@ -403,8 +440,13 @@ pub struct Decorations {
     alternates: HashMap<i64, Vec<(String, String)>>,
 }
 
+/// Names are read in the languages of `chain` only.
 #[allow(clippy::type_complexity)]
-pub fn decorations(conn: &mut DbConn, article_ids: &[i64]) -> AppResult<Decorations> {
+pub fn decorations(
+    conn: &mut DbConn,
+    article_ids: &[i64],
+    chain: &[String],
+) -> AppResult<Decorations> {
     let ids = article_ids.to_vec();
     let rows: Vec<(
         i64,
@@ -488,7 +530,7 @@ pub fn decorations(conn: &mut DbConn, article_ids: &[i64]) -> AppResult<Decorati
             })
             .collect(),
         tags,
-        names: crate::tags::names_of(conn, &tag_ids)?,
+        names: crate::tags::names_in(conn, &tag_ids, chain)?,
         bylines,
         alternates,
     })
@@ -643,7 +685,7 @@ pub fn items(conn: &mut DbConn, rows: &[Listed], v: &View) -> AppResult<Vec<Arti
         .collect();
     if !missing.is_empty() {
         let ids: Vec<i64> = missing.iter().map(|r| r.article_id).collect();
-        let d = decorations(conn, &ids)?;
+        let d = decorations(conn, &ids, v.chain)?;
         for (slot, row) in out.iter_mut().zip(rows) {
             if slot.is_none() {
                 let item = d.item(row, v.chain, v.site)?;
@@ -694,7 +736,8 @@ pub fn id_of(conn: &mut DbConn, lang: &str, slug: &str) -> AppResult<Option<i64>
         .optional())?)
 }
 
-/// Which of these translations are published in `lang`.
+/// Which of these translations are published in `lang`. On SQLite the query reads only the
+/// index on (id, language) of published translations, never the rows, which carry bodies.
 pub fn in_language(
     conn: &mut DbConn,
     ids: &[i64],
@@ -703,12 +746,28 @@ pub fn in_language(
     if ids.is_empty() {
         return Ok(Default::default());
     }
-    let (ids, lang) = (ids.to_vec(), lang.to_owned());
-    Ok(db_run!(conn, |c| pt::table
-        .filter(pt::id.eq_any(&ids))
-        .filter(pt::lang.eq(&lang))
-        .select(pt::id)
-        .load::<i64>(c))?
-    .into_iter()
-    .collect())
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    Ok(match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "SELECT id FROM translations INDEXED BY translations_published_id \
+             WHERE status = 'published' AND lang = ? AND id IN (SELECT value FROM json_each(?))",
+        )
+        .bind::<diesel::sql_types::Text, _>(lang)
+        .bind::<diesel::sql_types::Text, _>(id_list(ids))
+        .load::<Id>(&mut **c)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect(),
+        DbConn::Postgres(c) => pt::table
+            .filter(pt::id.eq_any(ids))
+            .filter(pt::lang.eq(lang))
+            .select(pt::id)
+            .load::<i64>(&mut **c)?
+            .into_iter()
+            .collect(),
+    })
 }

@@ -138,6 +138,34 @@ pub fn names_of(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashMap<i64, Vec<Ta
     Ok(map)
 }
 
+/// The names of these tags in the languages of `chain` only, without descriptions: what a
+/// list item shows, read from a fraction of the rows [`names_of`] reads.
+pub fn names_in(
+    conn: &mut DbConn,
+    ids: &[i64],
+    chain: &[String],
+) -> AppResult<HashMap<i64, Vec<TagName>>> {
+    let rows: Vec<(i64, String, String)> = db_run!(conn, |c| tag_translations::table
+        .filter(tag_translations::tag_id.eq_any(ids))
+        .filter(tag_translations::lang.eq_any(chain))
+        .select((
+            tag_translations::tag_id,
+            tag_translations::lang,
+            tag_translations::name,
+        ))
+        .load(c))?;
+    let mut map: HashMap<i64, Vec<TagName>> = HashMap::new();
+    for (tag_id, lang, name) in rows {
+        map.entry(tag_id).or_default().push(TagName {
+            tag_id,
+            lang,
+            name,
+            description: String::new(),
+        });
+    }
+    Ok(map)
+}
+
 /// How many stories carry each of these tags (any status), by tag id.
 pub fn usage_counts(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashMap<i64, i64>> {
     let ids = ids.to_vec();

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use actix_web::http::Method;
 use actix_web::test::TestRequest;
+use newsdesk::auth::Role;
 use serde_json::{json, Value};
 
 use crate::common::TestApp;
@@ -252,6 +253,50 @@ async fn article_pages_redirect_old_slugs_fall_back_and_list_where_a_story_is() 
         .map(|t| t["lang"].as_str().unwrap())
         .collect();
     assert_eq!(langs, vec!["en", "ru"], "switcher order");
+    // Switcher order follows the languages' positions; a disabled language leaves it.
+    let admin = app.token_for(Role::Admin).await;
+    let moved = app
+        .patch("/api/v1/admin/languages/en", &admin, json!({"position": 9}))
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    let switcher = |body: &Value| -> Vec<String> {
+        body["translations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["lang"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let page = app
+        .get("/api/v1/articles/en/border-talks-resume", None)
+        .await;
+    assert_eq!(switcher(&page.body), vec!["ru", "en"]);
+    let listed = app.get("/api/v1/articles?lang=en", None).await;
+    assert_eq!(switcher(&listed.body["items"][0]), vec!["ru", "en"]);
+    let off = app
+        .patch(
+            "/api/v1/admin/languages/ru",
+            &admin,
+            json!({"enabled": false}),
+        )
+        .await;
+    assert_eq!(off.status, 200, "{}", off.body);
+    let page = app
+        .get("/api/v1/articles/en/border-talks-resume", None)
+        .await;
+    assert_eq!(switcher(&page.body), vec!["en"]);
+    let on = app
+        .patch(
+            "/api/v1/admin/languages/ru",
+            &admin,
+            json!({"enabled": true}),
+        )
+        .await;
+    assert_eq!(on.status, 200, "{}", on.body);
+    let back = app
+        .patch("/api/v1/admin/languages/en", &admin, json!({"position": 0}))
+        .await;
+    assert_eq!(back.status, 200, "{}", back.body);
     let keys = page.header("surrogate-key").unwrap();
     assert!(
         keys.contains(&format!("article-{id}")) && keys.contains("tag-georgia-russia"),

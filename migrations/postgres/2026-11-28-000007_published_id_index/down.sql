@@ -1,0 +1,1 @@
+DROP INDEX translations_published_id;
