@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 use crate::articles::{ArticleType, Byline, Image};
 use crate::db::schema::published_translations as pt;
 use crate::db::schema::{
-    article_bylines, article_tags, articles, live_entries, tags, translation_slugs, users,
+    article_bylines, article_tags, articles, languages, live_entries, tags, translation_slugs,
+    users,
 };
 use crate::db::DbConn;
 use crate::db_run;
@@ -205,37 +206,35 @@ pub fn story_of_slug(conn: &mut DbConn, slug: &str) -> AppResult<Option<i64>> {
 }
 
 /// Published translations of these stories in enabled languages: (story, language, slug),
-/// in language-switcher order. Languages are few, so they are ordered here, and the query
-/// reads only the index on (story, language, slug): SQLite's planner would otherwise take
-/// the unique index on (story, language) and read every row, body and all.
+/// in language-switcher order. On SQLite the query names the index on (story, language,
+/// slug): its planner would otherwise take the unique index on (story, language) and read
+/// every row, body and all.
 pub fn alternates(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<(i64, String, String)>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let mut rows: Vec<(i64, String, String)> = match conn {
+    Ok(match conn {
         DbConn::Sqlite(c) => diesel::sql_query(
-            "SELECT article_id AS story, lang, slug FROM translations \
-             INDEXED BY translations_published_article \
-             WHERE status = 'published' AND article_id IN (SELECT value FROM json_each(?))",
+            "SELECT t.article_id AS story, t.lang, t.slug \
+             FROM translations AS t INDEXED BY translations_published_article \
+             JOIN languages AS l ON l.code = t.lang \
+             WHERE t.status = 'published' AND l.enabled \
+             AND t.article_id IN (SELECT value FROM json_each(?)) \
+             ORDER BY t.article_id, l.position, l.code",
         )
-        .bind::<diesel::sql_types::Text, _>(id_list(ids))
+        .bind::<diesel::sql_types::Text, _>(json_ids(ids))
         .load::<AlternateRow>(&mut **c)?
         .into_iter()
         .map(|a| (a.story, a.lang, a.slug))
         .collect(),
         DbConn::Postgres(c) => pt::table
+            .inner_join(languages::table.on(languages::code.eq(pt::lang)))
             .filter(pt::article_id.eq_any(ids))
+            .filter(languages::enabled.eq(true))
+            .order((pt::article_id, languages::position, languages::code))
             .select((pt::article_id, pt::lang, pt::slug))
             .load(&mut **c)?,
-    };
-    let order: HashMap<String, usize> = crate::languages::list(conn, true)?
-        .into_iter()
-        .enumerate()
-        .map(|(i, l)| (l.code, i))
-        .collect();
-    rows.retain(|(_, lang, _)| order.contains_key(lang));
-    rows.sort_by_key(|(story, lang, _)| (*story, order[lang]));
-    Ok(rows)
+    })
 }
 
 #[derive(QueryableByName)]
@@ -248,9 +247,9 @@ struct AlternateRow {
     slug: String,
 }
 
-/// Ids as one JSON array bound to `json_each(?)`: the SQL text stays the same whatever the
-/// number of ids, so SQLite prepares the statement once per connection, not once per call.
-fn id_list(ids: &[i64]) -> String {
+/// Ids as one JSON array, for `IN (SELECT value FROM json_each(?))` in raw SQLite queries:
+/// the ids are bound, never written into the SQL text.
+pub(crate) fn json_ids(ids: &[i64]) -> String {
     let list: Vec<String> = ids.iter().map(i64::to_string).collect();
     format!("[{}]", list.join(","))
 }
@@ -734,40 +733,4 @@ pub fn id_of(conn: &mut DbConn, lang: &str, slug: &str) -> AppResult<Option<i64>
         .select(pt::id)
         .first(c)
         .optional())?)
-}
-
-/// Which of these translations are published in `lang`. On SQLite the query reads only the
-/// index on (id, language) of published translations, never the rows, which carry bodies.
-pub fn in_language(
-    conn: &mut DbConn,
-    ids: &[i64],
-    lang: &str,
-) -> AppResult<std::collections::HashSet<i64>> {
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    #[derive(QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        id: i64,
-    }
-    Ok(match conn {
-        DbConn::Sqlite(c) => diesel::sql_query(
-            "SELECT id FROM translations INDEXED BY translations_published_id \
-             WHERE status = 'published' AND lang = ? AND id IN (SELECT value FROM json_each(?))",
-        )
-        .bind::<diesel::sql_types::Text, _>(lang)
-        .bind::<diesel::sql_types::Text, _>(id_list(ids))
-        .load::<Id>(&mut **c)?
-        .into_iter()
-        .map(|r| r.id)
-        .collect(),
-        DbConn::Postgres(c) => pt::table
-            .filter(pt::id.eq_any(ids))
-            .filter(pt::lang.eq(lang))
-            .select(pt::id)
-            .load::<i64>(&mut **c)?
-            .into_iter()
-            .collect(),
-    })
 }

@@ -186,13 +186,47 @@ pub fn search(
         .filter(|id| seen.insert(*id))
         .collect();
     // FTS5 holds every language in one index: keep this language's.
-    let in_lang = crate::content::queries::in_language(conn, &ordered, lang)?;
+    let in_lang = in_language(conn, &ordered, lang)?;
     Ok(ordered
         .into_iter()
         .filter(|id| in_lang.contains(id))
         .skip(offset.max(0) as usize)
         .take(limit.max(0) as usize)
         .collect())
+}
+
+/// Which of these translations are published in `lang`. On SQLite the query names the index on
+/// (id, language) of published translations, so it never reads the rows, which carry bodies.
+fn in_language(
+    conn: &mut DbConn,
+    ids: &[i64],
+    lang: &str,
+) -> AppResult<std::collections::HashSet<i64>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "SELECT id FROM translations INDEXED BY translations_published_id \
+             WHERE status = 'published' AND lang = ? AND id IN (SELECT value FROM json_each(?))",
+        )
+        .bind::<Text, _>(lang)
+        .bind::<Text, _>(crate::content::queries::json_ids(ids))
+        .load::<Hit>(&mut **c)?
+        .into_iter()
+        .map(|h| h.id)
+        .collect(),
+        DbConn::Postgres(c) => {
+            use crate::db::schema::published_translations as pt;
+            pt::table
+                .filter(pt::id.eq_any(ids))
+                .filter(pt::lang.eq(lang))
+                .select(pt::id)
+                .load::<i64>(&mut **c)?
+                .into_iter()
+                .collect()
+        }
+    })
 }
 
 /// A highlighted snippet of each of `ids` for the query `q`: where its words were found in
