@@ -207,6 +207,25 @@ impl TestApp {
         self.call(req).await
     }
 
+    /// Eight concurrent PATCHes of `path`, all naming `etag`, the i-th sending `body(i)`:
+    /// exactly one must win and the other seven get 412. Returns the winner's reply.
+    pub async fn race_patches(
+        &self,
+        path: &str,
+        token: &str,
+        etag: &str,
+        body: impl Fn(usize) -> Value,
+    ) -> Reply {
+        let writes =
+            (0..8).map(|i| self.send_if_match(Method::PATCH, path, token, etag, Some(body(i))));
+        let mut replies = futures_util::future::join_all(writes).await;
+        let mut statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
+        statuses.sort_unstable();
+        assert_eq!(statuses, vec![200, 412, 412, 412, 412, 412, 412, 412]);
+        let winner = replies.iter().position(|r| r.status == 200).unwrap();
+        replies.swap_remove(winner)
+    }
+
     /// A change to a story's own fields (or its deletion) with the story's current ETag, read
     /// with the same token; without one when that token cannot read the story.
     pub async fn story_write(

@@ -868,24 +868,9 @@ async fn of_eight_concurrent_prompt_edits_with_one_etag_exactly_one_wins() {
     let (app, editor) = TestApp::newsroom().await;
     let (id, etag) = create(&app, &editor, prompt("Contested", "header", json!({}))).await;
     let path = format!("{PROMPTS}/{id}");
-    let writes = (0..8).map(|i| {
-        let (app, path, editor, etag) = (&app, &path, &editor, &etag);
-        async move {
-            app.send_if_match(
-                Method::PATCH,
-                path,
-                editor,
-                etag,
-                Some(json!({ "weight": 10 + i })),
-            )
-            .await
-        }
-    });
-    let replies = futures_util::future::join_all(writes).await;
-    let mut statuses: Vec<u16> = replies.iter().map(|r| r.status.as_u16()).collect();
-    statuses.sort_unstable();
-    assert_eq!(statuses, vec![200, 412, 412, 412, 412, 412, 412, 412]);
-    let winner = replies.iter().find(|r| r.status == 200).unwrap();
+    let winner = app
+        .race_patches(&path, &editor, &etag, |i| json!({ "weight": 10 + i }))
+        .await;
     let stored = app.get(&path, Some(&editor)).await;
     assert_eq!(stored.body["weight"], winner.body["weight"]);
     assert_eq!(stored.body["version"], 2);
