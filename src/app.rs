@@ -36,6 +36,8 @@ pub struct AppState {
     pub views: ViewCounter,
     /// Content API list items made in the current cache generation.
     pub items: crate::content::queries::ItemCache,
+    /// What item cards name, for the current cache generation.
+    pub directory: crate::content::cards::DirectoryCache,
     /// The donation prompts readers can be shown, for the current cache generation.
     pub live_prompts: crate::prompts::live::LiveCache,
     /// Donation prompt events counted and not yet written.
@@ -53,6 +55,7 @@ impl AppState {
         if applied > 0 {
             tracing::info!(applied, "applied database migrations");
         }
+        crate::content::cards::backfill(&db).map_err(|e| e.to_string())?;
         Ok(Arc::new(AppState {
             keys: JwtKeys::new(&secret, &config),
             hasher: Hasher::new(config.argon2_memory_kib, config.argon2_iterations)?,
@@ -60,6 +63,7 @@ impl AppState {
             cache: ResponseCache::new(config.content_cache_mib),
             views: ViewCounter::default(),
             items: Default::default(),
+            directory: Default::default(),
             live_prompts: Default::default(),
             prompt_events: Default::default(),
             cache_control: HeaderValue::from_str(&format!(

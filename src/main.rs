@@ -140,7 +140,8 @@ fn init_tracing(config: &Config) {
 fn migrate(config: &Config) -> Result<(), String> {
     let db = Database::connect(&config.database_url, 1)?;
     let applied = db.migrate()?;
-    println!("applied {applied} migration(s); the database is current");
+    let carded = newsdesk::content::cards::backfill(&db).map_err(|e| e.to_string())?;
+    println!("applied {applied} migration(s), wrote item cards of {carded} stories; the database is current");
     Ok(())
 }
 

@@ -669,6 +669,9 @@ fn batch(
         for t in &saved {
             crate::content::search::sync(c, t)?;
         }
+        let mut stories: Vec<i64> = saved.iter().map(|t| t.article_id).collect();
+        stories.dedup();
+        crate::content::cards::refresh_many(c, &stories)?;
         written += saved.len();
     }
     Ok(written)

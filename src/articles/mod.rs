@@ -344,7 +344,7 @@ pub fn update(
     let syndicate = fields.syndicate.unwrap_or(current.syndicate);
     let featured = fields.featured.unwrap_or(current.featured);
     let at = now();
-    Ok(db_run!(conn, |c| diesel::update(articles::table.find(id))
+    let updated = db_run!(conn, |c| diesel::update(articles::table.find(id))
         .set((
             articles::kind.eq(&kind),
             articles::primary_tag_id.eq(primary),
@@ -356,7 +356,9 @@ pub fn update(
             articles::updated_at.eq(at),
         ))
         .returning(Article::as_returning())
-        .get_result(c))?)
+        .get_result(c))?;
+    crate::content::cards::refresh(conn, id)?;
+    Ok(updated)
 }
 
 fn set_bylines(conn: &mut DbConn, id: i64, bylines: &[i64]) -> AppResult<()> {
@@ -392,13 +394,13 @@ fn set_bylines(conn: &mut DbConn, id: i64, bylines: &[i64]) -> AppResult<()> {
     Ok(())
 }
 
-/// Marks a story as changed (a translation of it was written).
+/// Marks a story as changed (a translation of it was written) and rewrites its item cards.
 pub fn touch(conn: &mut DbConn, id: i64) -> AppResult<()> {
     let at = now();
     db_run!(conn, |c| diesel::update(articles::table.find(id))
         .set(articles::updated_at.eq(at))
         .execute(c))?;
-    Ok(())
+    crate::content::cards::refresh(conn, id)
 }
 
 /// Deletes a story with its translations, revisions and entries. A story with a published or

@@ -12,7 +12,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::app::AppState;
 use crate::articles::ArticleType;
 use crate::content::queries::{self, ArticleItem, Availability, Filter, PublicEntry, Sort, View};
-use crate::content::{search, views};
+use crate::content::{cards, search, views};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::http::{cached, Fresh};
@@ -297,8 +297,8 @@ pub async fn list_articles(
                     || filter.featured.is_some()
                     || filter.published_after.is_some()
                     || filter.published_before.is_some();
-                // The final order of the results, then only the page's rows are read.
-                let (order, mut known) = if filtered || !relevance {
+                // The final order of the results, then only the page's cards are read.
+                let order: Vec<i64> = if filtered || !relevance {
                     let mut rows = if filtered {
                         filter.ids = Some(ranked.clone());
                         queries::list(c, &filter, sort, None, SEARCH_CANDIDATES)?
@@ -314,23 +314,20 @@ pub async fn list_articles(
                             rows.reverse();
                         }
                     }
-                    (rows.iter().map(|r| r.id).collect::<Vec<_>>(), Some(rows))
+                    rows.iter().map(|r| r.id).collect()
                 } else {
-                    (ranked, None)
+                    ranked
                 };
                 let total = order.len();
                 let start = (offset as usize).min(total);
                 let end = (start + limit.size()).min(total);
-                let page = match known.take() {
-                    Some(rows) => rows[start..end].to_vec(),
-                    None => queries::listed_by_ids(c, &order[start..end])?,
-                };
-                let ids: Vec<i64> = page.iter().map(|r| r.id).collect();
-                let mut snippets = search::snippets(c, text, &ids)?;
-                let mut items = queries::items(c, &page, &view(&st, &chain))?;
-                for (item, row) in items.iter_mut().zip(&page) {
-                    item.snippet = Some(snippets.remove(&row.id).unwrap_or_default());
-                }
+                let items = cards::search_items(
+                    c,
+                    &order[start..end],
+                    text,
+                    &view(&st, &chain),
+                    &st.directory,
+                )?;
                 let next = (end < total).then(|| format!("s1.{end}"));
                 (items, next)
             }

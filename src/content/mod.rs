@@ -4,6 +4,7 @@
 //! nothing else, so no filter a caller could change stands between a draft and the public.
 
 pub mod cache;
+pub mod cards;
 pub mod handlers;
 pub mod queries;
 pub mod search;

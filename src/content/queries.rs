@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::articles::{ArticleType, Byline, Image};
@@ -20,7 +20,7 @@ use crate::pagination::{KeyCursor, Limit};
 use crate::tags::{PublicTag, Tag};
 
 /// A published translation as lists show it (no body).
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize)]
 #[diesel(table_name = pt)]
 pub struct Listed {
     pub id: i64,
@@ -421,31 +421,80 @@ pub fn canonical_url(site: &str, lang: &str, slug: &str) -> String {
     format!("{site}/{lang}/{slug}")
 }
 
+/// What an item shows of its story, already named for the reader.
+pub(crate) struct ItemStory<'a> {
+    pub kind: &'a str,
+    pub featured: bool,
+    pub image: Option<Image>,
+    /// The primary tag, and every tag with the primary first.
+    pub tags: (Option<ItemTag>, Vec<ItemTag>),
+    pub bylines: Vec<Byline>,
+    pub translations: Vec<Alternate>,
+}
+
+impl ArticleItem {
+    pub(crate) fn new(row: &Listed, story: ItemStory, site: &str) -> AppResult<ArticleItem> {
+        let (primary_tag, tags) = story.tags;
+        Ok(ArticleItem {
+            id: row.article_id,
+            lang: row.lang.clone(),
+            slug: row.slug.clone(),
+            title: row.title.clone(),
+            subtitle: row.subtitle.clone(),
+            excerpt: row.excerpt.clone(),
+            kind: ArticleType::from_db(story.kind)?,
+            featured: story.featured,
+            primary_tag,
+            tags,
+            bylines: story.bylines,
+            image: story.image,
+            reading_minutes: row.reading_minutes,
+            published_at: row.published_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
+            url: canonical_url(site, &row.lang, &row.slug),
+            translations: story.translations,
+            snippet: None,
+        })
+    }
+}
+
+/// A story's tags in position order, arranged for an item: the primary one first, and also
+/// on its own. A primary tag that is not among them (a tag deleted since) gives way to the
+/// first, as it does in the database.
+pub(crate) fn arrange_tags(
+    tags: impl Iterator<Item = (i64, ItemTag)>,
+    primary: Option<i64>,
+) -> (Option<ItemTag>, Vec<ItemTag>) {
+    let mut all: Vec<(i64, ItemTag)> = tags.collect();
+    let lead = primary.map(|p| all.iter().position(|(id, _)| *id == p).unwrap_or(0));
+    if let Some(at) = lead.filter(|at| *at < all.len()) {
+        let first = all.remove(at);
+        all.insert(0, first);
+        let tags: Vec<ItemTag> = all.into_iter().map(|(_, t)| t).collect();
+        return (tags.first().cloned(), tags);
+    }
+    (None, all.into_iter().map(|(_, t)| t).collect())
+}
+
 /// The story-level facts an item shows.
-struct StoryFacts {
-    kind: String,
-    featured: bool,
-    primary_tag: Option<i64>,
-    image: Option<Image>,
-    updated_at: NaiveDateTime,
+pub(crate) struct StoryFacts {
+    pub kind: String,
+    pub featured: bool,
+    pub primary_tag: Option<i64>,
+    pub image: Option<Image>,
+    pub updated_at: NaiveDateTime,
 }
 
-/// What a page of items carries besides their own rows, loaded in a few queries for the page.
-pub struct Decorations {
-    articles: HashMap<i64, StoryFacts>,
-    tags: HashMap<i64, Vec<Tag>>,
-    names: HashMap<i64, Vec<crate::tags::TagName>>,
-    bylines: HashMap<i64, Vec<(Byline, NaiveDateTime)>>,
-    alternates: HashMap<i64, Vec<(String, String)>>,
+/// What stories themselves give their items: their facts, tags in position order and bylines
+/// in position order (with when each person last changed).
+pub(crate) struct StoryParts {
+    pub articles: HashMap<i64, StoryFacts>,
+    pub tags: HashMap<i64, Vec<Tag>>,
+    pub bylines: HashMap<i64, Vec<(Byline, NaiveDateTime)>>,
 }
 
-/// Names are read in the languages of `chain` only.
 #[allow(clippy::type_complexity)]
-pub fn decorations(
-    conn: &mut DbConn,
-    article_ids: &[i64],
-    chain: &[String],
-) -> AppResult<Decorations> {
+pub(crate) fn story_parts(conn: &mut DbConn, article_ids: &[i64]) -> AppResult<StoryParts> {
     let ids = article_ids.to_vec();
     let rows: Vec<(
         i64,
@@ -489,13 +538,9 @@ pub fn decorations(
             .load(c)
     })?;
     let mut tags: HashMap<i64, Vec<Tag>> = HashMap::new();
-    let mut tag_ids = Vec::new();
     for (article, tag) in tag_rows {
-        tag_ids.push(tag.id);
         tags.entry(article).or_default().push(tag);
     }
-    tag_ids.sort_unstable();
-    tag_ids.dedup();
     let mut bylines: HashMap<i64, Vec<(Byline, NaiveDateTime)>> = HashMap::new();
     for (article, id, display_name, updated) in byline_rows {
         bylines
@@ -503,11 +548,7 @@ pub fn decorations(
             .or_default()
             .push((Byline { id, display_name }, updated));
     }
-    let mut alternates: HashMap<i64, Vec<(String, String)>> = HashMap::new();
-    for (article, lang, slug) in self::alternates(conn, article_ids)? {
-        alternates.entry(article).or_default().push((lang, slug));
-    }
-    Ok(Decorations {
+    Ok(StoryParts {
         articles: rows
             .into_iter()
             .map(|(id, kind, featured, primary, url, alt, credit, updated)| {
@@ -529,8 +570,38 @@ pub fn decorations(
             })
             .collect(),
         tags,
-        names: crate::tags::names_in(conn, &tag_ids, chain)?,
         bylines,
+    })
+}
+
+/// What a page of items carries besides their own rows, loaded in a few queries for the page.
+pub struct Decorations {
+    articles: HashMap<i64, StoryFacts>,
+    tags: HashMap<i64, Vec<Tag>>,
+    names: HashMap<i64, Vec<crate::tags::TagName>>,
+    bylines: HashMap<i64, Vec<(Byline, NaiveDateTime)>>,
+    alternates: HashMap<i64, Vec<(String, String)>>,
+}
+
+/// Names are read in the languages of `chain` only.
+pub fn decorations(
+    conn: &mut DbConn,
+    article_ids: &[i64],
+    chain: &[String],
+) -> AppResult<Decorations> {
+    let parts = story_parts(conn, article_ids)?;
+    let mut tag_ids: Vec<i64> = parts.tags.values().flatten().map(|t| t.id).collect();
+    tag_ids.sort_unstable();
+    tag_ids.dedup();
+    let mut alternates: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+    for (article, lang, slug) in self::alternates(conn, article_ids)? {
+        alternates.entry(article).or_default().push((lang, slug));
+    }
+    Ok(Decorations {
+        articles: parts.articles,
+        tags: parts.tags,
+        names: crate::tags::names_in(conn, &tag_ids, chain)?,
+        bylines: parts.bylines,
         alternates,
     })
 }
@@ -542,63 +613,41 @@ impl Decorations {
             .articles
             .get(&row.article_id)
             .ok_or_else(|| AppError::Internal(format!("story {} vanished", row.article_id)))?;
-        let localize = |t: &Tag| {
-            ItemTag::from(PublicTag::new(
-                t,
-                self.names.get(&t.id).map_or(&[], Vec::as_slice),
-                chain,
-            ))
-        };
         let story_tags = self
             .tags
             .get(&row.article_id)
             .map_or(&[][..], Vec::as_slice);
-        let mut tags: Vec<ItemTag> = Vec::with_capacity(story_tags.len());
-        let mut primary_tag = None;
-        for t in story_tags {
-            let public = localize(t);
-            if Some(t.id) == facts.primary_tag {
-                primary_tag = Some(public.clone());
-                tags.insert(0, public);
-            } else {
-                tags.push(public);
-            }
-        }
-        Ok(ArticleItem {
-            id: row.article_id,
-            lang: row.lang.clone(),
-            slug: row.slug.clone(),
-            title: row.title.clone(),
-            subtitle: row.subtitle.clone(),
-            excerpt: row.excerpt.clone(),
-            kind: ArticleType::from_db(&facts.kind)?,
-            featured: facts.featured,
-            primary_tag,
-            tags,
-            bylines: self
-                .bylines
-                .get(&row.article_id)
-                .map(|b| b.iter().map(|(b, _)| b.clone()).collect())
-                .unwrap_or_default(),
-            image: facts.image.clone(),
-            reading_minutes: row.reading_minutes,
-            published_at: row.published_at.and_utc(),
-            updated_at: row.updated_at.and_utc(),
-            url: canonical_url(site, &row.lang, &row.slug),
-            translations: self
-                .alternates
-                .get(&row.article_id)
-                .map(|alts| {
-                    alts.iter()
-                        .map(|(lang, slug)| Alternate {
-                            lang: lang.clone(),
-                            slug: slug.clone(),
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-            snippet: None,
-        })
+        let tags = story_tags.iter().map(|t| {
+            let names = self.names.get(&t.id).map_or(&[][..], Vec::as_slice);
+            (t.id, ItemTag::from(PublicTag::new(t, names, chain)))
+        });
+        ArticleItem::new(
+            row,
+            ItemStory {
+                kind: &facts.kind,
+                featured: facts.featured,
+                image: facts.image.clone(),
+                tags: arrange_tags(tags, facts.primary_tag),
+                bylines: self
+                    .bylines
+                    .get(&row.article_id)
+                    .map(|b| b.iter().map(|(b, _)| b.clone()).collect())
+                    .unwrap_or_default(),
+                translations: self
+                    .alternates
+                    .get(&row.article_id)
+                    .map(|alts| {
+                        alts.iter()
+                            .map(|(lang, slug)| Alternate {
+                                lang: lang.clone(),
+                                slug: slug.clone(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            },
+            site,
+        )
     }
 
     /// The newest change among what an item of `article_id` shows besides its own row.

@@ -244,10 +244,7 @@ pub fn snippets(
     let bodies = crate::content::queries::bodies(conn, ids)?;
     Ok(bodies
         .into_iter()
-        .map(|(id, body)| {
-            let text = html::text_of(html::prefix(&body, 6 * 1024));
-            (id, snippet(&text, q))
-        })
+        .map(|(id, body)| (id, snippet(&crate::content::cards::lead(&body), q)))
         .collect())
 }
 

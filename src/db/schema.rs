@@ -220,6 +220,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Each published translation as a list item shows it (see `content::cards`).
+    item_cards (translation_id) {
+        translation_id -> BigInt,
+        article_id -> BigInt,
+        card -> Text,
+        lead -> Text,
+    }
+}
+
+diesel::table! {
     content_version (id) {
         id -> Integer,
         version -> BigInt,
@@ -305,6 +315,7 @@ diesel::joinable!(donation_prompt_events -> donation_prompts (prompt_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     languages,
+    item_cards,
     users,
     sessions,
     refresh_tokens,

@@ -154,6 +154,22 @@ pub fn names_in(
             tag_translations::name,
         ))
         .load(c))?;
+    Ok(group_names(rows))
+}
+
+/// Every tag's names in every language, without descriptions.
+pub fn all_names(conn: &mut DbConn) -> AppResult<HashMap<i64, Vec<TagName>>> {
+    let rows: Vec<(i64, String, String)> = db_run!(conn, |c| tag_translations::table
+        .select((
+            tag_translations::tag_id,
+            tag_translations::lang,
+            tag_translations::name,
+        ))
+        .load(c))?;
+    Ok(group_names(rows))
+}
+
+fn group_names(rows: Vec<(i64, String, String)>) -> HashMap<i64, Vec<TagName>> {
     let mut map: HashMap<i64, Vec<TagName>> = HashMap::new();
     for (tag_id, lang, name) in rows {
         map.entry(tag_id).or_default().push(TagName {
@@ -163,7 +179,7 @@ pub fn names_in(
             description: String::new(),
         });
     }
-    Ok(map)
+    map
 }
 
 /// How many stories carry each of these tags (any status), by tag id.

@@ -512,6 +512,179 @@ async fn search_ranks_and_highlights_in_georgian_armenian_and_russian() {
     assert_eq!(by_date["items"].as_array().unwrap().len(), 2);
 }
 
+/// A search result shows its story exactly as a list does, after every kind of change to the
+/// story, its translations, its tags, its people and the languages (search reads item cards,
+/// lists read the tables); and without cards, until they are written, it still does.
+#[actix_web::test]
+async fn search_results_follow_every_change_to_their_stories() {
+    let (app, editor) = TestApp::newsroom().await;
+    let admin = app.token_for(Role::Admin).await;
+    let id = app
+        .publish_story(&editor, "en", "Border talks resume", &["georgia", "georgia-russia"])
+        .await;
+    // The search result, without its snippet, and the same story in the newest-first list.
+    let both = || {
+        let app = &app;
+        async move {
+            let found = app.get("/api/v1/articles?lang=en&q=border", None).await;
+            assert_eq!(found.status, 200, "{}", found.body);
+            let mut hit = found.body["items"][0].clone();
+            assert!(
+                hit.as_object_mut().unwrap().remove("snippet").is_some(),
+                "{hit}"
+            );
+            let listed = app.get("/api/v1/articles?lang=en", None).await;
+            let item = listed.body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["id"] == id)
+                .cloned()
+                .unwrap();
+            assert_eq!(hit, item, "search and list show the story alike");
+            hit
+        }
+    };
+    let names = |item: &Value, field: &str| -> Vec<String> {
+        item[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                t["name"]
+                    .as_str()
+                    .or(t["display_name"].as_str())
+                    .or(t["lang"].as_str())
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let hit = both().await;
+    assert_eq!(names(&hit, "tags"), vec!["Georgia", "Georgia–Russia"]);
+    assert_eq!(hit["primary_tag"]["slug"], "georgia");
+
+    // A sibling published: the switcher has it.
+    app.post(
+        &format!("/api/v1/admin/articles/{id}/translations/ru"),
+        &editor,
+        json!({"title": "Переговоры на границе", "body": "<p>Текст</p>", "translated_from": "en"}),
+    )
+    .await;
+    app.transition(&editor, id, "ru", json!({"status": "published"}))
+        .await;
+    assert_eq!(names(&both().await, "translations"), vec!["en", "ru"]);
+
+    // Story fields: tags and their order, the primary tag, bylines, image, type, featured.
+    let author = app.create_user("nino@newsroom.example", Role::Author);
+    let patched = app
+        .story_write(
+            Method::PATCH,
+            &editor,
+            id,
+            Some(json!({
+                "tags": ["armenia", "georgia-russia"], "primary_tag": "georgia-russia",
+                "bylines": [author], "featured": true, "type": "analysis",
+                "image": {"url": "https://media.newsroom.example/border.jpg", "alt": "The border"},
+            })),
+        )
+        .await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    let hit = both().await;
+    assert_eq!(names(&hit, "tags"), vec!["Georgia–Russia", "Armenia"]);
+    assert_eq!(hit["featured"], true);
+    assert_eq!(hit["type"], "analysis");
+    assert_eq!(hit["image"]["alt"], "The border");
+    assert_eq!(names(&hit, "bylines").len(), 1);
+
+    // Names owned elsewhere: a tag renamed, a person renamed, a language disabled.
+    let armenia = app.get("/api/v1/tags/armenia?lang=en", None).await;
+    assert_eq!(armenia.status, 200, "{}", armenia.body);
+    let tags = app.get("/api/v1/admin/tags?limit=100", Some(&editor)).await;
+    let tag_id = |slug: &str| {
+        tags.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["slug"] == slug)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let renamed = app
+        .patch(
+            &format!("/api/v1/admin/tags/{}", tag_id("armenia")),
+            &editor,
+            json!({"names": {"en": {"name": "Republic of Armenia"}}}),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    let person = app
+        .send(
+            Method::PATCH,
+            &format!("/api/v1/admin/users/{author}"),
+            Some(&admin),
+            Some(json!({"display_name": "Nino Beridze"})),
+        )
+        .await;
+    assert_eq!(person.status, 200, "{}", person.body);
+    let language = app
+        .patch(
+            "/api/v1/admin/languages/ru",
+            &admin,
+            json!({"enabled": false}),
+        )
+        .await;
+    assert_eq!(language.status, 200, "{}", language.body);
+    let hit = both().await;
+    assert_eq!(names(&hit, "tags"), vec!["Georgia–Russia", "Republic of Armenia"]);
+    assert_eq!(names(&hit, "bylines"), vec!["Nino Beridze"]);
+    assert_eq!(names(&hit, "translations"), vec!["en"]);
+
+    // The primary tag deleted: the next tag leads, as in the database.
+    let deleted = app
+        .send(
+            Method::DELETE,
+            &format!("/api/v1/admin/tags/{}?detach=true", tag_id("georgia-russia")),
+            Some(&editor),
+            None,
+        )
+        .await;
+    assert!(deleted.status.is_success(), "{}", deleted.body);
+    let hit = both().await;
+    assert_eq!(names(&hit, "tags"), vec!["Republic of Armenia"]);
+    assert_eq!(hit["primary_tag"]["slug"], "armenia");
+
+    // The translation edited.
+    let (_, etag) = app.translation(&editor, id, "en").await;
+    let edited = app
+        .send_if_match(
+            Method::PATCH,
+            &format!("/api/v1/admin/articles/{id}/translations/en"),
+            &editor,
+            &etag,
+            Some(json!({"title": "Border talks resume in Geneva", "excerpt": "Delegates met."})),
+        )
+        .await;
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    let hit = both().await;
+    assert_eq!(hit["title"], "Border talks resume in Geneva");
+    assert_eq!(hit["excerpt"], "Delegates met.");
+
+    // Without cards (an archive from before them), the same; then they are written once.
+    app.execute("DELETE FROM item_cards");
+    assert_eq!(both().await, hit);
+    assert_eq!(newsdesk::content::cards::backfill(&app.state.db).unwrap(), 1);
+    assert_eq!(newsdesk::content::cards::backfill(&app.state.db).unwrap(), 0);
+    assert_eq!(both().await, hit);
+
+    // Unpublished: gone from search.
+    app.transition(&editor, id, "en", json!({"status": "draft"}))
+        .await;
+    let found = app.get("/api/v1/articles?lang=en&q=border", None).await;
+    assert_eq!(titles(&found.body), Vec::<String>::new());
+}
+
 fn url_escape(s: &str) -> String {
     s.bytes()
         .map(|b| match b {

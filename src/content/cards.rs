@@ -1,0 +1,301 @@
+//! Item cards: each published translation as a list item shows it, kept in one small row, so
+//! that a search result costs one indexed read instead of its story, tags, bylines, sibling
+//! translations and a whole body.
+//!
+//! A card holds what belongs to the story and its translations: the translation's own fields,
+//! the story's type, image and `featured` flag, the ids of its tags and bylines in order, its
+//! published translations, and the start of the translation's text for snippets. It is
+//! rewritten in the transaction of every change to any of those ([`refresh`]: a translation
+//! written, published, unpublished or deleted, story fields edited). What other objects own —
+//! tag names, people's names, which languages are enabled and in what order — is joined when a
+//! card is shown, from a [`Directory`] read once per cache generation; a tag deleted since is
+//! left out, as the database leaves it out. A translation without a card (an archive whose
+//! cards are still being filled in) is shown the slower way, from its tables.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::articles::{Byline, Image};
+use crate::content::queries::{
+    self, arrange_tags, Alternate, ArticleItem, ItemStory, ItemTag, Listed, View,
+};
+use crate::content::search;
+use crate::db::schema::published_translations as pt;
+use crate::db::schema::{articles, item_cards, tags as tags_table, users};
+use crate::db::{Database, DbConn};
+use crate::db_run;
+use crate::error::AppResult;
+use crate::html;
+use crate::tags::{PublicTag, Tag, TagName};
+
+/// How much of a story's text a card keeps for snippets, in bytes.
+pub const LEAD_BYTES: usize = 3 * 1024;
+
+/// The start of a body's text that snippets are cut from.
+pub fn lead(body: &str) -> String {
+    let text = html::text_of(html::prefix(body, 2 * LEAD_BYTES));
+    html::prefix(&text, LEAD_BYTES).to_owned()
+}
+
+#[derive(Serialize, Deserialize)]
+struct Card {
+    row: Listed,
+    kind: String,
+    featured: bool,
+    primary_tag: Option<i64>,
+    tags: Vec<i64>,
+    bylines: Vec<i64>,
+    image: Option<Image>,
+    /// Every published translation of the story, this one included: (language, slug).
+    translations: Vec<(String, String)>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = item_cards)]
+struct NewCard {
+    translation_id: i64,
+    article_id: i64,
+    card: String,
+    lead: String,
+}
+
+/// Rewrites the cards of one story. Call in the transaction of every change to it.
+pub fn refresh(conn: &mut DbConn, article_id: i64) -> AppResult<()> {
+    refresh_many(conn, &[article_id])
+}
+
+/// Rewrites the cards of these stories: one per published translation, none for the rest.
+pub fn refresh_many(conn: &mut DbConn, article_ids: &[i64]) -> AppResult<()> {
+    if article_ids.is_empty() {
+        return Ok(());
+    }
+    let ids = article_ids.to_vec();
+    if let DbConn::Postgres(c) = conn {
+        // Two editors saving translations of one story at once: the second rewrites its cards
+        // after the first has committed, and sees both changes.
+        articles::table
+            .filter(articles::id.eq_any(&ids))
+            .order(articles::id)
+            .select(articles::id)
+            .for_update()
+            .load::<i64>(&mut **c)?;
+    }
+    let rows: Vec<(Listed, String)> = db_run!(conn, |c| pt::table
+        .filter(pt::article_id.eq_any(&ids))
+        .order(pt::id)
+        .select((Listed::as_select(), pt::body))
+        .load(c))?;
+    let parts = queries::story_parts(conn, article_ids)?;
+    let mut siblings: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+    for (row, _) in &rows {
+        siblings
+            .entry(row.article_id)
+            .or_default()
+            .push((row.lang.clone(), row.slug.clone()));
+    }
+    let mut cards = Vec::with_capacity(rows.len());
+    for (row, body) in rows {
+        let Some(facts) = parts.articles.get(&row.article_id) else {
+            continue;
+        };
+        let card = Card {
+            kind: facts.kind.clone(),
+            featured: facts.featured,
+            primary_tag: facts.primary_tag,
+            tags: parts
+                .tags
+                .get(&row.article_id)
+                .map(|t| t.iter().map(|t| t.id).collect())
+                .unwrap_or_default(),
+            bylines: parts
+                .bylines
+                .get(&row.article_id)
+                .map(|b| b.iter().map(|(b, _)| b.id).collect())
+                .unwrap_or_default(),
+            image: facts.image.clone(),
+            translations: siblings.get(&row.article_id).cloned().unwrap_or_default(),
+            row,
+        };
+        cards.push(NewCard {
+            translation_id: card.row.id,
+            article_id: card.row.article_id,
+            card: serde_json::to_string(&card)?,
+            lead: lead(&body),
+        });
+    }
+    db_run!(conn, |c| {
+        diesel::delete(item_cards::table.filter(item_cards::article_id.eq_any(&ids))).execute(c)?;
+        for chunk in cards.chunks(100) {
+            diesel::insert_into(item_cards::table)
+                .values(chunk)
+                .execute(c)?;
+        }
+        QueryResult::Ok(())
+    })?;
+    Ok(())
+}
+
+/// Writes the cards an archive lacks (one from before cards, or a node stopped while filling
+/// them), a few hundred stories per transaction; returns how many stories it wrote. Safe to run
+/// on several nodes at once.
+pub fn backfill(db: &Database) -> AppResult<usize> {
+    const STORIES_PER_STEP: i64 = 250;
+    let mut written = 0;
+    let mut after = 0_i64;
+    loop {
+        let mut conn = db.get()?;
+        let missing: Vec<i64> = db_run!(&mut conn, |c| pt::table
+            .left_join(item_cards::table.on(item_cards::translation_id.eq(pt::id)))
+            .filter(item_cards::translation_id.is_null())
+            .filter(pt::article_id.gt(after))
+            .select(pt::article_id)
+            .distinct()
+            .order(pt::article_id)
+            .limit(STORIES_PER_STEP)
+            .load(c))?;
+        let Some(last) = missing.last().copied() else {
+            return Ok(written);
+        };
+        conn.transaction(|c| refresh_many(c, &missing))?;
+        written += missing.len();
+        after = last;
+        if written % 10_000 < missing.len() {
+            tracing::info!(stories = written, "writing item cards");
+        }
+    }
+}
+
+/// What cards name but do not hold, as one cache generation reads it: every tag with its
+/// names, every person's display name, and the enabled languages in switcher order.
+pub struct Directory {
+    tags: HashMap<i64, (Tag, Vec<TagName>)>,
+    people: HashMap<i64, String>,
+    languages: Vec<String>,
+}
+
+impl Directory {
+    fn load(conn: &mut DbConn) -> AppResult<Directory> {
+        let all: Vec<Tag> = db_run!(conn, |c| tags_table::table.select(Tag::as_select()).load(c))?;
+        let mut names = crate::tags::all_names(conn)?;
+        let people: Vec<(i64, String)> = db_run!(conn, |c| users::table
+            .select((users::id, users::display_name))
+            .load(c))?;
+        Ok(Directory {
+            tags: all
+                .into_iter()
+                .map(|t| {
+                    let n = names.remove(&t.id).unwrap_or_default();
+                    (t.id, (t, n))
+                })
+                .collect(),
+            people: people.into_iter().collect(),
+            languages: crate::languages::list(conn, true)?
+                .into_iter()
+                .map(|l| l.code)
+                .collect(),
+        })
+    }
+
+    fn item(&self, card: Card, chain: &[String], site: &str) -> AppResult<ArticleItem> {
+        let tags = card.tags.iter().filter_map(|id| {
+            let (tag, names) = self.tags.get(id)?;
+            Some((*id, ItemTag::from(PublicTag::new(tag, names, chain))))
+        });
+        let story = ItemStory {
+            kind: &card.kind,
+            featured: card.featured,
+            image: card.image.clone(),
+            tags: arrange_tags(tags, card.primary_tag),
+            bylines: card
+                .bylines
+                .iter()
+                .filter_map(|id| {
+                    Some(Byline {
+                        id: *id,
+                        display_name: self.people.get(id)?.clone(),
+                    })
+                })
+                .collect(),
+            translations: self
+                .languages
+                .iter()
+                .filter_map(|lang| {
+                    let (_, slug) = card.translations.iter().find(|(l, _)| l == lang)?;
+                    Some(Alternate {
+                        lang: lang.clone(),
+                        slug: slug.clone(),
+                    })
+                })
+                .collect(),
+        };
+        ArticleItem::new(&card.row, story, site)
+    }
+}
+
+/// Each node's [`Directory`] for the current cache generation.
+#[derive(Default)]
+pub struct DirectoryCache {
+    inner: Mutex<Option<(u64, Arc<Directory>)>>,
+}
+
+impl DirectoryCache {
+    fn get(&self, conn: &mut DbConn, generation: u64) -> AppResult<Arc<Directory>> {
+        let kept = self.inner.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some((_, d)) = kept.filter(|(g, _)| *g == generation) {
+            return Ok(d);
+        }
+        let fresh = Arc::new(Directory::load(conn)?);
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if inner.as_ref().is_none_or(|(g, _)| *g <= generation) {
+            *inner = Some((generation, fresh.clone()));
+        }
+        Ok(fresh)
+    }
+}
+
+/// Search results `ids` (published translations) as items in that order, each with a snippet
+/// for the query `q`: from their cards, and the few without one from their tables.
+pub fn search_items(
+    conn: &mut DbConn,
+    ids: &[i64],
+    q: &str,
+    view: &View,
+    directory: &DirectoryCache,
+) -> AppResult<Vec<ArticleItem>> {
+    let wanted = ids.to_vec();
+    let rows: Vec<(i64, String, String)> = db_run!(conn, |c| item_cards::table
+        .filter(item_cards::translation_id.eq_any(&wanted))
+        .select((
+            item_cards::translation_id,
+            item_cards::card,
+            item_cards::lead
+        ))
+        .load(c))?;
+    let mut found: HashMap<i64, ArticleItem> = HashMap::with_capacity(rows.len());
+    if !rows.is_empty() {
+        let dir = directory.get(conn, view.generation)?;
+        for (id, card, lead) in rows {
+            let mut item = dir.item(serde_json::from_str(&card)?, view.chain, view.site)?;
+            item.snippet = Some(search::snippet(&lead, q));
+            found.insert(id, item);
+        }
+    }
+    let missing: Vec<i64> = ids
+        .iter()
+        .copied()
+        .filter(|id| !found.contains_key(id))
+        .collect();
+    if !missing.is_empty() {
+        let rows = queries::listed_by_ids(conn, &missing)?;
+        let mut snippets = search::snippets(conn, q, &missing)?;
+        let items = queries::items(conn, &rows, view)?;
+        for (mut item, row) in items.into_iter().zip(&rows) {
+            item.snippet = Some(snippets.remove(&row.id).unwrap_or_default());
+            found.insert(row.id, item);
+        }
+    }
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+}
