@@ -290,13 +290,20 @@ pub async fn list_articles(
             }
             Some(text) => {
                 let offset = parse_offset(q.cursor.as_deref())?;
-                let ranked = search::search(c, &lang, text, 0, SEARCH_CANDIDATES)?;
                 let filtered = filter.tag_id.is_some()
                     || filter.kind.is_some()
                     || filter.author.is_some()
                     || filter.featured.is_some()
                     || filter.published_after.is_some()
                     || filter.published_before.is_some();
+                // Ranked results are cut where this page ends (one more tells whether a next
+                // page exists); filtered or re-sorted ones need every candidate first.
+                let need = if filtered || !relevance {
+                    SEARCH_CANDIDATES as usize
+                } else {
+                    (offset as usize + limit.size() + 1).min(SEARCH_CANDIDATES as usize)
+                };
+                let ranked = search::search(c, &lang, text, need)?;
                 // The final order of the results, then only the page's cards are read.
                 let order: Vec<i64> = if filtered || !relevance {
                     let mut rows = if filtered {

@@ -101,23 +101,68 @@ struct Hit {
 /// for recent stories, and the newest matches hold them.
 const CANDIDATES: i64 = 200;
 
-/// Translation ids in `lang` matching every word of `q` (the last also as a prefix): those
-/// with the words in the title first, then the rest, newest first within each, among the
-/// newest [`CANDIDATES`] matches of each kind; `limit` of them after skipping `offset`. Only
+/// Translation ids in `lang` matching every word of `q`, best first, at most `need` of them.
+///
+/// Matches of the words as typed come first; only when there are fewer than `need` does the
+/// last word also match as a prefix (search as you type: `делегаци` finds `делегация`), and
+/// those matches follow. Within each, stories with the words in the title come first, then
+/// the rest, newest first, among the newest [`CANDIDATES`] matches of each kind. Only
 /// published translations are in the index.
-pub fn search(
-    conn: &mut DbConn,
-    lang: &str,
-    q: &str,
-    offset: i64,
-    limit: i64,
-) -> AppResult<Vec<i64>> {
+pub fn search(conn: &mut DbConn, lang: &str, q: &str, need: usize) -> AppResult<Vec<i64>> {
     let words = terms(q);
-    if words.is_empty() {
+    if words.is_empty() || need == 0 {
         return Ok(Vec::new());
     }
+    let mut found = ranked(conn, lang, &words, false, need)?;
+    if found.len() < need && words.last().is_some_and(|w| prefix_ok(w)) {
+        let exact: std::collections::HashSet<i64> = found.iter().copied().collect();
+        let more = ranked(conn, lang, &words, true, need)?;
+        found.extend(more.into_iter().filter(|id| !exact.contains(id)));
+        found.truncate(need);
+    }
+    Ok(found)
+}
+
+/// The first `need` matches in `lang`: title matches, then the rest. The index is asked for a
+/// few times `need`, and for all [`CANDIDATES`] only when that falls short.
+fn ranked(
+    conn: &mut DbConn,
+    lang: &str,
+    words: &[String],
+    prefix: bool,
+    need: usize,
+) -> AppResult<Vec<i64>> {
+    let mut limit = (need as i64 * 3).clamp(30, CANDIDATES);
+    loop {
+        let (in_title, anywhere) = matches(conn, lang, words, prefix, limit)?;
+        let cut_short = in_title.len() as i64 == limit || anywhere.len() as i64 == limit;
+        let mut seen = std::collections::HashSet::new();
+        let ordered: Vec<i64> = in_title
+            .into_iter()
+            .chain(anywhere)
+            .filter(|id| seen.insert(*id))
+            .collect();
+        let found = in_language(conn, &ordered, lang, need)?;
+        if found.len() >= need || !cut_short || limit == CANDIDATES {
+            return Ok(found);
+        }
+        limit = CANDIDATES;
+    }
+}
+
+/// The newest `limit` matches of `words` in titles, and anywhere; with `prefix`, the last
+/// word (of three letters or more) also matches as a prefix. On PostgreSQL, in `lang` only.
+fn matches(
+    conn: &mut DbConn,
+    lang: &str,
+    words: &[String],
+    prefix: bool,
+    limit: i64,
+) -> AppResult<(Vec<i64>, Vec<i64>)> {
     let last = words.len() - 1;
-    let (in_title, anywhere): (Vec<Hit>, Vec<Hit>) = match conn {
+    let as_prefix = |i: usize, w: &str| prefix && i == last && prefix_ok(w);
+    let ids = |hits: Vec<Hit>| hits.into_iter().map(|h| h.id).collect::<Vec<i64>>();
+    Ok(match conn {
         DbConn::Sqlite(c) => {
             // Each word quoted, so FTS5 reads no operator in what a reader typed.
             let phrase = words
@@ -125,7 +170,7 @@ pub fn search(
                 .enumerate()
                 .map(|(i, w)| {
                     let quoted = format!("\"{}\"", w.replace('"', ""));
-                    if i == last && prefix_ok(w) {
+                    if as_prefix(i, w) {
                         format!("{quoted}*")
                     } else {
                         quoted
@@ -138,12 +183,12 @@ pub fn search(
             let mut run = |expr: String| {
                 diesel::sql_query(sql)
                     .bind::<Text, _>(expr)
-                    .bind::<BigInt, _>(CANDIDATES)
+                    .bind::<BigInt, _>(limit)
                     .load::<Hit>(&mut **c)
             };
             (
-                run(format!("{{title}} : ({phrase})"))?,
-                run(format!("{{title body}} : ({phrase})"))?,
+                ids(run(format!("{{title}} : ({phrase})"))?),
+                ids(run(format!("{{title body}} : ({phrase})"))?),
             )
         }
         DbConn::Postgres(c) => {
@@ -155,11 +200,11 @@ pub fn search(
                     .enumerate()
                     .map(|(i, w)| {
                         let lexeme = format!("'{}'", w.replace(['\'', '\\'], ""));
-                        let prefix = if i == last && prefix_ok(w) { "*" } else { "" };
-                        if prefix.is_empty() && weight.is_empty() {
+                        let star = if as_prefix(i, w) { "*" } else { "" };
+                        if star.is_empty() && weight.is_empty() {
                             lexeme
                         } else {
-                            format!("{lexeme}:{prefix}{weight}")
+                            format!("{lexeme}:{star}{weight}")
                         }
                     })
                     .collect::<Vec<_>>()
@@ -172,61 +217,41 @@ pub fn search(
                 diesel::sql_query(sql)
                     .bind::<Text, _>(expr)
                     .bind::<Text, _>(lang)
-                    .bind::<BigInt, _>(CANDIDATES)
+                    .bind::<BigInt, _>(limit)
                     .load::<Hit>(&mut **c)
             };
-            (run(query("A"))?, run(query(""))?)
+            (ids(run(query("A"))?), ids(run(query(""))?))
         }
-    };
-    let mut seen = std::collections::HashSet::new();
-    let ordered: Vec<i64> = in_title
-        .into_iter()
-        .chain(anywhere)
-        .map(|h| h.id)
-        .filter(|id| seen.insert(*id))
-        .collect();
-    // FTS5 holds every language in one index: keep this language's.
-    let in_lang = in_language(conn, &ordered, lang)?;
-    Ok(ordered
-        .into_iter()
-        .filter(|id| in_lang.contains(id))
-        .skip(offset.max(0) as usize)
-        .take(limit.max(0) as usize)
-        .collect())
+    })
 }
 
-/// Which of these translations are published in `lang`. On SQLite the query names the index on
-/// (id, language) of published translations, so it never reads the rows, which carry bodies.
-fn in_language(
-    conn: &mut DbConn,
-    ids: &[i64],
-    lang: &str,
-) -> AppResult<std::collections::HashSet<i64>> {
-    if ids.is_empty() {
-        return Ok(Default::default());
-    }
-    Ok(match conn {
-        DbConn::Sqlite(c) => diesel::sql_query(
+/// The first `need` of `ids` (in order) that are published in `lang`. SQLite holds every
+/// language in one index, so its candidates are checked, a few times `need` at a time, against
+/// the index on (id, language) of published translations, never the rows, which carry bodies.
+/// PostgreSQL's matches are in `lang` already.
+fn in_language(conn: &mut DbConn, ids: &[i64], lang: &str, need: usize) -> AppResult<Vec<i64>> {
+    let DbConn::Sqlite(c) = conn else {
+        return Ok(ids.iter().copied().take(need).collect());
+    };
+    let mut found = Vec::with_capacity(need);
+    for chunk in ids.chunks((need * 2).max(40)) {
+        let here: std::collections::HashSet<i64> = diesel::sql_query(
             "SELECT id FROM translations INDEXED BY translations_published_id \
              WHERE status = 'published' AND lang = ? AND id IN (SELECT value FROM json_each(?))",
         )
         .bind::<Text, _>(lang)
-        .bind::<Text, _>(crate::content::queries::json_ids(ids))
+        .bind::<Text, _>(crate::content::queries::json_ids(chunk))
         .load::<Hit>(&mut **c)?
         .into_iter()
         .map(|h| h.id)
-        .collect(),
-        DbConn::Postgres(c) => {
-            use crate::db::schema::published_translations as pt;
-            pt::table
-                .filter(pt::id.eq_any(ids))
-                .filter(pt::lang.eq(lang))
-                .select(pt::id)
-                .load::<i64>(&mut **c)?
-                .into_iter()
-                .collect()
+        .collect();
+        found.extend(chunk.iter().copied().filter(|id| here.contains(id)));
+        if found.len() >= need {
+            found.truncate(need);
+            break;
         }
-    })
+    }
+    Ok(found)
 }
 
 /// A highlighted snippet of each of `ids` for the query `q`: where its words were found in
@@ -256,10 +281,7 @@ pub fn snippet(text: &str, q: &str) -> String {
     const WIDTH: usize = 200;
     const BEFORE: usize = 60;
     let words: Vec<Word> = terms(q).iter().map(|w| Word::new(w)).collect();
-    let first = text
-        .char_indices()
-        .find(|&(i, _)| word_at(text, i, &words).is_some())
-        .map(|(i, _)| i);
+    let first = first_match(text, &words);
     let start = first.map_or(0, |at| {
         text[..at]
             .char_indices()
@@ -331,6 +353,21 @@ impl Word {
     }
 }
 
+/// Where the first query word starts in `text`: found by searching for the forms of each
+/// word's first letter, not by trying a match at every character.
+fn first_match(text: &str, words: &[Word]) -> Option<usize> {
+    words
+        .iter()
+        .flat_map(|w| {
+            w.starts.iter().filter_map(move |&c| {
+                text.match_indices(c)
+                    .map(|(i, _)| i)
+                    .find(|&i| word_at(text, i, std::slice::from_ref(w)).is_some())
+            })
+        })
+        .min()
+}
+
 /// The length of the longest query word starting at byte `i` of `text` at the start of a word.
 fn word_at(text: &str, i: usize, words: &[Word]) -> Option<usize> {
     let c = text[i..].chars().next()?;
@@ -380,6 +417,20 @@ mod tests {
         assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
         assert!(s.contains("<mark>Parliament</mark> met"), "{s}");
         assert!(s.contains("<mark>parliament</mark>ary"), "{s}");
+        // The earliest of the words, whichever the query names first; a word inside another
+        // is no start.
+        let text = format!(
+            "{} subparliament {} Moscow {} Parliament",
+            "a ".repeat(200),
+            "b ".repeat(200),
+            "c ".repeat(200)
+        );
+        let s = snippet(&text, "parliament moscow");
+        assert!(s.contains("<mark>Moscow</mark>"), "{s}");
+        assert!(
+            !s.contains("<mark>Parliament") && !s.contains("sub<mark>"),
+            "{s}"
+        );
         assert_eq!(snippet("Грузия", "грузия"), "<mark>Грузия</mark>");
         assert_eq!(snippet("ΣΟΦΙΑ", "σοφια"), "<mark>ΣΟΦΙΑ</mark>");
         assert_eq!(

@@ -512,6 +512,49 @@ async fn search_ranks_and_highlights_in_georgian_armenian_and_russian() {
     assert_eq!(by_date["items"].as_array().unwrap().len(), 2);
 }
 
+/// The words as typed rank before matches of the last word as a prefix, and pages run on
+/// from one into the other.
+#[actix_web::test]
+async fn search_ranks_words_as_typed_before_prefixes_and_pages_through_both() {
+    let (app, editor) = TestApp::newsroom().await;
+    for title in [
+        "Parliament votes on the budget",
+        "Budget talks in parliament",
+        "Weather",
+        "Parliamentary recess begins",
+    ] {
+        app.publish_story(&editor, "en", title, &[]).await;
+    }
+    let all = app.get("/api/v1/articles?lang=en&q=parliament", None).await;
+    assert_eq!(
+        titles(&all.body),
+        vec![
+            "Budget talks in parliament",
+            "Parliament votes on the budget",
+            "Parliamentary recess begins"
+        ],
+        "words as typed first, newest first; then the newer prefix match"
+    );
+    let mut paged = Vec::new();
+    let mut path = "/api/v1/articles?lang=en&q=parliament&limit=1".to_owned();
+    loop {
+        let page = app.get(&path, None).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        paged.extend(titles(&page.body));
+        match page.body["next_cursor"].as_str() {
+            Some(cursor) => {
+                path = format!("/api/v1/articles?lang=en&q=parliament&limit=1&cursor={cursor}")
+            }
+            None => break,
+        }
+    }
+    assert_eq!(paged, titles(&all.body), "pages of one give the same order");
+    let typed = app
+        .get("/api/v1/articles?lang=en&q=parliamentar", None)
+        .await;
+    assert_eq!(titles(&typed.body), vec!["Parliamentary recess begins"]);
+}
+
 /// A search result shows its story exactly as a list does, after every kind of change to the
 /// story, its translations, its tags, its people and the languages (search reads item cards,
 /// lists read the tables); and without cards, until they are written, it still does.
@@ -520,7 +563,12 @@ async fn search_results_follow_every_change_to_their_stories() {
     let (app, editor) = TestApp::newsroom().await;
     let admin = app.token_for(Role::Admin).await;
     let id = app
-        .publish_story(&editor, "en", "Border talks resume", &["georgia", "georgia-russia"])
+        .publish_story(
+            &editor,
+            "en",
+            "Border talks resume",
+            &["georgia", "georgia-russia"],
+        )
         .await;
     // The search result, without its snippet, and the same story in the newest-first list.
     let both = || {
@@ -637,7 +685,10 @@ async fn search_results_follow_every_change_to_their_stories() {
         .await;
     assert_eq!(language.status, 200, "{}", language.body);
     let hit = both().await;
-    assert_eq!(names(&hit, "tags"), vec!["Georgia–Russia", "Republic of Armenia"]);
+    assert_eq!(
+        names(&hit, "tags"),
+        vec!["Georgia–Russia", "Republic of Armenia"]
+    );
     assert_eq!(names(&hit, "bylines"), vec!["Nino Beridze"]);
     assert_eq!(names(&hit, "translations"), vec!["en"]);
 
@@ -645,7 +696,10 @@ async fn search_results_follow_every_change_to_their_stories() {
     let deleted = app
         .send(
             Method::DELETE,
-            &format!("/api/v1/admin/tags/{}?detach=true", tag_id("georgia-russia")),
+            &format!(
+                "/api/v1/admin/tags/{}?detach=true",
+                tag_id("georgia-russia")
+            ),
             Some(&editor),
             None,
         )
@@ -674,8 +728,14 @@ async fn search_results_follow_every_change_to_their_stories() {
     // Without cards (an archive from before them), the same; then they are written once.
     app.execute("DELETE FROM item_cards");
     assert_eq!(both().await, hit);
-    assert_eq!(newsdesk::content::cards::backfill(&app.state.db).unwrap(), 1);
-    assert_eq!(newsdesk::content::cards::backfill(&app.state.db).unwrap(), 0);
+    assert_eq!(
+        newsdesk::content::cards::backfill(&app.state.db).unwrap(),
+        1
+    );
+    assert_eq!(
+        newsdesk::content::cards::backfill(&app.state.db).unwrap(),
+        0
+    );
     assert_eq!(both().await, hit);
 
     // Unpublished: gone from search.
