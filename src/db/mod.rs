@@ -107,12 +107,32 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteSettin
     }
 }
 
+/// SQLite counts the memory it allocates under one process-wide lock that every allocation and
+/// free takes. Newsdesk reads no such statistics, and with several threads searching at once
+/// that lock was contended on an eighth of all samples (perf), each wait a trip through the
+/// kernel. Turned off before the process opens its first connection.
+fn sqlite_without_memory_statistics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: sqlite3_config may only run while SQLite is not initialised and no other
+        // thread uses it. Every connection Newsdesk opens is opened after this call (the Once
+        // also holds back any thread that arrives meanwhile); if SQLite were initialised
+        // already, the call returns SQLITE_MISUSE and changes nothing.
+        let rc =
+            unsafe { libsqlite3_sys::sqlite3_config(libsqlite3_sys::SQLITE_CONFIG_MEMSTATUS, 0) };
+        if rc != libsqlite3_sys::SQLITE_OK {
+            tracing::debug!(rc, "SQLite memory statistics stay on");
+        }
+    });
+}
+
 impl Database {
     /// Opens a pool on `url`. For SQLite the file is created if missing and switched to WAL.
     pub fn connect(url: &str, pool_size: u32) -> Result<Self, String> {
         let timeout = Duration::from_secs(5);
         let pool = match Backend::from_url(url) {
             Backend::Sqlite => {
+                sqlite_without_memory_statistics();
                 let path = sqlite_path(url);
                 if path.is_empty() || path == ":memory:" {
                     return Err("DATABASE_URL must name a SQLite file; an in-memory database cannot be shared by a pool".into());
