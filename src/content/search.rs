@@ -4,7 +4,9 @@
 //! [`snippet`].
 
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Text};
+use diesel::sqlite::Sqlite;
 
 use crate::articles::translations::Translation;
 use crate::articles::Status;
@@ -178,13 +180,16 @@ fn matches(
                 })
                 .collect::<Vec<_>>()
                 .join(" AND ");
-            let sql = "SELECT rowid AS id FROM search_index WHERE search_index MATCH ? \
-                       ORDER BY rowid DESC LIMIT ?";
             let mut run = |expr: String| {
-                diesel::sql_query(sql)
-                    .bind::<Text, _>(expr)
-                    .bind::<BigInt, _>(limit)
-                    .load::<Hit>(&mut **c)
+                Kept {
+                    sql: &[
+                        "SELECT rowid AS id FROM search_index WHERE search_index MATCH ",
+                        " ORDER BY rowid DESC LIMIT ",
+                        "",
+                    ],
+                    binds: vec![Bind::Text(&expr), Bind::Int(limit)],
+                }
+                .load::<Hit>(&mut **c)
             };
             (
                 ids(run(format!("{{title}} : ({phrase})"))?),
@@ -235,12 +240,16 @@ fn in_language(conn: &mut DbConn, ids: &[i64], lang: &str, need: usize) -> AppRe
     };
     let mut found = Vec::with_capacity(need);
     for chunk in ids.chunks((need * 2).max(40)) {
-        let here: std::collections::HashSet<i64> = diesel::sql_query(
-            "SELECT id FROM translations INDEXED BY translations_published_id \
-             WHERE status = 'published' AND lang = ? AND id IN (SELECT value FROM json_each(?))",
-        )
-        .bind::<Text, _>(lang)
-        .bind::<Text, _>(crate::content::queries::json_ids(chunk))
+        let ids = crate::content::queries::json_ids(chunk);
+        let here: std::collections::HashSet<i64> = Kept {
+            sql: &[
+                "SELECT id FROM translations INDEXED BY translations_published_id \
+                 WHERE status = 'published' AND lang = ",
+                " AND id IN (SELECT value FROM json_each(",
+                "))",
+            ],
+            binds: vec![Bind::Text(lang), Bind::Text(&ids)],
+        }
         .load::<Hit>(&mut **c)?
         .into_iter()
         .map(|h| h.id)
@@ -253,6 +262,45 @@ fn in_language(conn: &mut DbConn, ids: &[i64], lang: &str, need: usize) -> AppRe
     }
     Ok(found)
 }
+
+/// A SQLite statement whose text never changes, with its parameters between the parts of its
+/// text. diesel prepares a raw `sql_query` anew on every call; a statement like this one it
+/// keeps prepared per connection, which spares a search the parsing of its FTS5 queries (a
+/// tenth of a search's time).
+struct Kept<'a> {
+    sql: &'static [&'static str],
+    binds: Vec<Bind<'a>>,
+}
+
+enum Bind<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+impl QueryFragment<Sqlite> for Kept<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        for (i, part) in self.sql.iter().enumerate() {
+            out.push_sql(part);
+            match self.binds.get(i) {
+                Some(Bind::Text(text)) => out.push_bind_param::<Text, str>(text)?,
+                Some(Bind::Int(n)) => out.push_bind_param::<BigInt, i64>(n)?,
+                None => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+impl QueryId for Kept<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl Query for Kept<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl RunQueryDsl<SqliteConnection> for Kept<'_> {}
 
 /// A highlighted snippet of each of `ids` for the query `q`: where its words were found in
 /// the first part of the body, with `<mark>` around them, as safe HTML. (FTS5's own snippet()
@@ -274,15 +322,15 @@ pub fn snippets(
 }
 
 /// About 200 characters of `text` around the first query word, with every query word wrapped
-/// in `<mark>`; the text is escaped, so the snippet is safe HTML. Words are compared without
-/// regard to case, one character at a time where a word could start: lowercasing whole bodies
-/// was most of a search's own work.
+/// in `<mark>`; the text is escaped, so the snippet is safe HTML. A word is found as written
+/// in lowercase, Capitalised or in CAPITALS, at the start of a word of the text: a substring
+/// search for each form, where comparing every character regardless of case was a tenth of a
+/// search's time.
 pub fn snippet(text: &str, q: &str) -> String {
     const WIDTH: usize = 200;
     const BEFORE: usize = 60;
-    let words: Vec<Word> = terms(q).iter().map(|w| Word::new(w)).collect();
-    let first = first_match(text, &words);
-    let start = first.map_or(0, |at| {
+    let found = occurrences(text, &terms(q));
+    let start = found.first().map_or(0, |&(at, _)| {
         text[..at]
             .char_indices()
             .rev()
@@ -298,90 +346,57 @@ pub fn snippet(text: &str, q: &str) -> String {
         out.push('…');
     }
     let mut i = start;
-    while i < end {
-        match word_at(text, i, &words).filter(|len| i + len <= end) {
-            Some(len) => {
-                out.push_str("<mark>");
-                escape_into(&mut out, &text[i..i + len]);
-                out.push_str("</mark>");
-                i += len;
-            }
-            None => {
-                let len = text[i..].chars().next().map_or(1, char::len_utf8);
-                escape_into(&mut out, &text[i..i + len]);
-                i += len;
-            }
-        }
+    for &(from, to) in found
+        .iter()
+        .filter(|(from, to)| *from >= start && *to <= end)
+    {
+        escape_into(&mut out, &text[i..from]);
+        out.push_str("<mark>");
+        escape_into(&mut out, &text[from..to]);
+        out.push_str("</mark>");
+        i = to;
     }
+    escape_into(&mut out, &text[i..end]);
     if end < text.len() {
         out.push('…');
     }
     out
 }
 
-/// A query word, lowercase, with the forms its first letter can take in a text.
-struct Word {
-    lower: String,
-    starts: Vec<char>,
-}
-
-impl Word {
-    fn new(lower: &str) -> Word {
-        let first = lower.chars().next().unwrap_or(' ');
-        let mut starts: Vec<char> = std::iter::once(first).chain(first.to_uppercase()).collect();
-        starts.dedup();
-        Word {
-            lower: lower.to_owned(),
-            starts,
-        }
+/// Where the query words (lowercase) occur in `text` at the start of a word, as byte ranges in
+/// order, the longest where two start together, none overlapping.
+fn occurrences(text: &str, words: &[String]) -> Vec<(usize, usize)> {
+    let mut forms: Vec<String> = Vec::with_capacity(words.len() * 3);
+    for w in words {
+        let mut chars = w.chars();
+        let capitalised: String = chars
+            .next()
+            .map(|c| c.to_uppercase().chain(chars).collect())
+            .unwrap_or_default();
+        forms.extend([w.clone(), capitalised, w.to_uppercase()]);
     }
-
-    /// The bytes of `text` this word matches at its start, case aside.
-    fn matches(&self, text: &str) -> Option<usize> {
-        let mut wanted = self.lower.chars().peekable();
-        for (i, c) in text.char_indices() {
-            for l in c.to_lowercase() {
-                if wanted.next() != Some(l) {
-                    return None;
-                }
-            }
-            if wanted.peek().is_none() {
-                return Some(i + c.len_utf8());
-            }
-        }
-        None
-    }
-}
-
-/// Where the first query word starts in `text`: found by searching for the forms of each
-/// word's first letter, not by trying a match at every character.
-fn first_match(text: &str, words: &[Word]) -> Option<usize> {
-    words
+    forms.sort();
+    forms.dedup();
+    let mut found: Vec<(usize, usize)> = forms
         .iter()
-        .flat_map(|w| {
-            w.starts.iter().filter_map(move |&c| {
-                text.match_indices(c)
-                    .map(|(i, _)| i)
-                    .find(|&i| word_at(text, i, std::slice::from_ref(w)).is_some())
-            })
+        .filter(|f| !f.is_empty())
+        .flat_map(|f| text.match_indices(f.as_str()))
+        .filter(|(at, _)| {
+            !text[..*at]
+                .chars()
+                .next_back()
+                .is_some_and(char::is_alphanumeric)
         })
-        .min()
-}
-
-/// The length of the longest query word starting at byte `i` of `text` at the start of a word.
-fn word_at(text: &str, i: usize, words: &[Word]) -> Option<usize> {
-    let c = text[i..].chars().next()?;
-    if !words.iter().any(|w| w.starts.contains(&c)) {
-        return None;
+        .map(|(at, form)| (at, at + form.len()))
+        .collect();
+    found.sort_by_key(|&(from, to)| (from, std::cmp::Reverse(to)));
+    let mut kept: Vec<(usize, usize)> = Vec::with_capacity(found.len());
+    for hit in found {
+        if kept.last().is_none_or(|last| hit.0 >= last.1) {
+            kept.push(hit);
+        }
     }
-    if text[..i]
-        .chars()
-        .next_back()
-        .is_some_and(char::is_alphanumeric)
-    {
-        return None;
-    }
-    words.iter().filter_map(|w| w.matches(&text[i..])).max()
+    kept
 }
 
 fn escape_into(out: &mut String, text: &str) {
@@ -430,6 +445,11 @@ mod tests {
         assert!(
             !s.contains("<mark>Parliament") && !s.contains("sub<mark>"),
             "{s}"
+        );
+        assert_eq!(
+            snippet("In Tbilisi", "tbilis tbilisi"),
+            "In <mark>Tbilisi</mark>",
+            "the longer of two words starting together"
         );
         assert_eq!(snippet("Грузия", "грузия"), "<mark>Грузия</mark>");
         assert_eq!(snippet("ΣΟΦΙΑ", "σοφια"), "<mark>ΣΟΦΙΑ</mark>");
