@@ -145,31 +145,34 @@ pub fn names_in(
     ids: &[i64],
     chain: &[String],
 ) -> AppResult<HashMap<i64, Vec<TagName>>> {
-    let rows: Vec<(i64, String, String)> = db_run!(conn, |c| tag_translations::table
-        .filter(tag_translations::tag_id.eq_any(ids))
-        .filter(tag_translations::lang.eq_any(chain))
-        .select((
-            tag_translations::tag_id,
-            tag_translations::lang,
-            tag_translations::name,
-        ))
-        .load(c))?;
-    Ok(group_names(rows))
+    names_without_descriptions(conn, Some((ids, chain)))
 }
 
 /// Every tag's names in every language, without descriptions.
 pub fn all_names(conn: &mut DbConn) -> AppResult<HashMap<i64, Vec<TagName>>> {
-    let rows: Vec<(i64, String, String)> = db_run!(conn, |c| tag_translations::table
-        .select((
-            tag_translations::tag_id,
-            tag_translations::lang,
-            tag_translations::name,
-        ))
-        .load(c))?;
-    Ok(group_names(rows))
+    names_without_descriptions(conn, None)
 }
 
-fn group_names(rows: Vec<(i64, String, String)>) -> HashMap<i64, Vec<TagName>> {
+/// Tag names without descriptions: of `(tags, languages)`, or of every tag in every language.
+fn names_without_descriptions(
+    conn: &mut DbConn,
+    only: Option<(&[i64], &[String])>,
+) -> AppResult<HashMap<i64, Vec<TagName>>> {
+    let rows: Vec<(i64, String, String)> = db_run!(conn, |c| {
+        let mut query = tag_translations::table
+            .select((
+                tag_translations::tag_id,
+                tag_translations::lang,
+                tag_translations::name,
+            ))
+            .into_boxed();
+        if let Some((ids, langs)) = only {
+            query = query
+                .filter(tag_translations::tag_id.eq_any(ids))
+                .filter(tag_translations::lang.eq_any(langs));
+        }
+        query.load(c)
+    })?;
     let mut map: HashMap<i64, Vec<TagName>> = HashMap::new();
     for (tag_id, lang, name) in rows {
         map.entry(tag_id).or_default().push(TagName {
@@ -179,7 +182,7 @@ fn group_names(rows: Vec<(i64, String, String)>) -> HashMap<i64, Vec<TagName>> {
             description: String::new(),
         });
     }
-    map
+    Ok(map)
 }
 
 /// How many stories carry each of these tags (any status), by tag id.
