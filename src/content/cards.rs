@@ -10,7 +10,7 @@
 //! tag names, people's names, which languages are enabled and in what order — is joined when a
 //! card is shown, from a [`Directory`] read once per cache generation; a tag deleted since is
 //! left out, as the database leaves it out. A translation without a card (an archive whose
-//! cards are still being filled in) is shown the slower way, from its tables.
+//! cards are still being written by [`backfill`]) is shown the slower way, from its tables.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -138,34 +138,78 @@ pub fn refresh_many(conn: &mut DbConn, article_ids: &[i64]) -> AppResult<()> {
     Ok(())
 }
 
-/// Writes the cards an archive lacks (one from before cards, or a node stopped while filling
-/// them), a few hundred stories per transaction; returns how many stories it wrote. Safe to run
-/// on several nodes at once.
+/// Writes the cards of an archive from before them, a few hundred stories per transaction,
+/// resuming where the last run stopped; returns how many stories it wrote. Once every story
+/// has been walked, a run reads one row and returns: from then on every change writes its
+/// story's cards itself. Safe to run on several nodes at once.
 pub fn backfill(db: &Database) -> AppResult<usize> {
     const STORIES_PER_STEP: i64 = 250;
+    use crate::db::schema::item_cards_backfill as progress;
     let mut written = 0;
-    let mut after = 0_i64;
     loop {
         let mut conn = db.get()?;
-        let missing: Vec<i64> = db_run!(&mut conn, |c| pt::table
-            .left_join(item_cards::table.on(item_cards::translation_id.eq(pt::id)))
-            .filter(item_cards::translation_id.is_null())
+        let (after, done): (i64, bool) = db_run!(&mut conn, |c| progress::table
+            .find(1)
+            .select((progress::after, progress::done))
+            .first(c))?;
+        if done {
+            return Ok(written);
+        }
+        let stories = published_stories_after(&mut conn, after, STORIES_PER_STEP)?;
+        conn.transaction(|c| {
+            refresh_many(c, &stories)?;
+            let to = stories.last().copied().unwrap_or(after);
+            // Never back over a step another node has taken, nor reopen what it finished.
+            db_run!(c, |c| diesel::update(
+                progress::table
+                    .find(1)
+                    .filter(progress::after.le(to))
+                    .filter(progress::done.eq(false))
+            )
+            .set((
+                progress::after.eq(to),
+                progress::done.eq(stories.is_empty())
+            ))
+            .execute(c))?;
+            AppResult::Ok(())
+        })?;
+        written += stories.len();
+        if written % 10_000 < stories.len() {
+            tracing::info!(stories = written, "writing item cards");
+        }
+    }
+}
+
+#[derive(QueryableByName)]
+struct StoryId {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    article_id: i64,
+}
+
+/// Up to `limit` stories with a published translation, by id, after `after`. On SQLite the
+/// query names the covering index on published (story, language, slug): its planner would
+/// otherwise take the unique (story, language) index and read every row, body and all.
+fn published_stories_after(conn: &mut DbConn, after: i64, limit: i64) -> AppResult<Vec<i64>> {
+    Ok(match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "SELECT DISTINCT article_id FROM translations \
+             INDEXED BY translations_published_article \
+             WHERE status = 'published' AND article_id > ? ORDER BY article_id LIMIT ?",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(after)
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .load::<StoryId>(&mut **c)?
+        .into_iter()
+        .map(|s| s.article_id)
+        .collect(),
+        DbConn::Postgres(c) => pt::table
             .filter(pt::article_id.gt(after))
             .select(pt::article_id)
             .distinct()
             .order(pt::article_id)
-            .limit(STORIES_PER_STEP)
-            .load(c))?;
-        let Some(last) = missing.last().copied() else {
-            return Ok(written);
-        };
-        conn.transaction(|c| refresh_many(c, &missing))?;
-        written += missing.len();
-        after = last;
-        if written % 10_000 < missing.len() {
-            tracing::info!(stories = written, "writing item cards");
-        }
-    }
+            .limit(limit)
+            .load(&mut **c)?,
+    })
 }
 
 /// What cards name but do not hold, as one cache generation reads it: every tag with its

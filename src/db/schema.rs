@@ -230,6 +230,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// How far the cards of an archive from before them have been written.
+    item_cards_backfill (id) {
+        id -> Integer,
+        after -> BigInt,
+        done -> Bool,
+    }
+}
+
+diesel::table! {
     content_version (id) {
         id -> Integer,
         version -> BigInt,
@@ -316,6 +325,7 @@ diesel::joinable!(donation_prompt_events -> donation_prompts (prompt_id));
 diesel::allow_tables_to_appear_in_same_query!(
     languages,
     item_cards,
+    item_cards_backfill,
     users,
     sessions,
     refresh_tokens,

@@ -1,1 +1,2 @@
+DROP TABLE item_cards_backfill;
 DROP TABLE item_cards;
