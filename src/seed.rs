@@ -373,11 +373,14 @@ pub fn run(
     }
     conn.transaction(crate::content::cache::bump)?;
     // Fresh statistics, so the planners see the archive as it now is; on SQLite the search
-    // index is merged into one segment after the bulk load, as a quiet night would.
+    // indexes are merged into one segment each after the bulk load, as a quiet night would.
     match &mut conn {
         DbConn::Sqlite(c) => {
-            diesel::sql_query("INSERT INTO search_index(search_index) VALUES('optimize')")
-                .execute(&mut **c)?;
+            diesel::connection::SimpleConnection::batch_execute(
+                &mut **c,
+                "INSERT INTO search_titles(search_titles) VALUES('optimize'); \
+                 INSERT INTO search_text(search_text) VALUES('optimize');",
+            )?;
             diesel::sql_query("ANALYZE").execute(&mut **c)?
         }
         // VACUUM too: until the visibility map is set, PostgreSQL cannot answer from an index

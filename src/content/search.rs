@@ -1,7 +1,8 @@
-//! Full-text search over published translations, in any of the newsroom's scripts: FTS5 with
-//! the `unicode61` tokenizer on SQLite, a `simple` `tsvector` with a GIN index on PostgreSQL.
-//! This file is the one place that knows the difference; callers see [`sync`], [`search`] and
-//! [`snippet`].
+//! Full-text search over published translations, in any of the newsroom's scripts. On SQLite,
+//! two FTS5 indexes with the `unicode61` tokenizer over one table of documents: titles alone,
+//! and titles with bodies. On PostgreSQL, `simple` `tsvector`s of the title and of the whole
+//! text, each with a GIN index. This file is the one place that knows the difference; callers
+//! see [`sync`], [`search`] and [`snippet`].
 
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
@@ -26,26 +27,28 @@ pub fn sync(conn: &mut DbConn, t: &Translation) -> AppResult<()> {
     let title = format!("{} {}", t.title, t.subtitle);
     match conn {
         DbConn::Sqlite(c) => {
-            diesel::sql_query("DELETE FROM search_index WHERE rowid = ?")
+            // The triggers on `search_documents` keep both FTS5 indexes in step.
+            diesel::sql_query("DELETE FROM search_documents WHERE id = ?")
                 .bind::<BigInt, _>(t.id)
                 .execute(&mut **c)?;
             if published {
                 diesel::sql_query(
-                    "INSERT INTO search_index (rowid, title, body, lang) VALUES (?, ?, ?, ?)",
+                    "INSERT INTO search_documents (id, title, body) VALUES (?, ?, ?)",
                 )
                 .bind::<BigInt, _>(t.id)
                 .bind::<Text, _>(&title)
                 .bind::<Text, _>(&body)
-                .bind::<Text, _>(&t.lang)
                 .execute(&mut **c)?;
             }
         }
         DbConn::Postgres(c) => {
             if published {
                 diesel::sql_query(
-                    "INSERT INTO search_index (translation_id, lang, document) \
-                     VALUES ($1, $2, setweight(to_tsvector('simple', $3), 'A') || setweight(to_tsvector('simple', $4), 'B')) \
-                     ON CONFLICT (translation_id) DO UPDATE SET lang = EXCLUDED.lang, document = EXCLUDED.document",
+                    "INSERT INTO search_index (translation_id, lang, title, document) \
+                     VALUES ($1, $2, to_tsvector('simple', $3), \
+                             setweight(to_tsvector('simple', $3), 'A') || setweight(to_tsvector('simple', $4), 'B')) \
+                     ON CONFLICT (translation_id) DO UPDATE \
+                     SET lang = EXCLUDED.lang, title = EXCLUDED.title, document = EXCLUDED.document",
                 )
                 .bind::<BigInt, _>(t.id)
                 .bind::<Text, _>(&t.lang)
@@ -65,7 +68,7 @@ pub fn sync(conn: &mut DbConn, t: &Translation) -> AppResult<()> {
 /// Removes a translation from the index (it is being deleted).
 pub fn remove(conn: &mut DbConn, translation_id: i64) -> AppResult<()> {
     match conn {
-        DbConn::Sqlite(c) => diesel::sql_query("DELETE FROM search_index WHERE rowid = ?")
+        DbConn::Sqlite(c) => diesel::sql_query("DELETE FROM search_documents WHERE id = ?")
             .bind::<BigInt, _>(translation_id)
             .execute(&mut **c)?,
         DbConn::Postgres(c) => {
@@ -101,17 +104,18 @@ struct Hit {
 /// How many of the newest matches a search considers, in titles and anywhere. Ranking every
 /// match of a common word costs time in proportion to the archive; a newsroom's readers look
 /// for recent stories, and the newest matches hold them.
-const CANDIDATES: i64 = 200;
+const CANDIDATES: usize = 200;
 
-/// Translation ids in `lang` matching every word of `q`, best first, at most `need` of them.
+/// Translation ids in `lang` matching every word of `q`, best first, at most `need` of them
+/// (and at most [`CANDIDATES`]).
 ///
 /// Matches of the words as typed come first; only when there are fewer than `need` does the
 /// last word also match as a prefix (search as you type: `делегаци` finds `делегация`), and
 /// those matches follow. Within each, stories with the words in the title come first, then
-/// the rest, newest first, among the newest [`CANDIDATES`] matches of each kind. Only
-/// published translations are in the index.
+/// the rest, newest first. Only published translations are in the index.
 pub fn search(conn: &mut DbConn, lang: &str, q: &str, need: usize) -> AppResult<Vec<i64>> {
     let words = terms(q);
+    let need = need.min(CANDIDATES);
     if words.is_empty() || need == 0 {
         return Ok(Vec::new());
     }
@@ -125,8 +129,9 @@ pub fn search(conn: &mut DbConn, lang: &str, q: &str, need: usize) -> AppResult<
     Ok(found)
 }
 
-/// The first `need` matches in `lang`: title matches, then the rest. The index is asked for a
-/// few times `need`, and for all [`CANDIDATES`] only when that falls short.
+/// The first `need` matches in `lang`: the newest `need` with the words in the title, then
+/// the newest others. Every title match is also a match anywhere, so the newest `need` of each
+/// always hold the first `need` of both together.
 fn ranked(
     conn: &mut DbConn,
     lang: &str,
@@ -134,26 +139,18 @@ fn ranked(
     prefix: bool,
     need: usize,
 ) -> AppResult<Vec<i64>> {
-    let mut limit = (need as i64 * 3).clamp(30, CANDIDATES);
-    loop {
-        let (in_title, anywhere) = matches(conn, lang, words, prefix, limit)?;
-        let cut_short = in_title.len() as i64 == limit || anywhere.len() as i64 == limit;
-        let mut seen = std::collections::HashSet::new();
-        let ordered: Vec<i64> = in_title
-            .into_iter()
-            .chain(anywhere)
-            .filter(|id| seen.insert(*id))
-            .collect();
-        let found = in_language(conn, &ordered, lang, need)?;
-        if found.len() >= need || !cut_short || limit == CANDIDATES {
-            return Ok(found);
-        }
-        limit = CANDIDATES;
-    }
+    let (in_title, anywhere) = matches(conn, lang, words, prefix, need as i64)?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(in_title
+        .into_iter()
+        .chain(anywhere)
+        .filter(|id| seen.insert(*id))
+        .take(need)
+        .collect())
 }
 
-/// The newest `limit` matches of `words` in titles, and anywhere; with `prefix`, the last
-/// word (of three letters or more) also matches as a prefix. On PostgreSQL, in `lang` only.
+/// The newest `limit` matches of `words` in `lang`, in titles, and anywhere; with `prefix`, the
+/// last word (of three letters or more) also matches as a prefix.
 fn matches(
     conn: &mut DbConn,
     lang: &str,
@@ -166,101 +163,109 @@ fn matches(
     let ids = |hits: Vec<Hit>| hits.into_iter().map(|h| h.id).collect::<Vec<i64>>();
     Ok(match conn {
         DbConn::Sqlite(c) => {
-            // Each word quoted, so FTS5 reads no operator in what a reader typed.
-            let phrase = words
-                .iter()
-                .enumerate()
-                .map(|(i, w)| {
-                    let quoted = format!("\"{}\"", w.replace('"', ""));
-                    if as_prefix(i, w) {
-                        format!("{quoted}*")
-                    } else {
-                        quoted
-                    }
-                })
-                .collect::<Vec<_>>()
-                .join(" AND ");
-            let mut run = |expr: String| {
+            let expr = fts5_expression(words, |i, w| as_prefix(i, w));
+            if expr.is_empty() {
+                return Ok((Vec::new(), Vec::new()));
+            }
+            // One index holds every language: a match is kept if it is published in `lang`,
+            // which the (id, language) index of published translations answers without
+            // reading a translation row (they carry bodies).
+            let mut run = |sql: &'static [&'static str]| {
                 Kept {
-                    sql: &[
-                        "SELECT rowid AS id FROM search_index WHERE search_index MATCH ",
-                        " ORDER BY rowid DESC LIMIT ",
-                        "",
-                    ],
-                    binds: vec![Bind::Text(&expr), Bind::Int(limit)],
+                    sql,
+                    binds: vec![Bind::Text(lang), Bind::Text(&expr), Bind::Int(limit)],
                 }
                 .load::<Hit>(&mut **c)
+                .or_else(unsplit_phrase)
             };
             (
-                ids(run(format!("{{title}} : ({phrase})"))?),
-                ids(run(format!("{{title body}} : ({phrase})"))?),
+                ids(run(&[
+                    "SELECT s.rowid AS id FROM search_titles s \
+                     JOIN translations t INDEXED BY translations_published_id \
+                     ON t.id = s.rowid AND t.status = 'published' AND t.lang = ",
+                    " WHERE search_titles MATCH ",
+                    " ORDER BY s.rowid DESC LIMIT ",
+                    "",
+                ])?),
+                ids(run(&[
+                    "SELECT s.rowid AS id FROM search_text s \
+                     JOIN translations t INDEXED BY translations_published_id \
+                     ON t.id = s.rowid AND t.status = 'published' AND t.lang = ",
+                    " WHERE search_text MATCH ",
+                    " ORDER BY s.rowid DESC LIMIT ",
+                    "",
+                ])?),
             )
         }
         DbConn::Postgres(c) => {
-            // Quoted lexemes: nothing a reader types is read as an operator. Weight A is the
-            // title (see `sync`).
-            let query = |weight: &str| {
-                words
-                    .iter()
-                    .enumerate()
-                    .map(|(i, w)| {
-                        let lexeme = format!("'{}'", w.replace(['\'', '\\'], ""));
-                        let star = if as_prefix(i, w) { "*" } else { "" };
-                        if star.is_empty() && weight.is_empty() {
-                            lexeme
-                        } else {
-                            format!("{lexeme}:{star}{weight}")
-                        }
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" & ")
-            };
-            let sql = "SELECT translation_id AS id FROM search_index \
-                       WHERE document @@ to_tsquery('simple', $1) AND lang = $2 \
-                       ORDER BY translation_id DESC LIMIT $3";
-            let mut run = |expr: String| {
+            // Quoted lexemes: nothing a reader types is read as an operator.
+            let expr = words
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    let lexeme = format!("'{}'", w.replace(['\'', '\\'], ""));
+                    if as_prefix(i, w) {
+                        format!("{lexeme}:*")
+                    } else {
+                        lexeme
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(" & ");
+            let mut run = |sql: &str| {
                 diesel::sql_query(sql)
-                    .bind::<Text, _>(expr)
+                    .bind::<Text, _>(&expr)
                     .bind::<Text, _>(lang)
                     .bind::<BigInt, _>(limit)
                     .load::<Hit>(&mut **c)
             };
-            (ids(run(query("A"))?), ids(run(query(""))?))
+            (
+                ids(run("SELECT translation_id AS id FROM search_index \
+                         WHERE title @@ to_tsquery('simple', $1) AND lang = $2 \
+                         ORDER BY translation_id DESC LIMIT $3")?),
+                ids(run("SELECT translation_id AS id FROM search_index \
+                         WHERE document @@ to_tsquery('simple', $1) AND lang = $2 \
+                         ORDER BY translation_id DESC LIMIT $3")?),
+            )
         }
     })
 }
 
-/// The first `need` of `ids` (in order) that are published in `lang`. SQLite holds every
-/// language in one index, so its candidates are checked, a few times `need` at a time, against
-/// the index on (id, language) of published translations, never the rows, which carry bodies.
-/// PostgreSQL's matches are in `lang` already.
-fn in_language(conn: &mut DbConn, ids: &[i64], lang: &str, need: usize) -> AppResult<Vec<i64>> {
-    let DbConn::Sqlite(c) = conn else {
-        return Ok(ids.iter().copied().take(need).collect());
-    };
-    let mut found = Vec::with_capacity(need);
-    for chunk in ids.chunks((need * 2).max(40)) {
-        let ids = crate::content::queries::json_ids(chunk);
-        let here: std::collections::HashSet<i64> = Kept {
-            sql: &[
-                "SELECT id FROM translations INDEXED BY translations_published_id \
-                 WHERE status = 'published' AND lang = ",
-                " AND id IN (SELECT value FROM json_each(",
-                "))",
-            ],
-            binds: vec![Bind::Text(lang), Bind::Text(&ids)],
-        }
-        .load::<Hit>(&mut **c)?
-        .into_iter()
-        .map(|h| h.id)
-        .collect();
-        found.extend(chunk.iter().copied().filter(|id| here.contains(id)));
-        if found.len() >= need {
-            found.truncate(need);
-            break;
+/// An FTS5 query for documents holding every word, each quoted, so that FTS5 reads no operator
+/// in what a reader typed; `prefix(i, word)` says which may match as a prefix.
+///
+/// The indexes keep no positions, so FTS5 refuses a quoted word that its tokenizer cuts in
+/// two (a phrase). Its tokenizer keeps letters, digits and marks together; the letters Rust
+/// also counts as alphanumeric but FTS5 does not are the enclosed ones (Ⓐ, 🄰), so a word is
+/// cut at those here too.
+fn fts5_expression(words: &[String], prefix: impl Fn(usize, &str) -> bool) -> String {
+    let enclosed = |c: char| matches!(c, '\u{2460}'..='\u{24FF}' | '\u{1F100}'..='\u{1F1FF}');
+    let mut parts = Vec::new();
+    for (i, w) in words.iter().enumerate() {
+        let pieces: Vec<&str> = w.split(enclosed).filter(|p| !p.is_empty()).collect();
+        for (j, piece) in pieces.iter().enumerate() {
+            let star = if j + 1 == pieces.len() && prefix(i, w) {
+                "*"
+            } else {
+                ""
+            };
+            parts.push(format!("\"{}\"{star}", piece.replace('"', "")));
         }
     }
-    Ok(found)
+    parts.join(" AND ")
+}
+
+/// Should FTS5 still meet a word its tokenizer cuts in two, the word cannot be in the index as
+/// typed: no document matches, rather than a failed request.
+fn unsplit_phrase(e: diesel::result::Error) -> QueryResult<Vec<Hit>> {
+    match &e {
+        diesel::result::Error::DatabaseError(_, info)
+            if info.message().contains("phrase queries are not supported") =>
+        {
+            Ok(Vec::new())
+        }
+        _ => Err(e),
+    }
 }
 
 /// A SQLite statement whose text never changes, with its parameters between the parts of its
@@ -323,14 +328,18 @@ pub fn snippets(
 
 /// About 200 characters of `text` around the first query word, with every query word wrapped
 /// in `<mark>`; the text is escaped, so the snippet is safe HTML. A word is found as written
-/// in lowercase, Capitalised or in CAPITALS, at the start of a word of the text: a substring
-/// search for each form, where comparing every character regardless of case was a tenth of a
-/// search's time.
+/// in lowercase, Capitalised or in CAPITALS, at the start of a word of the text. Only the
+/// window is searched for the words to mark, once the first is found: a result's lead is
+/// kilobytes long and its snippet 200 characters.
 pub fn snippet(text: &str, q: &str) -> String {
     const WIDTH: usize = 200;
     const BEFORE: usize = 60;
-    let found = occurrences(text, &terms(q));
-    let start = found.first().map_or(0, |&(at, _)| {
+    let forms = forms(&terms(q));
+    let first = forms
+        .iter()
+        .filter_map(|f| word_starts(text, f, 0, text.len()).next())
+        .min();
+    let start = first.map_or(0, |at| {
         text[..at]
             .char_indices()
             .rev()
@@ -341,15 +350,12 @@ pub fn snippet(text: &str, q: &str) -> String {
         .char_indices()
         .nth(WIDTH)
         .map_or(text.len(), |(i, _)| start + i);
-    let mut out = String::new();
+    let mut out = String::with_capacity(end - start + 64);
     if start > 0 {
         out.push('…');
     }
     let mut i = start;
-    for &(from, to) in found
-        .iter()
-        .filter(|(from, to)| *from >= start && *to <= end)
-    {
+    for (from, to) in occurrences(text, &forms, start, end) {
         escape_into(&mut out, &text[i..from]);
         out.push_str("<mark>");
         escape_into(&mut out, &text[from..to]);
@@ -363,9 +369,10 @@ pub fn snippet(text: &str, q: &str) -> String {
     out
 }
 
-/// Where the query words (lowercase) occur in `text` at the start of a word, as byte ranges in
-/// order, the longest where two start together, none overlapping.
-fn occurrences(text: &str, words: &[String]) -> Vec<(usize, usize)> {
+/// The forms a query word (lowercase) is looked for in: as it is, Capitalised and in CAPITALS.
+/// Substring searches for each form, where comparing every character regardless of case was a
+/// tenth of a search's time.
+fn forms(words: &[String]) -> Vec<String> {
     let mut forms: Vec<String> = Vec::with_capacity(words.len() * 3);
     for w in words {
         let mut chars = w.chars();
@@ -375,19 +382,36 @@ fn occurrences(text: &str, words: &[String]) -> Vec<(usize, usize)> {
             .unwrap_or_default();
         forms.extend([w.clone(), capitalised, w.to_uppercase()]);
     }
+    forms.retain(|f| !f.is_empty());
     forms.sort();
     forms.dedup();
-    let mut found: Vec<(usize, usize)> = forms
-        .iter()
-        .filter(|f| !f.is_empty())
-        .flat_map(|f| text.match_indices(f.as_str()))
-        .filter(|(at, _)| {
-            !text[..*at]
+    forms
+}
+
+/// Where `form` stands in `text[from..to]` at the start of a word, as byte offsets in `text`.
+/// (A match of valid UTF-8 in valid UTF-8 starts on a character boundary.)
+fn word_starts<'a>(
+    text: &'a str,
+    form: &'a str,
+    from: usize,
+    to: usize,
+) -> impl Iterator<Item = usize> + 'a {
+    memchr::memmem::find_iter(&text.as_bytes()[from..to], form.as_bytes())
+        .map(move |i| from + i)
+        .filter(move |&at| {
+            !text[..at]
                 .chars()
                 .next_back()
                 .is_some_and(char::is_alphanumeric)
         })
-        .map(|(at, form)| (at, at + form.len()))
+}
+
+/// Where the forms occur within `text[from..to]` at the start of a word, as byte ranges in
+/// order, the longest where two start together, none overlapping.
+fn occurrences(text: &str, forms: &[String], from: usize, to: usize) -> Vec<(usize, usize)> {
+    let mut found: Vec<(usize, usize)> = forms
+        .iter()
+        .flat_map(|f| word_starts(text, f, from, to).map(|at| (at, at + f.len())))
         .collect();
     found.sort_by_key(|&(from, to)| (from, std::cmp::Reverse(to)));
     let mut kept: Vec<(usize, usize)> = Vec::with_capacity(found.len());

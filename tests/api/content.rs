@@ -510,6 +510,16 @@ async fn search_ranks_and_highlights_in_georgian_armenian_and_russian() {
     );
     let by_date = search("ka", "თბილისის").await;
     assert_eq!(by_date["items"].as_array().unwrap().len(), 2);
+    // Words the index's tokenizer would cut in two (a letter inside a circle) or that carry
+    // combining vowel signs are searched like any other and find nothing here.
+    for odd in ["bⒶc", "Ⓐ", "हिन्दी समाचार", "e\u{301}e\u{301}e\u{301}"]
+    {
+        assert_eq!(
+            titles(&search("ru", odd).await),
+            Vec::<String>::new(),
+            "{odd}"
+        );
+    }
 }
 
 /// The words as typed rank before matches of the last word as a prefix, and pages run on

@@ -1,0 +1,2 @@
+DROP INDEX search_index_title;
+ALTER TABLE search_index DROP COLUMN title;
