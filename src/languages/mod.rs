@@ -190,13 +190,19 @@ pub fn parse_position(raw: i32, field: &str) -> AppResult<i32> {
 
 /// Every language, or only the enabled ones, in switcher order.
 pub fn list(conn: &mut DbConn, enabled_only: bool) -> AppResult<Vec<Language>> {
-    Ok(db_run!(conn, |c| {
-        let mut query = languages::table.select(Language::as_select()).into_boxed();
-        if enabled_only {
-            query = query.filter(languages::enabled.eq(true));
-        }
-        query
-            .order((languages::position.asc(), languages::code.asc()))
+    // Two fixed queries rather than one boxed one: diesel keeps a fixed query prepared per
+    // connection, and every uncached Content API request reads the enabled languages.
+    let order = (languages::position.asc(), languages::code.asc());
+    Ok(db_run!(conn, |c| if enabled_only {
+        languages::table
+            .filter(languages::enabled.eq(true))
+            .order(order)
+            .select(Language::as_select())
+            .load(c)
+    } else {
+        languages::table
+            .order(order)
+            .select(Language::as_select())
             .load(c)
     })?)
 }
