@@ -25,7 +25,7 @@ use crate::content::queries::{
 use crate::content::search;
 use crate::db::schema::published_translations as pt;
 use crate::db::schema::{articles, item_cards, tags as tags_table, users};
-use crate::db::{Database, DbConn};
+use crate::db::{Database, DbConn, TextBytes};
 use crate::db_run;
 use crate::error::AppResult;
 use crate::html;
@@ -310,7 +310,7 @@ pub fn search_items(
     directory: &DirectoryCache,
 ) -> AppResult<Vec<ArticleItem>> {
     let wanted = ids.to_vec();
-    let rows: Vec<(i64, String, String)> = db_run!(conn, |c| item_cards::table
+    let rows: Vec<(i64, TextBytes, TextBytes)> = db_run!(conn, |c| item_cards::table
         .filter(item_cards::translation_id.eq_any(&wanted))
         .select((
             item_cards::translation_id,
@@ -322,8 +322,8 @@ pub fn search_items(
     if !rows.is_empty() {
         let dir = directory.get(conn, view.generation)?;
         for (id, card, lead) in rows {
-            let mut item = dir.item(serde_json::from_str(&card)?, view.chain, view.site)?;
-            item.snippet = Some(search::snippet(&lead, q));
+            let mut item = dir.item(serde_json::from_slice(&card.0)?, view.chain, view.site)?;
+            item.snippet = Some(search::snippet(&String::from_utf8_lossy(&lead.0), q));
             found.insert(id, item);
         }
     }
