@@ -311,3 +311,81 @@ impl DbConn {
 pub fn now() -> NaiveDateTime {
     Utc::now().naive_utc().trunc_subsecs(6)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::sql_types::BigInt;
+    use diesel::RunQueryDsl;
+
+    #[derive(diesel::QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+
+    /// Migration 9 moves an archive's search index into the new tables: every published
+    /// translation's words, and nothing a stale entry of the old index still held.
+    #[test]
+    fn search_tables_take_over_an_existing_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("upgrade.db");
+        let mut c = SqliteConnection::establish(path.to_str().unwrap()).unwrap();
+        while c.pending_migrations(SQLITE_MIGRATIONS).unwrap().len() > 1 {
+            c.run_next_migration(SQLITE_MIGRATIONS).unwrap();
+        }
+        let pending = c.pending_migrations(SQLITE_MIGRATIONS).unwrap();
+        assert!(pending[0].name().to_string().ends_with("_search_tables"));
+        // The rows an archive from before holds; their stories and languages do not matter here.
+        c.batch_execute(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO translations (id, article_id, lang, slug, title, subtitle, excerpt,
+                 excerpt_auto, seo_title, seo_description, word_count, reading_minutes, status,
+                 version, content_version, created_at, updated_at, body)
+             VALUES (1, 1, 'ka', 'a', 'თბილისის მერია', '', '', 1, '', '', 3, 1, 'published',
+                     1, 1, '2026-01-01', '2026-01-01', ''),
+                    (2, 2, 'ka', 'b', 'Draft', '', '', 1, '', '', 1, 1, 'draft',
+                     1, 1, '2026-01-01', '2026-01-01', '');
+             INSERT INTO search_index (rowid, title, body, lang)
+             VALUES (1, 'თბილისის მერია ', 'ახალი ავტობუსები', 'ka'),
+                    (2, 'Draft ', 'stale words', 'ka');",
+        )
+        .unwrap();
+        c.run_next_migration(SQLITE_MIGRATIONS).unwrap();
+        let mut matching = |sql: &str| -> Vec<i64> {
+            diesel::sql_query(sql)
+                .load::<Id>(&mut c)
+                .unwrap()
+                .into_iter()
+                .map(|r| r.id)
+                .collect()
+        };
+        let titles = "SELECT rowid AS id FROM search_titles WHERE search_titles MATCH";
+        let text = "SELECT rowid AS id FROM search_text WHERE search_text MATCH";
+        assert_eq!(matching(&format!("{titles} '\"მერია\"'")), vec![1]);
+        assert_eq!(
+            matching(&format!("{titles} '\"ავტობუსები\"'")),
+            Vec::<i64>::new()
+        );
+        assert_eq!(matching(&format!("{text} '\"ავტობუსები\"'")), vec![1]);
+        assert_eq!(matching(&format!("{text} '\"stale\"'")), Vec::<i64>::new());
+        assert_eq!(
+            matching("SELECT id FROM search_documents"),
+            vec![1],
+            "only published translations move"
+        );
+        // The triggers keep both indexes in step with the documents.
+        matching("UPDATE search_documents SET title = 'ახალი მერია' WHERE id = 1 RETURNING id");
+        assert_eq!(matching(&format!("{titles} '\"ახალი\"'")), vec![1]);
+        assert_eq!(
+            matching(&format!("{titles} '\"თბილისის\"'")),
+            Vec::<i64>::new()
+        );
+        matching("DELETE FROM search_documents WHERE id = 1 RETURNING id");
+        assert_eq!(matching(&format!("{text} '\"მერია\"'")), Vec::<i64>::new());
+        assert_eq!(
+            matching(&format!("{titles} '\"მერია\"'")),
+            Vec::<i64>::new()
+        );
+    }
+}
