@@ -149,8 +149,9 @@ fn ranked(
         .collect())
 }
 
-/// The newest `limit` matches of `words` in `lang`, in titles, and anywhere; with `prefix`, the
-/// last word (of three letters or more) also matches as a prefix.
+/// The newest `limit` matches of `words` in `lang`, in titles, and anywhere (unless titles
+/// alone fill the page); with `prefix`, the last word (of three letters or more) also matches
+/// as a prefix.
 fn matches(
     conn: &mut DbConn,
     lang: &str,
@@ -178,24 +179,26 @@ fn matches(
                 .load::<Hit>(&mut **c)
                 .or_else(unsplit_phrase)
             };
-            (
-                ids(run(&[
-                    "SELECT s.rowid AS id FROM search_titles s \
-                     JOIN translations t INDEXED BY translations_published_id \
-                     ON t.id = s.rowid AND t.status = 'published' AND t.lang = ",
-                    " WHERE search_titles MATCH ",
-                    " ORDER BY s.rowid DESC LIMIT ",
-                    "",
-                ])?),
-                ids(run(&[
-                    "SELECT s.rowid AS id FROM search_text s \
-                     JOIN translations t INDEXED BY translations_published_id \
-                     ON t.id = s.rowid AND t.status = 'published' AND t.lang = ",
-                    " WHERE search_text MATCH ",
-                    " ORDER BY s.rowid DESC LIMIT ",
-                    "",
-                ])?),
-            )
+            let in_title = ids(run(&[
+                "SELECT s.rowid AS id FROM search_titles s \
+                 JOIN translations t INDEXED BY translations_published_id \
+                 ON t.id = s.rowid AND t.status = 'published' AND t.lang = ",
+                " WHERE search_titles MATCH ",
+                " ORDER BY s.rowid DESC LIMIT ",
+                "",
+            ])?);
+            if in_title.len() as i64 == limit {
+                return Ok((in_title, Vec::new()));
+            }
+            let anywhere = ids(run(&[
+                "SELECT s.rowid AS id FROM search_text s \
+                 JOIN translations t INDEXED BY translations_published_id \
+                 ON t.id = s.rowid AND t.status = 'published' AND t.lang = ",
+                " WHERE search_text MATCH ",
+                " ORDER BY s.rowid DESC LIMIT ",
+                "",
+            ])?);
+            (in_title, anywhere)
         }
         DbConn::Postgres(c) => {
             // Quoted lexemes: nothing a reader types is read as an operator.
@@ -219,14 +222,16 @@ fn matches(
                     .bind::<BigInt, _>(limit)
                     .load::<Hit>(&mut **c)
             };
-            (
-                ids(run("SELECT translation_id AS id FROM search_index \
-                         WHERE title @@ to_tsquery('simple', $1) AND lang = $2 \
-                         ORDER BY translation_id DESC LIMIT $3")?),
-                ids(run("SELECT translation_id AS id FROM search_index \
-                         WHERE document @@ to_tsquery('simple', $1) AND lang = $2 \
-                         ORDER BY translation_id DESC LIMIT $3")?),
-            )
+            let in_title = ids(run("SELECT translation_id AS id FROM search_index \
+                                    WHERE title @@ to_tsquery('simple', $1) AND lang = $2 \
+                                    ORDER BY translation_id DESC LIMIT $3")?);
+            if in_title.len() as i64 == limit {
+                return Ok((in_title, Vec::new()));
+            }
+            let anywhere = ids(run("SELECT translation_id AS id FROM search_index \
+                                    WHERE document @@ to_tsquery('simple', $1) AND lang = $2 \
+                                    ORDER BY translation_id DESC LIMIT $3")?);
+            (in_title, anywhere)
         }
     })
 }
