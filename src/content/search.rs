@@ -149,6 +149,25 @@ fn ranked(
         .collect())
 }
 
+/// The parts of the statement for the newest matches in a language of the FTS5 index `$index`
+/// (its parameters: the language, the match expression, the limit), fixed at compile time so
+/// that diesel keeps it prepared.
+macro_rules! newest_in_language {
+    ($index:literal) => {
+        &[
+            concat!(
+                "SELECT s.rowid AS id FROM ",
+                $index,
+                " s JOIN translations t INDEXED BY translations_published_id \
+                 ON t.id = s.rowid AND t.status = 'published' AND t.lang = "
+            ),
+            concat!(" WHERE ", $index, " MATCH "),
+            " ORDER BY s.rowid DESC LIMIT ",
+            "",
+        ]
+    };
+}
+
 /// The newest `limit` matches of `words` in `lang`, in titles, and anywhere (unless titles
 /// alone fill the page); with `prefix`, the last word (of three letters or more) also matches
 /// as a prefix.
@@ -179,25 +198,11 @@ fn matches(
                 .load::<Hit>(&mut **c)
                 .or_else(unsplit_phrase)
             };
-            let in_title = ids(run(&[
-                "SELECT s.rowid AS id FROM search_titles s \
-                 JOIN translations t INDEXED BY translations_published_id \
-                 ON t.id = s.rowid AND t.status = 'published' AND t.lang = ",
-                " WHERE search_titles MATCH ",
-                " ORDER BY s.rowid DESC LIMIT ",
-                "",
-            ])?);
+            let in_title = ids(run(newest_in_language!("search_titles"))?);
             if in_title.len() as i64 == limit {
                 return Ok((in_title, Vec::new()));
             }
-            let anywhere = ids(run(&[
-                "SELECT s.rowid AS id FROM search_text s \
-                 JOIN translations t INDEXED BY translations_published_id \
-                 ON t.id = s.rowid AND t.status = 'published' AND t.lang = ",
-                " WHERE search_text MATCH ",
-                " ORDER BY s.rowid DESC LIMIT ",
-                "",
-            ])?);
+            let anywhere = ids(run(newest_in_language!("search_text"))?);
             (in_title, anywhere)
         }
         DbConn::Postgres(c) => {
