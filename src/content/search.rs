@@ -131,7 +131,7 @@ pub fn search(conn: &mut DbConn, lang: &str, q: &str, need: usize) -> AppResult<
 
 /// The first `need` matches in `lang`: the newest `need` with the words in the title, then
 /// the newest others. Every title match is also a match anywhere, so the newest `need` of each
-/// always hold the first `need` of both together.
+/// always hold the first `need` of both together; titles that fill the page need no more.
 fn ranked(
     conn: &mut DbConn,
     lang: &str,
@@ -139,7 +139,12 @@ fn ranked(
     prefix: bool,
     need: usize,
 ) -> AppResult<Vec<i64>> {
-    let (in_title, anywhere) = matches(conn, lang, words, prefix, need as i64)?;
+    let in_title = matches(conn, lang, words, prefix, Scope::Titles, need as i64)?;
+    let anywhere = if in_title.len() == need {
+        Vec::new()
+    } else {
+        matches(conn, lang, words, prefix, Scope::Everything, need as i64)?
+    };
     let mut seen = std::collections::HashSet::new();
     Ok(in_title
         .into_iter()
@@ -168,42 +173,45 @@ macro_rules! newest_in_language {
     };
 }
 
-/// The newest `limit` matches of `words` in `lang`, in titles, and anywhere (unless titles
-/// alone fill the page); with `prefix`, the last word (of three letters or more) also matches
-/// as a prefix.
+/// Where a search looks for the words.
+#[derive(Clone, Copy)]
+enum Scope {
+    Titles,
+    Everything,
+}
+
+/// The newest `limit` matches of `words` in `lang`, within `scope`; with `prefix`, the last
+/// word (of three letters or more) also matches as a prefix.
 fn matches(
     conn: &mut DbConn,
     lang: &str,
     words: &[String],
     prefix: bool,
+    scope: Scope,
     limit: i64,
-) -> AppResult<(Vec<i64>, Vec<i64>)> {
+) -> AppResult<Vec<i64>> {
     let last = words.len() - 1;
     let as_prefix = |i: usize, w: &str| prefix && i == last && prefix_ok(w);
     let ids = |hits: Vec<Hit>| hits.into_iter().map(|h| h.id).collect::<Vec<i64>>();
     Ok(match conn {
         DbConn::Sqlite(c) => {
-            let expr = fts5_expression(words, |i, w| as_prefix(i, w));
+            let expr = fts5_expression(words, as_prefix);
             if expr.is_empty() {
-                return Ok((Vec::new(), Vec::new()));
+                return Ok(Vec::new());
             }
             // One index holds every language: a match is kept if it is published in `lang`,
             // which the (id, language) index of published translations answers without
             // reading a translation row (they carry bodies).
-            let mut run = |sql: &'static [&'static str]| {
-                Kept {
-                    sql,
-                    binds: vec![Bind::Text(lang), Bind::Text(&expr), Bind::Int(limit)],
-                }
-                .load::<Hit>(&mut **c)
-                .or_else(unsplit_phrase)
+            let sql: &'static [&'static str] = match scope {
+                Scope::Titles => newest_in_language!("search_titles"),
+                Scope::Everything => newest_in_language!("search_text"),
             };
-            let in_title = ids(run(newest_in_language!("search_titles"))?);
-            if in_title.len() as i64 == limit {
-                return Ok((in_title, Vec::new()));
+            ids(Kept {
+                sql,
+                binds: vec![Bind::Text(lang), Bind::Text(&expr), Bind::Int(limit)],
             }
-            let anywhere = ids(run(newest_in_language!("search_text"))?);
-            (in_title, anywhere)
+            .load::<Hit>(&mut **c)
+            .or_else(unsplit_phrase)?)
         }
         DbConn::Postgres(c) => {
             // Quoted lexemes: nothing a reader types is read as an operator.
@@ -220,23 +228,23 @@ fn matches(
                 })
                 .collect::<Vec<_>>()
                 .join(" & ");
-            let mut run = |sql: &str| {
-                diesel::sql_query(sql)
-                    .bind::<Text, _>(&expr)
-                    .bind::<Text, _>(lang)
-                    .bind::<BigInt, _>(limit)
-                    .load::<Hit>(&mut **c)
+            let sql = match scope {
+                Scope::Titles => {
+                    "SELECT translation_id AS id FROM search_index \
+                     WHERE title @@ to_tsquery('simple', $1) AND lang = $2 \
+                     ORDER BY translation_id DESC LIMIT $3"
+                }
+                Scope::Everything => {
+                    "SELECT translation_id AS id FROM search_index \
+                     WHERE document @@ to_tsquery('simple', $1) AND lang = $2 \
+                     ORDER BY translation_id DESC LIMIT $3"
+                }
             };
-            let in_title = ids(run("SELECT translation_id AS id FROM search_index \
-                                    WHERE title @@ to_tsquery('simple', $1) AND lang = $2 \
-                                    ORDER BY translation_id DESC LIMIT $3")?);
-            if in_title.len() as i64 == limit {
-                return Ok((in_title, Vec::new()));
-            }
-            let anywhere = ids(run("SELECT translation_id AS id FROM search_index \
-                                    WHERE document @@ to_tsquery('simple', $1) AND lang = $2 \
-                                    ORDER BY translation_id DESC LIMIT $3")?);
-            (in_title, anywhere)
+            ids(diesel::sql_query(sql)
+                .bind::<Text, _>(&expr)
+                .bind::<Text, _>(lang)
+                .bind::<BigInt, _>(limit)
+                .load::<Hit>(&mut **c)?)
         }
     })
 }
