@@ -15,7 +15,10 @@
 # tag, resolved for random stories and readers, and events for every prompt and language. Each endpoint gets a warm-up pass (WARMUP seconds,
 # default 5) before it is measured, as a node that has been serving for a while has its
 # readers' pages cached. DURATION (seconds, default 10), CONNECTIONS (default 64) and STORIES
-# can be set in the environment; BENCH_DIR keeps the SQLite archive.
+# can be set in the environment; BENCH_DIR keeps the SQLite archive. ENDPOINTS names the ones
+# to measure (comma-separated, as in the table; /healthz is always measured):
+#
+#   ENDPOINTS=search bash bench/load.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
@@ -149,25 +152,24 @@ measure() { # name paths-file [METHOD] → "name|rps|p50|p99|errors|requests|rss
   echo "$1|$rps|$p50|$p99|$errors|$total|$rss"
 }
 
-results=()
-results+=("$(measure healthz -)")
-results+=("$(measure article-by-slug article)")
-results+=("$(measure tag-page tag)")
-results+=("$(measure list-by-tag list)")
-results+=("$(measure home-list home)")
-results+=("$(measure most-read mostread)")
-results+=("$(measure search search)")
-results+=("$(measure view-beacon beacon POST)")
-results+=("$(measure prompts-eligible prompts)")
-results+=("$(measure prompt-resolve resolve)")
-results+=("$(measure prompt-event events POST)")
+results=("$(measure healthz -)")
+beacons=0 events=0
+for spec in article-by-slug:article tag-page:tag list-by-tag:list home-list:home most-read:mostread \
+  search:search view-beacon:beacon:POST prompts-eligible:prompts prompt-resolve:resolve \
+  prompt-event:events:POST; do
+  IFS=: read -r name file method <<<"$spec"
+  [[ ",${ENDPOINTS:-$name}," == *",$name,"* ]] || continue
+  results+=("$(measure "$name" "$file" "${method:-GET}")")
+  case $name in
+    view-beacon) beacons=$(cut -d'|' -f6 <<<"${results[-1]}") ;;
+    prompt-event) events=$(cut -d'|' -f6 <<<"${results[-1]}") ;;
+  esac
+done
 peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
 
-# Every view the beacon acknowledged must be in the database after a clean shutdown.
-beacons=$(cut -d'|' -f6 <<<"${results[7]}")
+# Every view and prompt event acknowledged must be in the database after a clean shutdown.
 kill -TERM "$server"; wait "$server" 2>/dev/null || true; server=""
 counted=$(( $(views_in_db) - views_before ))
-events=$(cut -d'|' -f6 <<<"${results[10]}")
 events_counted=$(( $(SQL="SELECT COALESCE(SUM(impressions + clicks + dismissals), 0) FROM donation_prompt_events" views_in_db) - events_before ))
 
 ceiling=$(cut -d'|' -f2 <<<"${results[0]}")
