@@ -25,11 +25,11 @@ use crate::content::queries::{
 use crate::content::search;
 use crate::db::schema::published_translations as pt;
 use crate::db::schema::{articles, item_cards, tags as tags_table, users};
-use crate::db::{Database, DbConn, TextBytes};
+use crate::db::{json_ids, Bind, Database, DbConn, Kept, TextBytes};
 use crate::db_run;
 use crate::error::AppResult;
 use crate::html;
-use crate::tags::{PublicTag, Tag, TagName};
+use crate::tags::{Tag, TagName};
 
 /// How much of a story's text a card keeps for snippets, in bytes.
 pub const LEAD_BYTES: usize = 3 * 1024;
@@ -246,7 +246,7 @@ impl Directory {
     fn item(&self, card: Card, chain: &[String], site: &str) -> AppResult<ArticleItem> {
         let tags = card.tags.iter().filter_map(|id| {
             let (tag, names) = self.tags.get(id)?;
-            Some((*id, ItemTag::from(PublicTag::new(tag, names, chain))))
+            Some((*id, ItemTag::new(tag, names, chain)))
         });
         let story = ItemStory {
             kind: &card.kind,
@@ -300,6 +300,16 @@ impl DirectoryCache {
     }
 }
 
+#[derive(QueryableByName)]
+struct CardRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    translation_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    card: TextBytes,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    lead: TextBytes,
+}
+
 /// Search results `ids` (published translations) as items in that order, each with a snippet
 /// for the query `q`: from their cards, and the few without one from their tables.
 pub fn search_items(
@@ -309,21 +319,40 @@ pub fn search_items(
     view: &View,
     directory: &DirectoryCache,
 ) -> AppResult<Vec<ArticleItem>> {
-    let wanted = ids.to_vec();
-    let rows: Vec<(i64, TextBytes, TextBytes)> = db_run!(conn, |c| item_cards::table
-        .filter(item_cards::translation_id.eq_any(&wanted))
-        .select((
-            item_cards::translation_id,
-            item_cards::card,
-            item_cards::lead
-        ))
-        .load(c))?;
+    let rows: Vec<(i64, TextBytes, TextBytes)> = match conn {
+        // One statement text whatever the number of results, which diesel keeps prepared:
+        // with one bound parameter per id it prepared the read anew for every page.
+        DbConn::Sqlite(c) => {
+            let ids = json_ids(ids);
+            Kept {
+                sql: &[
+                    "SELECT translation_id, card, lead FROM item_cards \
+                     WHERE translation_id IN (SELECT value FROM json_each(",
+                    "))",
+                ],
+                binds: vec![Bind::Text(&ids)],
+            }
+            .load::<CardRow>(&mut **c)?
+            .into_iter()
+            .map(|r| (r.translation_id, r.card, r.lead))
+            .collect()
+        }
+        DbConn::Postgres(c) => item_cards::table
+            .filter(item_cards::translation_id.eq_any(ids))
+            .select((
+                item_cards::translation_id,
+                item_cards::card,
+                item_cards::lead,
+            ))
+            .load(&mut **c)?,
+    };
     let mut found: HashMap<i64, ArticleItem> = HashMap::with_capacity(rows.len());
     if !rows.is_empty() {
         let dir = directory.get(conn, view.generation)?;
+        let marker = search::Marker::new(q);
         for (id, card, lead) in rows {
             let mut item = dir.item(serde_json::from_slice(&card.0)?, view.chain, view.site)?;
-            item.snippet = Some(search::snippet(&String::from_utf8_lossy(&lead.0), q));
+            item.snippet = Some(marker.snippet(&lead.0));
             found.insert(id, item);
         }
     }

@@ -17,7 +17,7 @@ use crate::db::DbConn;
 use crate::db_run;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{KeyCursor, Limit};
-use crate::tags::{PublicTag, Tag};
+use crate::tags::{Tag, TagName};
 
 /// A published translation as lists show it (no body).
 #[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize)]
@@ -222,7 +222,7 @@ pub fn alternates(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<(i64, String,
              AND t.article_id IN (SELECT value FROM json_each(?)) \
              ORDER BY t.article_id, l.position, l.code",
         )
-        .bind::<diesel::sql_types::Text, _>(json_ids(ids))
+        .bind::<diesel::sql_types::Text, _>(crate::db::json_ids(ids))
         .load::<AlternateRow>(&mut **c)?
         .into_iter()
         .map(|a| (a.story, a.lang, a.slug))
@@ -245,13 +245,6 @@ struct AlternateRow {
     lang: String,
     #[diesel(sql_type = diesel::sql_types::Text)]
     slug: String,
-}
-
-/// Ids as one JSON array, for `IN (SELECT value FROM json_each(?))` in raw SQLite queries:
-/// the ids are bound, never written into the SQL text.
-pub(crate) fn json_ids(ids: &[i64]) -> String {
-    let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-    format!("[{}]", list.join(","))
 }
 
 /// The published translations with these ids, in the order given.
@@ -376,12 +369,14 @@ pub struct ItemTag {
     pub name: String,
 }
 
-impl From<PublicTag> for ItemTag {
-    fn from(t: PublicTag) -> Self {
+impl ItemTag {
+    /// `tag` named as [`PublicTag`](crate::tags::PublicTag) names it, without the description a list does not show.
+    pub fn new(tag: &Tag, names: &[TagName], chain: &[String]) -> Self {
         ItemTag {
-            slug: t.slug,
-            kind: t.kind,
-            name: t.name,
+            slug: tag.slug.clone(),
+            kind: tag.kind.clone(),
+            name: crate::tags::localize(names, chain)
+                .map_or_else(|| tag.slug.clone(), |n| n.name.clone()),
         }
     }
 }
@@ -619,7 +614,7 @@ impl Decorations {
             .map_or(&[][..], Vec::as_slice);
         let tags = story_tags.iter().map(|t| {
             let names = self.names.get(&t.id).map_or(&[][..], Vec::as_slice);
-            (t.id, ItemTag::from(PublicTag::new(t, names, chain)))
+            (t.id, ItemTag::new(t, names, chain))
         });
         ArticleItem::new(
             row,

@@ -5,13 +5,11 @@
 //! see [`sync`], [`search`] and [`snippet`].
 
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::sql_types::{BigInt, Text};
-use diesel::sqlite::Sqlite;
 
 use crate::articles::translations::Translation;
 use crate::articles::Status;
-use crate::db::DbConn;
+use crate::db::{Bind, DbConn, Kept};
 use crate::error::AppResult;
 use crate::html;
 
@@ -286,45 +284,6 @@ fn unsplit_phrase(e: diesel::result::Error) -> QueryResult<Vec<Hit>> {
     }
 }
 
-/// A SQLite statement whose text never changes, with its parameters between the parts of its
-/// text. diesel prepares a raw `sql_query` anew on every call; a statement like this one it
-/// keeps prepared per connection, which spares a search the parsing of its FTS5 queries (a
-/// tenth of a search's time).
-struct Kept<'a> {
-    sql: &'static [&'static str],
-    binds: Vec<Bind<'a>>,
-}
-
-enum Bind<'a> {
-    Text(&'a str),
-    Int(i64),
-}
-
-impl QueryFragment<Sqlite> for Kept<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        for (i, part) in self.sql.iter().enumerate() {
-            out.push_sql(part);
-            match self.binds.get(i) {
-                Some(Bind::Text(text)) => out.push_bind_param::<Text, str>(text)?,
-                Some(Bind::Int(n)) => out.push_bind_param::<BigInt, i64>(n)?,
-                None => {}
-            }
-        }
-        Ok(())
-    }
-}
-
-impl QueryId for Kept<'_> {
-    type QueryId = ();
-    const HAS_STATIC_QUERY_ID: bool = false;
-}
-
-impl Query for Kept<'_> {
-    type SqlType = diesel::sql_types::Untyped;
-}
-
-impl RunQueryDsl<SqliteConnection> for Kept<'_> {}
-
 /// A highlighted snippet of each of `ids` for the query `q`: where its words were found in
 /// the first part of the body, with `<mark>` around them, as safe HTML. (FTS5's own snippet()
 /// costs milliseconds a document on a large archive: it reads every position of a common
@@ -334,123 +293,178 @@ pub fn snippets(
     q: &str,
     ids: &[i64],
 ) -> AppResult<std::collections::HashMap<i64, String>> {
-    if terms(q).is_empty() || ids.is_empty() {
+    let marker = Marker::new(q);
+    if marker.forms.is_empty() || ids.is_empty() {
         return Ok(Default::default());
     }
     let bodies = crate::content::queries::bodies(conn, ids)?;
     Ok(bodies
         .into_iter()
-        .map(|(id, body)| (id, snippet(&crate::content::cards::lead(&body), q)))
+        .map(|(id, body)| {
+            let lead = crate::content::cards::lead(&body);
+            (id, marker.snippet(lead.as_bytes()))
+        })
         .collect())
 }
 
-/// About 200 characters of `text` around the first query word, with every query word wrapped
-/// in `<mark>`; the text is escaped, so the snippet is safe HTML. A word is found as written
-/// in lowercase, Capitalised or in CAPITALS, at the start of a word of the text. Only the
-/// window is searched for the words to mark, once the first is found: a result's lead is
-/// kilobytes long and its snippet 200 characters.
+/// About 200 characters of `text` around the first word of `q`, with every word of `q` marked;
+/// see [`Marker::snippet`].
 pub fn snippet(text: &str, q: &str) -> String {
-    const WIDTH: usize = 200;
-    const BEFORE: usize = 60;
-    let forms = forms(&terms(q));
-    let first = forms
-        .iter()
-        .filter_map(|f| word_starts(text, f, 0, text.len()).next())
-        .min();
-    let start = first.map_or(0, |at| {
-        text[..at]
-            .char_indices()
-            .rev()
-            .nth(BEFORE - 1)
-            .map_or(0, |(i, _)| i)
-    });
-    let end = text[start..]
-        .char_indices()
-        .nth(WIDTH)
-        .map_or(text.len(), |(i, _)| start + i);
-    let mut out = String::with_capacity(end - start + 64);
-    if start > 0 {
-        out.push('…');
-    }
-    let mut i = start;
-    for (from, to) in occurrences(text, &forms, start, end) {
-        escape_into(&mut out, &text[i..from]);
-        out.push_str("<mark>");
-        escape_into(&mut out, &text[from..to]);
-        out.push_str("</mark>");
-        i = to;
-    }
-    escape_into(&mut out, &text[i..end]);
-    if end < text.len() {
-        out.push('…');
-    }
-    out
+    Marker::new(q).snippet(text.as_bytes())
 }
 
-/// The forms a query word (lowercase) is looked for in: as it is, Capitalised and in CAPITALS.
-/// Substring searches for each form, where comparing every character regardless of case was a
-/// tenth of a search's time.
-fn forms(words: &[String]) -> Vec<String> {
-    let mut forms: Vec<String> = Vec::with_capacity(words.len() * 3);
-    for w in words {
-        let mut chars = w.chars();
-        let capitalised: String = chars
-            .next()
-            .map(|c| c.to_uppercase().chain(chars).collect())
-            .unwrap_or_default();
-        forms.extend([w.clone(), capitalised, w.to_uppercase()]);
+/// What a search marks in its results' snippets: the forms its words are looked for in, as it
+/// is, Capitalised and in CAPITALS, each with its substring searcher, made once for all of a
+/// page's results. Substring searches for each form, where comparing every character
+/// regardless of case was a tenth of a search's time.
+pub struct Marker {
+    forms: Vec<memchr::memmem::Finder<'static>>,
+}
+
+impl Marker {
+    pub fn new(q: &str) -> Self {
+        let mut forms: Vec<String> = Vec::new();
+        for w in terms(q) {
+            let mut chars = w.chars();
+            let capitalised: String = chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect())
+                .unwrap_or_default();
+            let capitals = w.to_uppercase();
+            forms.extend([w, capitalised, capitals]);
+        }
+        forms.retain(|f| !f.is_empty());
+        forms.sort();
+        forms.dedup();
+        Marker {
+            forms: forms
+                .iter()
+                .map(|f| memchr::memmem::Finder::new(f.as_bytes()).into_owned())
+                .collect(),
+        }
     }
-    forms.retain(|f| !f.is_empty());
-    forms.sort();
-    forms.dedup();
-    forms
+
+    /// About 200 characters of `text` around the first query word, with every query word
+    /// wrapped in `<mark>`; the text is escaped, so the snippet is safe HTML. A word is found
+    /// as written in lowercase, Capitalised or in CAPITALS, at the start of a word of the text.
+    ///
+    /// `text` is UTF-8 as the database stores it, and only the window is decoded: a result's
+    /// lead is kilobytes long and its snippet 200 characters, and decoding every lead was a
+    /// twentieth of a search. Text that is not UTF-8 is read with replacement characters.
+    pub fn snippet(&self, text: &[u8]) -> String {
+        const WIDTH: usize = 200;
+        const BEFORE: usize = 60;
+        let first = self
+            .forms
+            .iter()
+            .filter_map(|f| word_starts(text, f, 0, text.len()).next())
+            .min();
+        let start = first.map_or(0, |at| chars_back(text, at, BEFORE));
+        let end = chars_forward(text, start, WIDTH);
+        if std::str::from_utf8(&text[start..end]).is_err() {
+            // Never from the database, which only holds what Newsdesk wrote; made valid
+            // first, so that every offset falls between characters.
+            return self.snippet(String::from_utf8_lossy(text).as_bytes());
+        }
+        let mut out = String::with_capacity(end - start + 64);
+        if start > 0 {
+            out.push('…');
+        }
+        let mut i = start;
+        for (from, to) in self.occurrences(text, start, end) {
+            escape_into(&mut out, &text[i..from]);
+            out.push_str("<mark>");
+            escape_into(&mut out, &text[from..to]);
+            out.push_str("</mark>");
+            i = to;
+        }
+        escape_into(&mut out, &text[i..end]);
+        if end < text.len() {
+            out.push('…');
+        }
+        out
+    }
+
+    /// Where the forms occur within `text[from..to]` at the start of a word, as byte ranges in
+    /// order, the longest where two start together, none overlapping.
+    fn occurrences(&self, text: &[u8], from: usize, to: usize) -> Vec<(usize, usize)> {
+        let mut found: Vec<(usize, usize)> = self
+            .forms
+            .iter()
+            .flat_map(|f| word_starts(text, f, from, to).map(|at| (at, at + f.needle().len())))
+            .collect();
+        found.sort_by_key(|&(from, to)| (from, std::cmp::Reverse(to)));
+        let mut kept: Vec<(usize, usize)> = Vec::with_capacity(found.len());
+        for hit in found {
+            if kept.last().is_none_or(|last| hit.0 >= last.1) {
+                kept.push(hit);
+            }
+        }
+        kept
+    }
+}
+
+/// Whether `b` starts a character in UTF-8 (is not a continuation byte).
+fn starts_char(b: u8) -> bool {
+    b & 0xC0 != 0x80
+}
+
+/// The character of UTF-8 `text` that ends where `at` begins.
+fn char_before(text: &[u8], at: usize) -> Option<char> {
+    let from = (at.saturating_sub(4)..at)
+        .rev()
+        .find(|&i| starts_char(text[i]))?;
+    std::str::from_utf8(&text[from..at]).ok()?.chars().next()
+}
+
+/// Where the character `n` characters before `at` starts, or 0.
+fn chars_back(text: &[u8], at: usize, n: usize) -> usize {
+    (0..at)
+        .rev()
+        .filter(|&i| starts_char(text[i]))
+        .nth(n - 1)
+        .unwrap_or(0)
+}
+
+/// Where the character `n` characters after the one at `from` starts, or the end.
+fn chars_forward(text: &[u8], from: usize, n: usize) -> usize {
+    (from..text.len())
+        .filter(|&i| starts_char(text[i]))
+        .nth(n)
+        .unwrap_or(text.len())
 }
 
 /// Where `form` stands in `text[from..to]` at the start of a word, as byte offsets in `text`.
 /// (A match of valid UTF-8 in valid UTF-8 starts on a character boundary.)
 fn word_starts<'a>(
-    text: &'a str,
-    form: &'a str,
+    text: &'a [u8],
+    form: &'a memchr::memmem::Finder<'static>,
     from: usize,
     to: usize,
 ) -> impl Iterator<Item = usize> + 'a {
-    memchr::memmem::find_iter(&text.as_bytes()[from..to], form.as_bytes())
+    form.find_iter(&text[from..to])
         .map(move |i| from + i)
-        .filter(move |&at| {
-            !text[..at]
-                .chars()
-                .next_back()
-                .is_some_and(char::is_alphanumeric)
-        })
+        .filter(move |&at| !char_before(text, at).is_some_and(char::is_alphanumeric))
 }
 
-/// Where the forms occur within `text[from..to]` at the start of a word, as byte ranges in
-/// order, the longest where two start together, none overlapping.
-fn occurrences(text: &str, forms: &[String], from: usize, to: usize) -> Vec<(usize, usize)> {
-    let mut found: Vec<(usize, usize)> = forms
-        .iter()
-        .flat_map(|f| word_starts(text, f, from, to).map(|at| (at, at + f.len())))
-        .collect();
-    found.sort_by_key(|&(from, to)| (from, std::cmp::Reverse(to)));
-    let mut kept: Vec<(usize, usize)> = Vec::with_capacity(found.len());
-    for hit in found {
-        if kept.last().is_none_or(|last| hit.0 >= last.1) {
-            kept.push(hit);
-        }
+/// Appends UTF-8 `text` to `out` as HTML text. The bytes escaped are ASCII, which never
+/// occurs inside a multi-byte character, so the text is copied in runs between them.
+fn escape_into(out: &mut String, text: &[u8]) {
+    let text = std::str::from_utf8(text).unwrap_or_default();
+    let mut copied = 0;
+    for (i, b) in text.bytes().enumerate() {
+        let escaped = match b {
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'&' => "&amp;",
+            b'"' => "&quot;",
+            _ => continue,
+        };
+        out.push_str(&text[copied..i]);
+        out.push_str(escaped);
+        copied = i + 1;
     }
-    kept
-}
-
-fn escape_into(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '"' => out.push_str("&quot;"),
-            _ => out.push(c),
-        }
-    }
+    out.push_str(&text[copied..]);
 }
 
 #[cfg(test)]
@@ -500,5 +514,31 @@ mod tests {
             vec!["georgia", "or", "russia"]
         );
         assert_eq!(terms("საქართველო, რუსეთი"), vec!["საქართველო", "რუსეთი"]);
+    }
+
+    #[test]
+    fn snippets_are_cut_between_characters_of_any_script_and_survive_broken_bytes() {
+        let marker = Marker::new("თბილისი");
+        // Three bytes a letter: the window must start and end between letters.
+        let text = format!("{} თბილისი {}", "ა".repeat(300), "ბ".repeat(300));
+        let s = marker.snippet(text.as_bytes());
+        assert_eq!(
+            s,
+            format!(
+                "…{} <mark>თბილისი</mark> {}…",
+                "ა".repeat(59),
+                "ბ".repeat(132)
+            )
+        );
+        // A word that follows a letter of another script is inside a word, not at its start.
+        assert_eq!(marker.snippet("xთბილისი".as_bytes()), "xთბილისი");
+        // Bytes that are not UTF-8 are read with replacement characters, never a panic.
+        let mut broken = b"Before \xE1\x83 ".to_vec();
+        broken.extend_from_slice("თბილისი <b>".as_bytes());
+        assert_eq!(
+            marker.snippet(&broken),
+            "Before \u{FFFD} <mark>თბილისი</mark> &lt;b&gt;"
+        );
+        assert_eq!(marker.snippet(&[0xFF, b'a']), "\u{FFFD}a");
     }
 }
