@@ -1,0 +1,1 @@
+COMMENT ON TABLE search_index IS NULL;
