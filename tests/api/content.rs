@@ -453,29 +453,8 @@ async fn search_ranks_and_highlights_in_georgian_armenian_and_russian() {
         ),
         ("ru", "Погода", "<p>Дожди в Тбилиси.</p>"),
     ];
-    for (lang, title, body) in docs {
-        let created = app
-            .post(
-                "/api/v1/admin/articles",
-                &editor,
-                json!({"type": "news", "translation": {"lang": lang, "title": title, "body": body}}),
-            )
-            .await;
-        let id = created.body["id"].as_i64().unwrap();
-        app.transition(&editor, id, lang, json!({"status": "published"}))
-            .await;
-    }
-    let search = |lang: &'static str, q: &'static str| {
-        let app = &app;
-        async move {
-            let req = TestRequest::get()
-                .uri(&format!("/api/v1/articles?lang={lang}&q={}", url_escape(q)))
-                .insert_header(("user-agent", "test"));
-            let reply = app.call(req).await;
-            assert_eq!(reply.status, 200, "{}", reply.body);
-            reply.body
-        }
-    };
+    publish_texts(&app, &editor, &docs).await;
+    let search = |lang: &'static str, q: &'static str| search_in(&app, lang, q);
     let ka = search("ka", "თბილისის მერია").await;
     assert_eq!(
         titles(&ka),
@@ -572,44 +551,16 @@ async fn search_ranks_words_as_typed_before_prefixes_and_pages_through_both() {
 async fn search_completes_the_last_word_with_diacritics_and_many_completions() {
     let (app, editor) = TestApp::newsroom().await;
     let many: Vec<String> = (0..70).map(|i| format!("zeta{i:02}x")).collect();
+    let census = format!("<p>Counted {}.</p>", many.join(" "));
     let docs = [
-        (
-            "az",
-            "Görüş keçirildi",
-            "<p>Nazirlər görüşdü.</p>".to_owned(),
-        ),
-        (
-            "en",
-            "Census",
-            format!("<p>Counted {}.</p>", many.join(" ")),
-        ),
-        ("en", "Zeta", "<p>The zeta function.</p>".to_owned()),
+        ("az", "Görüş keçirildi", "<p>Nazirlər görüşdü.</p>"),
+        ("en", "Census", census.as_str()),
+        ("en", "Zeta", "<p>The zeta function.</p>"),
     ];
-    for (lang, title, body) in docs {
-        let created = app
-            .post(
-                "/api/v1/admin/articles",
-                &editor,
-                json!({"type": "news", "translation": {"lang": lang, "title": title, "body": body}}),
-            )
-            .await;
-        assert_eq!(created.status, 201, "{}", created.body);
-        let id = created.body["id"].as_i64().unwrap();
-        app.transition(&editor, id, lang, json!({"status": "published"}))
-            .await;
-    }
+    publish_texts(&app, &editor, &docs).await;
     let search = |lang: &'static str, q: &'static str| {
         let app = &app;
-        async move {
-            let reply = app
-                .get(
-                    &format!("/api/v1/articles?lang={lang}&q={}", url_escape(q)),
-                    None,
-                )
-                .await;
-            assert_eq!(reply.status, 200, "{}", reply.body);
-            titles(&reply.body)
-        }
+        async move { titles(&search_in(app, lang, q).await) }
     };
     assert_eq!(search("az", "görü").await, vec!["Görüş keçirildi"]);
     if app.state.db.backend() == newsdesk::db::Backend::Sqlite {
@@ -820,6 +771,33 @@ async fn search_results_follow_every_change_to_their_stories() {
         .await;
     let found = app.get("/api/v1/articles?lang=en&q=border", None).await;
     assert_eq!(titles(&found.body), Vec::<String>::new());
+}
+
+/// Publishes one story per (language, title, body HTML).
+async fn publish_texts(app: &TestApp, editor: &str, docs: &[(&str, &str, &str)]) {
+    for (lang, title, body) in docs {
+        let created = app
+            .post(
+                "/api/v1/admin/articles",
+                editor,
+                json!({"type": "news", "translation": {"lang": lang, "title": title, "body": body}}),
+            )
+            .await;
+        assert_eq!(created.status, 201, "{}", created.body);
+        let id = created.body["id"].as_i64().unwrap();
+        app.transition(editor, id, lang, json!({"status": "published"}))
+            .await;
+    }
+}
+
+/// A search's answer, which must be a 200.
+async fn search_in(app: &TestApp, lang: &str, q: &str) -> Value {
+    let req = TestRequest::get()
+        .uri(&format!("/api/v1/articles?lang={lang}&q={}", url_escape(q)))
+        .insert_header(("user-agent", "test"));
+    let reply = app.call(req).await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body
 }
 
 fn url_escape(s: &str) -> String {
