@@ -2,7 +2,7 @@
 //! two FTS5 indexes with the `unicode61` tokenizer over one table of documents: titles alone,
 //! and titles with bodies. On PostgreSQL, `simple` `tsvector`s of the title and of the whole
 //! text, each with a GIN index. This file is the one place that knows the difference; callers
-//! see [`sync`], [`search`] and [`snippet`].
+//! see [`sync`], [`search`] and [`Marker`].
 
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
@@ -394,12 +394,6 @@ pub fn snippets(
         .collect())
 }
 
-/// About 200 characters of `text` around the first word of `q`, with every word of `q` marked;
-/// see [`Marker::snippet`].
-pub fn snippet(text: &str, q: &str) -> String {
-    Marker::new(q).snippet(text.as_bytes())
-}
-
 /// What a search marks in its results' snippets: the forms its words are looked for in, as it
 /// is, Capitalised and in CAPITALS, each with its substring searcher, made once for all of a
 /// page's results. Substring searches for each form, where comparing every character
@@ -557,6 +551,10 @@ fn escape_into(out: &mut String, text: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn snippet(text: &str, q: &str) -> String {
+        Marker::new(q).snippet(text.as_bytes())
+    }
 
     #[test]
     fn snippets_mark_the_words_and_escape_the_rest() {
