@@ -214,19 +214,25 @@ pub fn alternates(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<(i64, String,
         return Ok(Vec::new());
     }
     Ok(match conn {
-        DbConn::Sqlite(c) => diesel::sql_query(
-            "SELECT t.article_id AS story, t.lang, t.slug \
-             FROM translations AS t INDEXED BY translations_published_article \
-             JOIN languages AS l ON l.code = t.lang \
-             WHERE t.status = 'published' AND l.enabled \
-             AND t.article_id IN (SELECT value FROM json_each(?)) \
-             ORDER BY t.article_id, l.position, l.code",
-        )
-        .bind::<diesel::sql_types::Text, _>(crate::db::json_ids(ids))
-        .load::<AlternateRow>(&mut **c)?
-        .into_iter()
-        .map(|a| (a.story, a.lang, a.slug))
-        .collect(),
+        // One statement text whatever the number of stories, which diesel keeps prepared.
+        DbConn::Sqlite(c) => {
+            let ids = crate::db::json_ids(ids);
+            crate::db::Kept {
+                sql: &[
+                    "SELECT t.article_id AS story, t.lang, t.slug \
+                     FROM translations AS t INDEXED BY translations_published_article \
+                     JOIN languages AS l ON l.code = t.lang \
+                     WHERE t.status = 'published' AND l.enabled \
+                     AND t.article_id IN (SELECT value FROM json_each(",
+                    ")) ORDER BY t.article_id, l.position, l.code",
+                ],
+                binds: vec![crate::db::Bind::Text(&ids)],
+            }
+            .load::<AlternateRow>(&mut **c)?
+            .into_iter()
+            .map(|a| (a.story, a.lang, a.slug))
+            .collect()
+        }
         DbConn::Postgres(c) => pt::table
             .inner_join(languages::table.on(languages::code.eq(pt::lang)))
             .filter(pt::article_id.eq_any(ids))
@@ -370,7 +376,8 @@ pub struct ItemTag {
 }
 
 impl ItemTag {
-    /// `tag` named as [`PublicTag`](crate::tags::PublicTag) names it, without the description a list does not show.
+    /// `tag` named as [`PublicTag`](crate::tags::PublicTag) names it, without the description
+    /// a list does not show.
     pub fn new(tag: &Tag, names: &[TagName], chain: &[String]) -> Self {
         ItemTag {
             slug: tag.slug.clone(),
