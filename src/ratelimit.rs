@@ -1,80 +1,96 @@
-//! Fixed-window rate limits kept in the database, so that every Newsdesk node behind a load
-//! balancer counts against the same budget. Each window is its own row (the key names the
-//! subject and the window), so counting is one atomic upsert with no read-then-write race.
+//! Rate limits kept in the database, so that every Newsdesk node behind a load balancer counts
+//! against the same budget. A subject's counter is one row; counting is one atomic upsert that
+//! also starts a new window when the old one has ended, so there is no read-then-write race.
+//!
+//! Windows start with a hit, not on the clock's minute or quarter hour: a lockout reached just
+//! before a clock window's edge would last a moment, and its `Retry-After` would say so.
 
-use chrono::Utc;
+use chrono::NaiveDateTime;
+use diesel::dsl::case_when;
 use diesel::prelude::*;
+use diesel::sql_types::{Bool, Integer, Timestamp};
 
 use crate::db::schema::rate_limits;
 use crate::db::DbConn;
 use crate::db_run;
 use crate::error::{AppError, AppResult};
 
-/// A window of `secs` seconds, and the key of the window that contains now.
-struct Window {
-    key: String,
-    expires_at: chrono::NaiveDateTime,
-    retry_after: u64,
+/// How long a counter's window lasts.
+#[derive(Debug, Clone, Copy)]
+pub enum Window {
+    /// `secs` from the first hit: a budget of hits per period, whatever their pace.
+    FromFirst(u64),
+    /// `secs` from the latest hit: hits are forgotten after that long without one, so a
+    /// lockout reached with the last hit lasts the whole period.
+    FromLatest(u64),
 }
 
-fn current_window(subject: &str, secs: u64) -> Window {
-    let secs = secs.max(1) as i64;
-    let now = Utc::now().timestamp();
-    let index = now.div_euclid(secs);
-    let end = (index + 1) * secs;
-    Window {
-        key: format!("{subject}@{index}"),
-        expires_at: chrono::DateTime::from_timestamp(end, 0)
-            .unwrap_or_default()
-            .naive_utc(),
-        retry_after: (end - now).max(1) as u64,
+impl Window {
+    fn secs(self) -> i64 {
+        let (Window::FromFirst(s) | Window::FromLatest(s)) = self;
+        s.clamp(1, i64::MAX as u64) as i64
+    }
+}
+
+/// A counter's hits in its current window, and the seconds until that window ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Count {
+    pub hits: i32,
+    pub retry_after: u64,
+}
+
+impl Count {
+    fn new(hits: i32, expires_at: NaiveDateTime, now: NaiveDateTime) -> Count {
+        let left = (expires_at - now).num_milliseconds();
+        Count {
+            hits,
+            // Rounded up, so that a client waiting this long finds the window over.
+            retry_after: (left.max(0) as u64).div_ceil(1000).max(1),
+        }
     }
 }
 
 /// Counts one hit for `subject`; past `limit` hits in the window the answer is 429.
-pub fn enforce(conn: &mut DbConn, subject: &str, limit: u32, window_secs: u64) -> AppResult<()> {
-    let (hits, retry_after) = hit(conn, subject, window_secs)?;
-    if hits > limit as i32 {
+pub fn enforce(conn: &mut DbConn, subject: &str, limit: u32, window: Window) -> AppResult<()> {
+    let count = hit(conn, subject, window)?;
+    if count.hits > limit as i32 {
         return Err(AppError::TooManyRequests {
             detail: "too many requests from this client; try again later".into(),
-            retry_after,
+            retry_after: count.retry_after,
         });
     }
     Ok(())
 }
 
-/// Counts one hit and returns the hits so far in this window and the seconds until it ends.
-pub fn hit(conn: &mut DbConn, subject: &str, window_secs: u64) -> AppResult<(i32, u64)> {
-    let w = current_window(subject, window_secs);
-    let hits = db_run!(conn, |c| diesel::insert_into(rate_limits::table)
+/// Counts one hit and returns the hits so far in the window.
+pub fn hit(conn: &mut DbConn, subject: &str, window: Window) -> AppResult<Count> {
+    let now = crate::db::now();
+    let fresh = now + chrono::Duration::seconds(window.secs());
+    let ended = rate_limits::expires_at.le(now);
+    let moves = matches!(window, Window::FromLatest(_)).into_sql::<Bool>();
+    let expires_at =
+        case_when::<_, _, Timestamp>(ended.or(moves), fresh).otherwise(rate_limits::expires_at);
+    let (hits, expires_at) = db_run!(conn, |c| diesel::insert_into(rate_limits::table)
         .values((
-            rate_limits::key.eq(&w.key),
+            rate_limits::key.eq(subject),
             rate_limits::hits.eq(1),
-            rate_limits::expires_at.eq(w.expires_at),
+            rate_limits::expires_at.eq(fresh),
         ))
         .on_conflict(rate_limits::key)
         .do_update()
-        .set(rate_limits::hits.eq(rate_limits::hits + 1))
-        .returning(rate_limits::hits)
-        .get_result::<i32>(c))?;
-    Ok((hits, w.retry_after))
+        .set((
+            rate_limits::hits
+                .eq(case_when::<_, _, Integer>(ended, 1).otherwise(rate_limits::hits + 1)),
+            rate_limits::expires_at.eq(expires_at),
+        ))
+        .returning((rate_limits::hits, rate_limits::expires_at))
+        .get_result::<(i32, NaiveDateTime)>(c))?;
+    Ok(Count::new(hits, expires_at, now))
 }
 
-/// The hits so far in this window, without counting one, and the seconds until it ends.
-pub fn peek(conn: &mut DbConn, subject: &str, window_secs: u64) -> AppResult<(i32, u64)> {
-    let w = current_window(subject, window_secs);
-    let hits = db_run!(conn, |c| rate_limits::table
-        .find(&w.key)
-        .select(rate_limits::hits)
-        .first::<i32>(c)
-        .optional())?;
-    Ok((hits.unwrap_or(0), w.retry_after))
-}
-
-/// Forgets the current window's hits for `subject` (a successful sign-in clears failures).
-pub fn clear(conn: &mut DbConn, subject: &str, window_secs: u64) -> AppResult<()> {
-    let w = current_window(subject, window_secs);
-    db_run!(conn, |c| diesel::delete(rate_limits::table.find(&w.key))
+/// Forgets the subject's hits (a successful sign-in clears its failures).
+pub fn clear(conn: &mut DbConn, subject: &str) -> AppResult<()> {
+    db_run!(conn, |c| diesel::delete(rate_limits::table.find(subject))
         .execute(c))?;
     Ok(())
 }

@@ -12,7 +12,7 @@ use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::problem_responses;
-use crate::ratelimit;
+use crate::ratelimit::{self, Window};
 use crate::users::{self, Email, User, UserResponse};
 
 problem_responses!(
@@ -64,7 +64,8 @@ pub struct TokenResponse {
     pub user: UserResponse,
 }
 
-const AUTH_WINDOW_SECS: u64 = 60;
+/// The per-address budget of the auth endpoints is per minute from an address's first request.
+const AUTH_WINDOW: Window = Window::FromFirst(60);
 
 fn user_agent(req: &HttpRequest) -> Option<String> {
     req.headers()
@@ -79,7 +80,7 @@ fn limit_address(conn: &mut DbConn, state: &AppState, addr: &str) -> AppResult<(
         conn,
         &format!("auth-addr:{addr}"),
         state.config.auth_rate_limit_per_minute,
-        AUTH_WINDOW_SECS,
+        AUTH_WINDOW,
     )
 }
 
@@ -150,20 +151,24 @@ pub async fn login(
         ));
     }
     let addr = client_addr(&req, &state.config);
-    let failures_key = format!("login-failures:{}", email.as_str());
-    let lockout = state.config.login_lockout_secs;
+    let attempts_key = format!("login-attempts:{}", email.as_str());
+    // Attempts are forgotten a lockout's length after the latest, so the failure that locks
+    // an email locks it for the whole period. A sign-in clears them.
+    let lockout = Window::FromLatest(state.config.login_lockout_secs);
 
     let st = state.clone();
-    let (a, key, e) = (addr.clone(), failures_key.clone(), email.clone());
+    let (a, key, e) = (addr.clone(), attempts_key.clone(), email.clone());
     let user = state
         .db
         .run(move |c| {
             limit_address(c, &st, &a)?;
-            let (failures, retry_after) = ratelimit::peek(c, &key, lockout)?;
-            if failures >= st.config.login_max_failures as i32 {
+            // Counted before the password is checked, so that guesses sent together cannot
+            // all pass a check made before any of them failed.
+            let attempts = ratelimit::hit(c, &key, lockout)?;
+            if attempts.hits > st.config.login_max_failures as i32 {
                 return Err(AppError::TooManyRequests {
                     detail: "too many failed sign-ins for this account; try again later".into(),
-                    retry_after,
+                    retry_after: attempts.retry_after,
                 });
             }
             users::find_by_email(c, &e)
@@ -192,7 +197,7 @@ pub async fn login(
             let tokens = state
                 .db
                 .transaction(move |c| {
-                    ratelimit::clear(c, &failures_key, lockout)?;
+                    ratelimit::clear(c, &attempts_key)?;
                     users::record_login(c, user.id, rehash)?;
                     let user = users::find(c, user.id)?;
                     start_session(c, &st, user, ua, addr)
@@ -200,13 +205,7 @@ pub async fn login(
                 .await?;
             Ok(HttpResponse::Ok().json(tokens))
         }
-        _ => {
-            state
-                .db
-                .run(move |c| ratelimit::hit(c, &failures_key, lockout))
-                .await?;
-            Err(wrong_credentials())
-        }
+        _ => Err(wrong_credentials()),
     }
 }
 
