@@ -20,8 +20,8 @@ use crate::error::{AppError, AppResult};
 pub enum Window {
     /// `secs` from the first hit: a budget of hits per period, whatever their pace.
     FromFirst(u64),
-    /// `secs` from the latest hit: hits are forgotten after that long without one, so a
-    /// lockout reached with the last hit lasts the whole period.
+    /// `secs` from the latest hit within the limit: hits are forgotten after that long
+    /// without one, so a lockout reached with the last hit lasts the whole period.
     FromLatest(u64),
 }
 
@@ -34,9 +34,9 @@ impl Window {
 
 /// A counter's hits in its current window, and the seconds until that window ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Count {
-    pub hits: i32,
-    pub retry_after: u64,
+struct Count {
+    hits: i32,
+    retry_after: u64,
 }
 
 impl Count {
@@ -50,12 +50,20 @@ impl Count {
     }
 }
 
-/// Counts one hit for `subject`; past `limit` hits in the window the answer is 429.
-pub fn enforce(conn: &mut DbConn, subject: &str, limit: u32, window: Window) -> AppResult<()> {
-    let count = hit(conn, subject, window)?;
+/// Counts one hit for `subject`; past `limit` hits in the window the answer is 429 with
+/// `detail`. Hits past the limit still count, but no longer move a [`Window::FromLatest`]: a
+/// client retrying while refused does not push the window's end further away.
+pub fn enforce(
+    conn: &mut DbConn,
+    subject: &str,
+    limit: u32,
+    window: Window,
+    detail: &str,
+) -> AppResult<()> {
+    let count = hit(conn, subject, limit, window)?;
     if count.hits > limit as i32 {
         return Err(AppError::TooManyRequests {
-            detail: "too many requests from this client; try again later".into(),
+            detail: detail.to_owned(),
             retry_after: count.retry_after,
         });
     }
@@ -63,13 +71,15 @@ pub fn enforce(conn: &mut DbConn, subject: &str, limit: u32, window: Window) -> 
 }
 
 /// Counts one hit and returns the hits so far in the window.
-pub fn hit(conn: &mut DbConn, subject: &str, window: Window) -> AppResult<Count> {
+fn hit(conn: &mut DbConn, subject: &str, limit: u32, window: Window) -> AppResult<Count> {
     let now = crate::db::now();
     let fresh = now + chrono::Duration::seconds(window.secs());
     let ended = rate_limits::expires_at.le(now);
     let moves = matches!(window, Window::FromLatest(_)).into_sql::<Bool>();
-    let expires_at =
-        case_when::<_, _, Timestamp>(ended.or(moves), fresh).otherwise(rate_limits::expires_at);
+    // In SET, `hits` and `expires_at` are the row's values before this hit.
+    let under = rate_limits::hits.lt(limit.min(i32::MAX as u32) as i32);
+    let expires_at = case_when::<_, _, Timestamp>(ended.or(moves.and(under)), fresh)
+        .otherwise(rate_limits::expires_at);
     let (hits, expires_at) = db_run!(conn, |c| diesel::insert_into(rate_limits::table)
         .values((
             rate_limits::key.eq(subject),

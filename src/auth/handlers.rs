@@ -81,6 +81,7 @@ fn limit_address(conn: &mut DbConn, state: &AppState, addr: &str) -> AppResult<(
         &format!("auth-addr:{addr}"),
         state.config.auth_rate_limit_per_minute,
         AUTH_WINDOW,
+        "too many requests from this client; try again later",
     )
 }
 
@@ -152,8 +153,9 @@ pub async fn login(
     }
     let addr = client_addr(&req, &state.config);
     let attempts_key = format!("login-attempts:{}", email.as_str());
-    // Attempts are forgotten a lockout's length after the latest, so the failure that locks
-    // an email locks it for the whole period. A sign-in clears them.
+    // Attempts are forgotten a lockout's length after the latest that was let through, so the
+    // failure that locks an email locks it for the whole period, however often it is retried.
+    // A sign-in clears them.
     let lockout = Window::FromLatest(state.config.login_lockout_secs);
 
     let st = state.clone();
@@ -164,13 +166,13 @@ pub async fn login(
             limit_address(c, &st, &a)?;
             // Counted before the password is checked, so that guesses sent together cannot
             // all pass a check made before any of them failed.
-            let attempts = ratelimit::hit(c, &key, lockout)?;
-            if attempts.hits > st.config.login_max_failures as i32 {
-                return Err(AppError::TooManyRequests {
-                    detail: "too many failed sign-ins for this account; try again later".into(),
-                    retry_after: attempts.retry_after,
-                });
-            }
+            ratelimit::enforce(
+                c,
+                &key,
+                st.config.login_max_failures,
+                lockout,
+                "too many failed sign-ins for this account; try again later",
+            )?;
             users::find_by_email(c, &e)
         })
         .await?;

@@ -318,6 +318,12 @@ async fn repeated_failures_lock_an_email_whether_or_not_it_exists() {
         // The lock lasts its whole period from the failure that set it, wherever the clock is.
         let retry: u64 = locked.header("retry-after").unwrap().parse().unwrap();
         assert!((15 * 60 - 10..=15 * 60).contains(&retry), "{retry}");
+        // Retrying while locked does not push the end further away.
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(1200)).await;
+        let again = app.login(email, PASSWORD).await;
+        again.problem(429);
+        let later: u64 = again.header("retry-after").unwrap().parse().unwrap();
+        assert!(later < retry, "{later} after {retry}");
     }
     // Another account is not affected.
     app.create_user("e@newsroom.example", Role::Author);
