@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix_cors::Cors;
-use actix_web::body::MessageBody;
+use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::{from_fn, Condition, ErrorHandlers, Next};
@@ -256,9 +256,60 @@ pub fn build_app(
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         .configure(crate::routes)
         .default_service(web::to(not_found))
+        .wrap(from_fn(refuse_control_characters))
         .wrap(ErrorHandlers::new().default_handler(error::ensure_problem))
         .wrap(Condition::new(cors_enabled, cors))
         .wrap(from_fn(request_context))
+}
+
+/// No path segment or query parameter of this API means anything with a control character in
+/// it, and PostgreSQL cannot even compare text holding a NUL. So such a request is answered
+/// here, before any handler reads it: 404 for a path (it names no resource), 400 naming the
+/// parameter for a query string.
+async fn refuse_control_characters(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let refused = if has_control_escape(req.path()) {
+        Some(AppError::NotFound("no resource at this path".into()))
+    } else if has_control_escape(req.query_string()) {
+        control_parameter(req.query_string()).map(|name| {
+            AppError::bad_parameter(&name, "must not contain control characters such as NUL")
+        })
+    } else {
+        None
+    };
+    match refused {
+        Some(err) => Ok(req.error_response(err).map_into_right_body()),
+        None => Ok(next.call(req).await?.map_into_left_body()),
+    }
+}
+
+/// An ASCII control character (NUL, ESC, DEL …) other than tab, line feed and carriage return.
+fn is_refused_control(c: char) -> bool {
+    c.is_ascii_control() && !matches!(c, '\t' | '\n' | '\r')
+}
+
+/// Whether a percent-encoded path or query string decodes to an ASCII control byte. A raw
+/// control byte never gets this far: the HTTP parser refuses it.
+fn has_control_escape(raw: &str) -> bool {
+    raw.as_bytes().windows(3).any(|w| {
+        w[0] == b'%'
+            && std::str::from_utf8(&w[1..])
+                .ok()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .is_some_and(|b| is_refused_control(char::from(b)))
+    })
+}
+
+/// The first query parameter whose name or value holds a refused control character.
+fn control_parameter(query: &str) -> Option<String> {
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(query).ok()?;
+    pairs
+        .into_inner()
+        .into_iter()
+        .find(|(name, value)| name.chars().chain(value.chars()).any(is_refused_control))
+        .map(|(name, _)| name)
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

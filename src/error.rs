@@ -36,30 +36,35 @@ impl FieldError {
 }
 
 /// Runs each parser of a request's fields and keeps every field error, so that one response
-/// names all the invalid fields instead of the first.
+/// names all the invalid fields instead of the first. A parser that fails for another reason
+/// (the database is unreachable) is not the caller's mistake: that error is what `finish`
+/// returns.
 #[derive(Debug, Default)]
-pub struct FieldErrors(Vec<FieldError>);
+pub struct FieldErrors {
+    invalid: Vec<FieldError>,
+    failure: Option<AppError>,
+}
 
 impl FieldErrors {
     pub fn check<T>(&mut self, result: AppResult<T>) -> Option<T> {
         match result {
             Ok(v) => Some(v),
             Err(AppError::Validation(mut errors)) => {
-                self.0.append(&mut errors);
+                self.invalid.append(&mut errors);
                 None
             }
             Err(other) => {
-                self.0.push(FieldError::new("body", other.to_string()));
+                self.failure.get_or_insert(other);
                 None
             }
         }
     }
 
     pub fn finish(self) -> AppResult<()> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(AppError::Validation(self.0))
+        match self.failure {
+            Some(failure) => Err(failure),
+            None if self.invalid.is_empty() => Ok(()),
+            None => Err(AppError::Validation(self.invalid)),
         }
     }
 }

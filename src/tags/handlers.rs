@@ -221,13 +221,14 @@ pub async fn list_public_tags(
     query: web::Query<PublicTagQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
+    let kind = q.kind.as_deref().map(tags::parse_kind_filter).transpose()?;
     cached(&req, &state, move |c| {
         let chain = content_chain(c, &q.lang)?;
         let mut items = Vec::new();
         let mut after: Option<String> = None;
         // Every tag, a page at a time, so no single query is unbounded.
         loop {
-            let page = tags::list(c, q.kind.as_deref(), after.as_deref(), 500)?;
+            let page = tags::list(c, kind.as_deref(), after.as_deref(), 500)?;
             let done = page.len() < 500;
             after = page.last().map(|t| t.slug.clone());
             items.extend(page);
@@ -311,6 +312,7 @@ pub async fn list_tags(
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let limit = Limit::parse(q.limit)?;
+    let kind = q.kind.as_deref().map(tags::parse_kind_filter).transpose()?;
     let after = match q.cursor.as_deref() {
         None => None,
         Some(raw) => Some(
@@ -324,7 +326,7 @@ pub async fn list_tags(
     let list = state
         .db
         .run(move |c| {
-            let rows = tags::list(c, q.kind.as_deref(), after.as_deref(), limit.fetch())?;
+            let rows = tags::list(c, kind.as_deref(), after.as_deref(), limit.fetch())?;
             let (rows, next) = limit.split(rows, |t| t.slug.clone());
             let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
             let mut names = tags::names_of(c, &ids)?;

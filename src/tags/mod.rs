@@ -41,19 +41,32 @@ pub struct TagName {
 /// A tag's kind: `topic`, `country`, `section`, `person` … lowercase letters, digits and
 /// hyphens, so that frontends can switch on it.
 pub fn parse_kind(raw: &str, field: &str) -> AppResult<String> {
-    let ok = (1..=32).contains(&raw.len())
+    if is_kind(raw) {
+        Ok(raw.to_owned())
+    } else {
+        Err(AppError::invalid(field, KIND_RULE))
+    }
+}
+
+/// The `kind` filter of a tag list: 400 when it cannot be a kind, as for any malformed query
+/// parameter.
+pub fn parse_kind_filter(raw: &str) -> AppResult<String> {
+    if is_kind(raw) {
+        Ok(raw.to_owned())
+    } else {
+        Err(AppError::bad_parameter("kind", KIND_RULE))
+    }
+}
+
+const KIND_RULE: &str =
+    "a kind is 1 to 32 lowercase letters, digits and hyphens, starting with a letter";
+
+fn is_kind(raw: &str) -> bool {
+    (1..=32).contains(&raw.len())
         && raw.starts_with(|c: char| c.is_ascii_lowercase())
         && raw
             .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
-        Ok(raw.to_owned())
-    } else {
-        Err(AppError::invalid(
-            field,
-            "a kind is 1 to 32 lowercase letters, digits and hyphens, starting with a letter",
-        ))
-    }
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 /// A name in one language, parsed.
@@ -83,6 +96,13 @@ pub fn find_by_slug(conn: &mut DbConn, slug: &str) -> AppResult<Option<Tag>> {
 
 /// The tags with these slugs, in the order given; 422 naming `field` for any that don't exist.
 pub fn resolve_slugs(conn: &mut DbConn, slugs: &[String], field: &str) -> AppResult<Vec<Tag>> {
+    // What cannot be a slug names no tag, and is not sent to the database.
+    if let Some(bad) = slugs.iter().find(|s| Slug::parse(s, field).is_err()) {
+        return Err(AppError::invalid(
+            field,
+            format!("no tag with slug `{}`", bad.escape_debug()),
+        ));
+    }
     let wanted = slugs.to_vec();
     let found: Vec<Tag> = db_run!(conn, |c| tags::table
         .filter(tags::slug.eq_any(&wanted))

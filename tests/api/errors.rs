@@ -169,3 +169,81 @@ async fn internal_errors_hide_their_details() {
         "leaks internals: {text}"
     );
 }
+
+#[actix_web::test]
+async fn control_characters_in_paths_and_query_strings_are_refused() {
+    let (app, editor) = TestApp::newsroom().await;
+    let id = app
+        .publish_story(&editor, "en", "Talks resume in Geneva", &["georgia"])
+        .await;
+    let slug = app.slug_of(&editor, id, "en").await;
+    let admin = app.token_for(Role::Admin).await;
+
+    // PostgreSQL cannot compare text holding a NUL; none of these may reach it.
+    for (uri, field) in [
+        ("/api/v1/tags?lang=en&kind=topic%00", "kind"),
+        ("/api/v1/articles?lang=en&tag=georgia%00", "tag"),
+        ("/api/v1/articles?lang=en&q=Geneva%00", "q"),
+        ("/api/v1/articles?lang=en&q=Geneva%1B", "q"),
+        ("/api/v1/admin/articles?q=%00Geneva", "q"),
+        ("/api/v1/admin/audit?object_id=1%00", "object_id"),
+    ] {
+        let reply = app.get(uri, Some(&admin)).await;
+        assert_eq!(reply.problem(400)["errors"][0]["field"], field, "{uri}");
+    }
+    for uri in [
+        format!("/api/v1/articles/en/{slug}%00"),
+        "/api/v1/tags/georgia%00?lang=en".to_owned(),
+        "/api/v1/tags/georgia%00/articles?lang=en".to_owned(),
+    ] {
+        app.get(&uri, None).await.problem(404);
+    }
+
+    // The rule is no wider than it needs to be: a tab in a search still searches.
+    let tabbed = app.get("/api/v1/articles?lang=en&q=Geneva%09", None).await;
+    assert_eq!(tabbed.status, 200, "{}", tabbed.body);
+    assert_eq!(tabbed.body["items"][0]["slug"], slug.as_str());
+
+    // A kind filter that cannot be a kind is a malformed parameter; a real one filters.
+    let malformed = app.get("/api/v1/tags?lang=en&kind=Country", None).await;
+    assert_eq!(malformed.problem(400)["errors"][0]["field"], "kind");
+    let countries = app
+        .get("/api/v1/admin/tags?kind=country", Some(&admin))
+        .await;
+    assert_eq!(countries.status, 200, "{}", countries.body);
+    let slugs: Vec<&str> = countries.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(slugs, ["armenia", "georgia"]);
+
+    // A tag slug in a body that cannot be a slug names the field and writes nothing.
+    let before = app.get("/api/v1/admin/articles", Some(&editor)).await;
+    let rejected = app
+        .post(
+            "/api/v1/admin/articles",
+            &editor,
+            json!({"type": "news", "tags": ["georgia\u{0}"], "translation": {"lang": "en", "title": "Never filed"}}),
+        )
+        .await;
+    assert_eq!(rejected.problem(422)["errors"][0]["field"], "tags");
+    let after = app.get("/api/v1/admin/articles", Some(&editor)).await;
+    assert_eq!(before.body["items"], after.body["items"]);
+}
+
+#[actix_web::test]
+async fn a_database_failure_while_checking_fields_is_not_blamed_on_the_caller() {
+    let (app, editor) = TestApp::newsroom().await;
+    app.execute("ALTER TABLE tags RENAME TO tags_moved");
+    let reply = app
+        .post(
+            "/api/v1/admin/articles",
+            &editor,
+            json!({"type": "news", "tags": ["georgia"], "translation": {"lang": "en", "title": "Filed later"}}),
+        )
+        .await;
+    let text = reply.problem(500).to_string();
+    assert!(!text.contains("tags"), "leaks internals: {text}");
+}
