@@ -41,7 +41,12 @@ pub struct TagName {
 /// A tag's kind: `topic`, `country`, `section`, `person` … lowercase letters, digits and
 /// hyphens, so that frontends can switch on it.
 pub fn parse_kind(raw: &str, field: &str) -> AppResult<String> {
-    if is_kind(raw) {
+    let ok = (1..=32).contains(&raw.len())
+        && raw.starts_with(|c: char| c.is_ascii_lowercase())
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
         Ok(raw.to_owned())
     } else {
         Err(AppError::invalid(field, KIND_RULE))
@@ -51,23 +56,11 @@ pub fn parse_kind(raw: &str, field: &str) -> AppResult<String> {
 /// The `kind` filter of a tag list: 400 when it cannot be a kind, as for any malformed query
 /// parameter.
 pub fn parse_kind_filter(raw: &str) -> AppResult<String> {
-    if is_kind(raw) {
-        Ok(raw.to_owned())
-    } else {
-        Err(AppError::bad_parameter("kind", KIND_RULE))
-    }
+    parse_kind(raw, "kind").map_err(|_| AppError::bad_parameter("kind", KIND_RULE))
 }
 
 const KIND_RULE: &str =
     "a kind is 1 to 32 lowercase letters, digits and hyphens, starting with a letter";
-
-fn is_kind(raw: &str) -> bool {
-    (1..=32).contains(&raw.len())
-        && raw.starts_with(|c: char| c.is_ascii_lowercase())
-        && raw
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-}
 
 /// A name in one language, parsed.
 #[derive(Debug, Clone)]
