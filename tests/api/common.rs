@@ -67,6 +67,15 @@ impl Reply {
     }
 }
 
+/// The `key` text of every object in the JSON array `list` (item slugs, audit actions …).
+pub fn texts<'a>(list: &'a Value, key: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[key].as_str().unwrap())
+        .collect()
+}
+
 pub fn test_config(database_url: String) -> Config {
     let mut config = Config::new(database_url);
     config.jwt_secret = Some(SECRET.into());

@@ -9,7 +9,7 @@ use actix_web::test::TestRequest;
 use newsdesk::auth::Role;
 use serde_json::{json, Value};
 
-use crate::common::TestApp;
+use crate::common::{texts, TestApp};
 
 fn titles(body: &Value) -> Vec<String> {
     body["items"]
@@ -319,12 +319,7 @@ async fn article_pages_redirect_old_slugs_fall_back_and_list_where_a_story_is() 
     let missing = app
         .call(get("/api/v1/articles/ka/border-talks-resume-in-geneva"))
         .await;
-    let available: Vec<&str> = missing.problem(404)["available"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["lang"].as_str().unwrap())
-        .collect();
+    let available = texts(&missing.problem(404)["available"], "lang");
     assert_eq!(available, vec!["en", "ru"]);
     let fallback = app
         .call(get(
@@ -888,12 +883,7 @@ async fn live_entries_are_served_newest_first_and_after_a_cursor() {
         .call(get("/api/v1/articles/en/live-night/entries"))
         .await;
     assert_eq!(public.status, 200, "{}", public.body);
-    let bodies: Vec<&str> = public.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["body"].as_str().unwrap())
-        .collect();
+    let bodies = texts(&public.body["items"], "body");
     assert_eq!(bodies, vec!["<p>second</p>", "<p>first</p>"]);
     let cursor = public.body["cursor"].as_str().unwrap().to_owned();
     app.post(&entries, &editor, json!({"body": "<p>third</p>"}))

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use newsdesk::auth::Role;
 
-use crate::common::TestApp;
+use crate::common::{texts, TestApp};
 
 #[actix_web::test]
 async fn probes_answer_and_carry_security_headers() {
@@ -211,12 +211,7 @@ async fn control_characters_in_paths_and_query_strings_are_refused() {
         .get("/api/v1/admin/tags?kind=country", Some(&admin))
         .await;
     assert_eq!(countries.status, 200, "{}", countries.body);
-    let slugs: Vec<&str> = countries.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["slug"].as_str().unwrap())
-        .collect();
+    let slugs = texts(&countries.body["items"], "slug");
     assert_eq!(slugs, ["armenia", "georgia"]);
 
     // A tag slug in a body that cannot be a slug names the field and writes nothing.

@@ -6,15 +6,10 @@ use serde_json::{json, Value};
 
 use newsdesk::auth::Role;
 
-use crate::common::TestApp;
+use crate::common::{texts, TestApp};
 
 fn codes(body: &Value) -> Vec<&str> {
-    body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|l| l["code"].as_str().unwrap())
-        .collect()
+    texts(&body["items"], "code")
 }
 
 #[actix_web::test]

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use newsdesk::auth::Role;
 
-use crate::common::TestApp;
+use crate::common::{texts, TestApp};
 
 #[actix_web::test]
 async fn live_stories_take_sanitized_entries_that_can_be_edited_pinned_and_deleted() {
@@ -145,12 +145,7 @@ async fn the_audit_log_records_who_did_what_from_where() {
     app.get("/api/v1/admin/audit", None).await.problem(401);
     let all = app.get("/api/v1/admin/audit", Some(&admin)).await;
     assert_eq!(all.status, 200, "{}", all.body);
-    let actions: Vec<&str> = all.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = texts(&all.body["items"], "action");
     assert_eq!(
         actions[..3],
         ["language.update", "translation.publish", "article.create"]

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use newsdesk::auth::Role;
 
-use crate::common::TestApp;
+use crate::common::{texts, TestApp};
 
 const PROMPTS: &str = "/api/v1/admin/donation-prompts";
 const READER: &str = "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0";
@@ -212,12 +212,7 @@ async fn editors_manage_prompts_with_if_match_and_every_change_is_audited() {
         )
         .await;
     assert_eq!(audit.status, 200, "{}", audit.body);
-    let actions: Vec<&str> = audit.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let actions = texts(&audit.body["items"], "action");
     assert_eq!(
         actions,
         vec![

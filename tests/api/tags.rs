@@ -7,7 +7,7 @@ use serde_json::json;
 
 use newsdesk::auth::Role;
 
-use crate::common::TestApp;
+use crate::common::{texts, TestApp};
 
 #[actix_web::test]
 async fn editors_write_tags_everyone_signed_in_reads() {
@@ -269,12 +269,7 @@ async fn a_tag_that_stories_carry_is_deleted_only_when_detached() {
     let article = app
         .get(&format!("/api/v1/admin/articles/{story}"), Some(&editor))
         .await;
-    let slugs: Vec<&str> = article.body["tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["slug"].as_str().unwrap())
-        .collect();
+    let slugs = texts(&article.body["tags"], "slug");
     assert_eq!(slugs, vec!["georgia"]);
     assert_eq!(article.body["primary_tag"], "georgia", "the next tag leads");
     app.get(&path, Some(&editor)).await.problem(404);
