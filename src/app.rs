@@ -38,6 +38,9 @@ pub struct AppState {
     pub items: crate::content::queries::ItemCache,
     /// What item cards name, for the current cache generation.
     pub directory: crate::content::cards::DirectoryCache,
+    /// The enabled languages in switcher order, for the current cache generation: every
+    /// Content API request that is not answered from the cache needs its language's chain.
+    pub languages: crate::content::cache::PerGeneration<Vec<crate::languages::Language>>,
     /// The donation prompts readers can be shown, for the current cache generation.
     pub live_prompts: crate::prompts::live::LiveCache,
     /// Donation prompt events counted and not yet written.
@@ -64,6 +67,7 @@ impl AppState {
             views: ViewCounter::default(),
             items: Default::default(),
             directory: Default::default(),
+            languages: Default::default(),
             live_prompts: Default::default(),
             prompt_events: Default::default(),
             cache_control: HeaderValue::from_str(&format!(

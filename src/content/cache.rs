@@ -81,6 +81,38 @@ struct Generation {
     young_bytes: usize,
 }
 
+/// What every request of a cache generation reads alike (the enabled languages, the names
+/// item cards point to): read from the database by the first request that needs it in a
+/// generation, and shared by the rest until the next. A value read while a newer generation
+/// begins is only kept if none newer is kept already.
+pub struct PerGeneration<T> {
+    kept: Mutex<Option<(u64, Arc<T>)>>,
+}
+
+impl<T> Default for PerGeneration<T> {
+    fn default() -> Self {
+        PerGeneration {
+            kept: Mutex::new(None),
+        }
+    }
+}
+
+impl<T> PerGeneration<T> {
+    /// The value of `generation`, read with `load` unless it is kept.
+    pub fn get(&self, generation: u64, load: impl FnOnce() -> AppResult<T>) -> AppResult<Arc<T>> {
+        let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some((_, value)) = kept.filter(|(g, _)| *g == generation) {
+            return Ok(value);
+        }
+        let fresh = Arc::new(load()?);
+        let mut kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.as_ref().is_none_or(|(g, _)| *g <= generation) {
+            *kept = Some((generation, fresh.clone()));
+        }
+        Ok(fresh)
+    }
+}
+
 /// The response cache of one node.
 pub struct ResponseCache {
     inner: Mutex<Generation>,

@@ -13,12 +13,12 @@
 //! cards are still being written by [`backfill`]) is shown the slower way, from its tables.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::articles::{Byline, Image};
+use crate::content::cache::PerGeneration;
 use crate::content::queries::{
     self, arrange_tags, Alternate, ArticleItem, ItemStory, ItemTag, Listed, View,
 };
@@ -280,25 +280,7 @@ impl Directory {
 }
 
 /// Each node's [`Directory`] for the current cache generation.
-#[derive(Default)]
-pub struct DirectoryCache {
-    inner: Mutex<Option<(u64, Arc<Directory>)>>,
-}
-
-impl DirectoryCache {
-    fn get(&self, conn: &mut DbConn, generation: u64) -> AppResult<Arc<Directory>> {
-        let kept = self.inner.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if let Some((_, d)) = kept.filter(|(g, _)| *g == generation) {
-            return Ok(d);
-        }
-        let fresh = Arc::new(Directory::load(conn)?);
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if inner.as_ref().is_none_or(|(g, _)| *g <= generation) {
-            *inner = Some((generation, fresh.clone()));
-        }
-        Ok(fresh)
-    }
-}
+pub type DirectoryCache = PerGeneration<Directory>;
 
 #[derive(QueryableByName)]
 struct CardRow {
@@ -348,7 +330,7 @@ pub fn search_items(
     };
     let mut found: HashMap<i64, ArticleItem> = HashMap::with_capacity(rows.len());
     if !rows.is_empty() {
-        let dir = directory.get(conn, view.generation)?;
+        let dir = directory.get(view.generation, || Directory::load(conn))?;
         let marker = search::Marker::new(q);
         for (id, card, lead) in rows {
             let mut item = dir.item(serde_json::from_slice(&card.0)?, view.chain, view.site)?;

@@ -253,7 +253,7 @@ pub async fn list_articles(
     };
     let st = state.clone().into_inner();
     cached(&req, &state, move |c| {
-        let chain = content_chain(c, &q.lang)?;
+        let chain = content_chain(c, &st, &q.lang)?;
         let lang = chain[0].clone();
         let tag_id = match &q.tag {
             Some(slug) => match tag_id(c, slug)? {
@@ -391,7 +391,7 @@ pub async fn tag_articles(
     let cursor = sort.parse_cursor(q.cursor.as_deref())?;
     let st = state.clone().into_inner();
     cached(&req, &state, move |c| {
-        let chain = content_chain(c, &q.lang)?;
+        let chain = content_chain(c, &st, &q.lang)?;
         let lang = chain[0].clone();
         let tag = tags::find_by_slug(c, &slug)?
             .ok_or_else(|| AppError::NotFound(format!("no tag with slug `{slug}`")))?;
@@ -536,7 +536,7 @@ pub async fn get_article(
     let query_string = req.query_string().to_owned();
     let freshness = Duration::from_millis(state.config.content_freshness_ms);
     cached(&req, &state, move |c| {
-        let chain = content_chain(c, &lang)?;
+        let chain = content_chain(c, &st, &lang)?;
         let requested = chain[0].clone();
         let full = match locate(c, &requested, &slug)? {
             Found::Here(full) => *full,
@@ -753,7 +753,7 @@ pub async fn most_read(
     let st = state.clone().into_inner();
     let freshness = Duration::from_millis(state.config.content_freshness_ms);
     cached(&req, &state, move |c| {
-        let chain = content_chain(c, &q.lang)?;
+        let chain = content_chain(c, &st, &q.lang)?;
         let lang = chain[0].clone();
         let items = most_read_items(c, &lang, days, limit, &view(&st, &chain))?;
         Ok(Fresh::json(&MostReadList {
@@ -828,8 +828,9 @@ pub async fn list_entries(
     let limit = Limit::parse(q.limit)?;
     let since = IdCursor::parse(q.since.as_deref())
         .map_err(|_| AppError::bad_parameter("since", "is not a cursor this endpoint returned"))?;
+    let st = state.clone().into_inner();
     cached(&req, &state, move |c| {
-        let chain = content_chain(c, &lang)?;
+        let chain = content_chain(c, &st, &lang)?;
         let full =
             queries::by_slug(c, &chain[0], &slug)?.ok_or_else(|| no_story(&chain[0], &slug))?;
         let items = queries::entries(c, full.listed.id, since, limit.size() as i64)?;

@@ -498,13 +498,9 @@ pub fn demo_languages() -> Vec<NewLanguage> {
     ]
 }
 
-/// The languages to try, in order, for content asked for in `code`: the language itself, its
-/// fallback chain, then the default language. `None` when `code` is not an enabled language.
-pub fn fallback_chain(conn: &mut DbConn, code: &str) -> AppResult<Option<Vec<String>>> {
-    Ok(chain_in(&list(conn, true)?, code))
-}
-
-/// [`fallback_chain`] over a list of enabled languages already read.
+/// The languages to try, in order, for content asked for in `code`, among the enabled
+/// languages `all`: the language itself, its fallback chain, then the default language.
+/// `None` when `code` is not an enabled language.
 pub fn chain_in(all: &[Language], code: &str) -> Option<Vec<String>> {
     if !all.iter().any(|l| l.code == code) {
         return None;

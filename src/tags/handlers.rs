@@ -192,12 +192,15 @@ fn path_slug_not_found(slug: &str) -> AppError {
     AppError::NotFound(format!("no tag with slug `{slug}`"))
 }
 
-/// 404 unless `lang` is an enabled language; its fallback chain otherwise.
-pub fn content_chain(conn: &mut DbConn, lang: &str) -> AppResult<Vec<String>> {
-    let code = languages::LanguageCode::parse(lang, "lang")
-        .map_err(|_| AppError::NotFound(format!("no language with code `{lang}`")))?;
-    languages::fallback_chain(conn, code.as_str())?
-        .ok_or_else(|| AppError::NotFound(format!("no language with code `{lang}`")))
+/// 404 unless `lang` is an enabled language; its fallback chain otherwise. The enabled
+/// languages are read once per cache generation.
+pub fn content_chain(conn: &mut DbConn, state: &AppState, lang: &str) -> AppResult<Vec<String>> {
+    let unknown = || AppError::NotFound(format!("no language with code `{lang}`"));
+    let code = languages::LanguageCode::parse(lang, "lang").map_err(|_| unknown())?;
+    let enabled = state
+        .languages
+        .get(state.cache.generation(), || languages::list(conn, true))?;
+    languages::chain_in(&enabled, code.as_str()).ok_or_else(unknown)
 }
 
 /// List tags in one language, each with the number of stories published in it.
@@ -222,8 +225,9 @@ pub async fn list_public_tags(
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let kind = q.kind.as_deref().map(tags::parse_kind_filter).transpose()?;
+    let st = state.clone().into_inner();
     cached(&req, &state, move |c| {
-        let chain = content_chain(c, &q.lang)?;
+        let chain = content_chain(c, &st, &q.lang)?;
         let mut items = Vec::new();
         let mut after: Option<String> = None;
         // Every tag, a page at a time, so no single query is unbounded.
@@ -267,8 +271,9 @@ pub async fn get_public_tag(
 ) -> AppResult<HttpResponse> {
     let slug = slug.into_inner();
     let lang = query.into_inner().lang;
+    let st = state.clone().into_inner();
     cached(&req, &state, move |c| {
-        let chain = content_chain(c, &lang)?;
+        let chain = content_chain(c, &st, &lang)?;
         let tag = tags::find_by_slug(c, &slug)?.ok_or_else(|| path_slug_not_found(&slug))?;
         let item = localized(c, &[tag], &chain)?
             .pop()

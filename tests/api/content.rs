@@ -420,6 +420,39 @@ async fn a_change_through_one_node_shows_through_another_within_the_freshness_bo
         );
         actix_web::rt::time::sleep(Duration::from_millis(20)).await;
     }
+
+    // The enabled languages, which each node reads once per generation, follow too: a
+    // language disabled through one node is unknown to the other within the bound.
+    let tags_in_az = || get("/api/v1/tags?lang=az");
+    assert_eq!(other.call(tags_in_az()).await.status, 200);
+    let admin = app.token_for(Role::Admin).await;
+    let reply = app
+        .patch(
+            "/api/v1/admin/languages/az",
+            &admin,
+            json!({"enabled": false}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        app.call(tags_in_az()).await.status,
+        404,
+        "at once on this node"
+    );
+    let changed = Instant::now();
+    loop {
+        let now = other.call(tags_in_az()).await;
+        if now.status == 404 {
+            assert_eq!(now.body["status"], 404, "{}", now.body);
+            break;
+        }
+        assert!(
+            changed.elapsed() <= bound + Duration::from_millis(250),
+            "az still served after {:?}",
+            changed.elapsed()
+        );
+        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 #[actix_web::test]
