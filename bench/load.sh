@@ -61,6 +61,12 @@ PY
 # A server that has been running has its archive in the OS page cache; read the SQLite file
 # once so a run starts there too, and not with whatever a build or a seed left in memory.
 if [[ "$url" == sqlite://* ]]; then db_file=${url#sqlite://}; cat "${db_file%%\?*}" >/dev/null; fi
+# The same for PostgreSQL's files of this database, when the server is on this machine and its
+# data directory readable (it is for a superuser on the bench machine).
+if [[ "$url" == postgres* ]]; then
+  pg_dir=$(psql "${url%%\?*}" -Atc "SELECT current_setting('data_directory') || '/base/' || oid FROM pg_database WHERE datname = current_database()" 2>/dev/null || true)
+  if [ -n "$pg_dir" ] && [ -r "$pg_dir" ]; then cat "$pg_dir"/* >/dev/null 2>&1 || true; fi
+fi
 views_before=$(views_in_db)
 events_before=$(SQL="SELECT COALESCE(SUM(impressions + clicks + dismissals), 0) FROM donation_prompt_events" views_in_db)
 
