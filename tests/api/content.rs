@@ -9,7 +9,7 @@ use actix_web::test::TestRequest;
 use newsdesk::auth::Role;
 use serde_json::{json, Value};
 
-use crate::common::{texts, TestApp};
+use crate::common::{texts, Reply, TestApp};
 
 fn titles(body: &Value) -> Vec<String> {
     body["items"]
@@ -406,25 +406,16 @@ async fn a_change_through_one_node_shows_through_another_within_the_freshness_bo
     assert_eq!(cached.header("etag"), before.header("etag"));
 
     app.publish_story(&editor, "en", "After", &[]).await;
-    let changed = Instant::now();
     let bound = Duration::from_millis(app.state.config.content_freshness_ms);
-    loop {
-        let now = other.call(get("/api/v1/articles?lang=en")).await;
-        if titles(&now.body) == vec!["After", "Before"] {
-            break;
-        }
-        assert!(
-            changed.elapsed() <= bound + Duration::from_millis(250),
-            "still stale after {:?}",
-            changed.elapsed()
-        );
-        actix_web::rt::time::sleep(Duration::from_millis(20)).await;
-    }
+    until_within(bound, &other, "/api/v1/articles?lang=en", |now| {
+        titles(&now.body) == vec!["After", "Before"]
+    })
+    .await;
 
     // The enabled languages, which each node reads once per generation, follow too: a
     // language disabled through one node is unknown to the other within the bound.
-    let tags_in_az = || get("/api/v1/tags?lang=az");
-    assert_eq!(other.call(tags_in_az()).await.status, 200);
+    let tags_in_az = "/api/v1/tags?lang=az";
+    assert_eq!(other.call(get(tags_in_az)).await.status, 200);
     let admin = app.token_for(Role::Admin).await;
     let reply = app
         .patch(
@@ -435,21 +426,30 @@ async fn a_change_through_one_node_shows_through_another_within_the_freshness_bo
         .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(
-        app.call(tags_in_az()).await.status,
+        app.call(get(tags_in_az)).await.status,
         404,
         "at once on this node"
     );
+    until_within(bound, &other, tags_in_az, |now| {
+        now.status == 404 && now.body["status"] == 404
+    })
+    .await;
+}
+
+/// Asks `node` for `path` until its answer is `done`, failing once that has taken longer than
+/// `bound` (and a little more for the requests themselves).
+async fn until_within(bound: Duration, node: &TestApp, path: &str, done: impl Fn(&Reply) -> bool) {
     let changed = Instant::now();
     loop {
-        let now = other.call(tags_in_az()).await;
-        if now.status == 404 {
-            assert_eq!(now.body["status"], 404, "{}", now.body);
-            break;
+        let now = node.call(get(path)).await;
+        if done(&now) {
+            return;
         }
         assert!(
             changed.elapsed() <= bound + Duration::from_millis(250),
-            "az still served after {:?}",
-            changed.elapsed()
+            "{path} still stale after {:?}: {}",
+            changed.elapsed(),
+            now.body
         );
         actix_web::rt::time::sleep(Duration::from_millis(20)).await;
     }
