@@ -264,27 +264,18 @@ async fn article_pages_redirect_old_slugs_fall_back_and_list_where_a_story_is() 
 
     // Switcher order follows the languages' positions; a disabled language leaves it.
     let admin = app.token_for(Role::Admin).await;
-    let set_language = |code: &'static str, change: Value| {
-        let (app, admin) = (&app, &admin);
-        async move {
-            let reply = app
-                .patch(&format!("/api/v1/admin/languages/{code}"), admin, change)
-                .await;
-            assert_eq!(reply.status, 200, "{}", reply.body);
-        }
-    };
     let article = "/api/v1/articles/en/border-talks-resume";
-    set_language("en", json!({"position": 9})).await;
+    set_language(&app, &admin, "en", json!({"position": 9})).await;
     assert_eq!(
         switcher(&app.get(article, None).await.body),
         vec!["ru", "en"]
     );
     let listed = app.get("/api/v1/articles?lang=en", None).await;
     assert_eq!(switcher(&listed.body["items"][0]), vec!["ru", "en"]);
-    set_language("ru", json!({"enabled": false})).await;
+    set_language(&app, &admin, "ru", json!({"enabled": false})).await;
     assert_eq!(switcher(&app.get(article, None).await.body), vec!["en"]);
-    set_language("ru", json!({"enabled": true})).await;
-    set_language("en", json!({"position": 0})).await;
+    set_language(&app, &admin, "ru", json!({"enabled": true})).await;
+    set_language(&app, &admin, "en", json!({"position": 0})).await;
 
     // Rename: the old slug answers 301 to the new one.
     let (_, etag) = app.translation(&editor, id, "en").await;
@@ -417,14 +408,7 @@ async fn a_change_through_one_node_shows_through_another_within_the_freshness_bo
     let tags_in_az = "/api/v1/tags?lang=az";
     assert_eq!(other.call(get(tags_in_az)).await.status, 200);
     let admin = app.token_for(Role::Admin).await;
-    let reply = app
-        .patch(
-            "/api/v1/admin/languages/az",
-            &admin,
-            json!({"enabled": false}),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    set_language(&app, &admin, "az", json!({"enabled": false})).await;
     assert_eq!(
         app.call(get(tags_in_az)).await.status,
         404,
@@ -434,6 +418,14 @@ async fn a_change_through_one_node_shows_through_another_within_the_freshness_bo
         now.status == 404 && now.body["status"] == 404
     })
     .await;
+}
+
+/// Changes the language `code` as `admin`, which must succeed.
+async fn set_language(app: &TestApp, admin: &str, code: &str, change: Value) {
+    let reply = app
+        .patch(&format!("/api/v1/admin/languages/{code}"), admin, change)
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
 /// Asks `node` for `path` until its answer is `done`, failing once that has taken longer than
@@ -732,14 +724,7 @@ async fn search_results_follow_every_change_to_their_stories() {
         )
         .await;
     assert_eq!(person.status, 200, "{}", person.body);
-    let language = app
-        .patch(
-            "/api/v1/admin/languages/ru",
-            &admin,
-            json!({"enabled": false}),
-        )
-        .await;
-    assert_eq!(language.status, 200, "{}", language.body);
+    set_language(&app, &admin, "ru", json!({"enabled": false})).await;
     let hit = both().await;
     assert_eq!(
         names(&hit, "tags"),
