@@ -98,26 +98,6 @@ pub fn json_ids(ids: &[i64]) -> String {
     format!("[{}]", list.join(","))
 }
 
-/// A text column read as its bytes, for the large values a caller decodes once itself: diesel
-/// checks a SQLite text value's UTF-8 twice on every read as a `String`, which was a twentieth
-/// of a search's time for its cards.
-#[derive(Debug, diesel::deserialize::FromSqlRow)]
-pub struct TextBytes(pub Vec<u8>);
-
-impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::sqlite::Sqlite> for TextBytes {
-    fn from_sql(
-        mut value: diesel::sqlite::SqliteValue<'_, '_, '_>,
-    ) -> diesel::deserialize::Result<Self> {
-        Ok(TextBytes(value.read_blob().to_vec()))
-    }
-}
-
-impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for TextBytes {
-    fn from_sql(value: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
-        Ok(TextBytes(value.as_bytes().to_vec()))
-    }
-}
-
 /// Which storage engine a [`Database`] runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

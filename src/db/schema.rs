@@ -224,8 +224,7 @@ diesel::table! {
     item_cards (translation_id) {
         translation_id -> BigInt,
         article_id -> BigInt,
-        card -> Text,
-        lead -> Text,
+        packed -> Binary,
     }
 }
 
