@@ -12,16 +12,16 @@
 //! left out, as the database leaves it out. A translation without a card (an archive whose
 //! cards are still being written by [`backfill`]) is shown the slower way, from its tables.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::articles::{Byline, Image};
+use crate::articles::{ArticleType, Image};
 use crate::content::cache::PerGeneration;
-use crate::content::queries::{
-    self, arrange_tags, Alternate, ArticleItem, ItemStory, ItemTag, Listed, View,
-};
+use crate::content::queries::{self, arrange_tags, ArticleItem, Listed, View};
 use crate::content::search;
 use crate::db::schema::published_translations as pt;
 use crate::db::schema::{articles, item_cards, tags as tags_table, users};
@@ -40,7 +40,7 @@ pub fn lead(body: &str) -> String {
     html::prefix(&text, LEAD_BYTES).to_owned()
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct Card {
     row: Listed,
     kind: String,
@@ -262,39 +262,65 @@ impl Directory {
         })
     }
 
-    fn item(&self, card: Card, chain: &[String], site: &str) -> AppResult<ArticleItem> {
+    /// A search result from its card, named for `chain`, with its snippet.
+    fn item_out<'a>(
+        &'a self,
+        card: CardRead<'a>,
+        chain: &[String],
+        site: &str,
+        snippet: String,
+    ) -> AppResult<ItemOut<'a>> {
         let tags = card.tags.iter().filter_map(|id| {
             let (tag, names) = self.tags.get(id)?;
-            Some((*id, ItemTag::new(tag, names, chain)))
+            let name = crate::tags::localize(names, chain).map_or(&tag.slug, |n| &n.name);
+            let tag = TagOut {
+                slug: &tag.slug,
+                kind: &tag.kind,
+                name,
+            };
+            Some((*id, tag))
         });
-        let story = ItemStory {
-            kind: &card.kind,
+        let (primary_tag, tags) = arrange_tags(tags, card.primary_tag);
+        let row = card.row;
+        Ok(ItemOut {
+            id: row.article_id,
+            url: queries::canonical_url(site, &row.lang, &row.slug),
+            lang: row.lang,
+            slug: row.slug,
+            title: row.title,
+            subtitle: row.subtitle,
+            excerpt: row.excerpt,
+            kind: ArticleType::from_db(&card.kind)?,
             featured: card.featured,
-            image: card.image.clone(),
-            tags: arrange_tags(tags, card.primary_tag),
+            primary_tag,
+            tags,
             bylines: card
                 .bylines
                 .iter()
                 .filter_map(|id| {
-                    Some(Byline {
+                    Some(BylineOut {
                         id: *id,
-                        display_name: self.people.get(id)?.clone(),
+                        display_name: self.people.get(id)?,
                     })
                 })
                 .collect(),
+            image: card.image,
+            reading_minutes: row.reading_minutes,
+            published_at: row.published_at.and_utc(),
+            updated_at: row.updated_at.and_utc(),
             translations: self
                 .languages
                 .iter()
                 .filter_map(|lang| {
-                    let (_, slug) = card.translations.iter().find(|(l, _)| l == lang)?;
-                    Some(Alternate {
-                        lang: lang.clone(),
-                        slug: slug.clone(),
+                    let (_, slug) = card.translations.iter().find(|(l, _)| l.0 == *lang)?;
+                    Some(AlternateOut {
+                        lang,
+                        slug: slug.0.clone(),
                     })
                 })
                 .collect(),
-        };
-        ArticleItem::new(&card.row, story, site)
+            snippet,
+        })
     }
 }
 
@@ -309,15 +335,26 @@ struct CardRow {
     packed: Vec<u8>,
 }
 
-/// Search results `ids` (published translations) as items in that order, each with a snippet
-/// for the query `q`: from their cards, and the few without one from their tables.
+/// A page of search results as read: each card's JSON and lead, decompressed, and the few
+/// results without a card as items from their tables. [`SearchResults::items`] shows them
+/// borrowing from here, so a result's strings are not copied on their way to the response.
+pub struct SearchResults {
+    ids: Vec<i64>,
+    cards: HashMap<i64, (Vec<u8>, usize)>,
+    from_tables: HashMap<i64, ArticleItem>,
+    directory: Option<Arc<Directory>>,
+    marker: search::Marker,
+}
+
+/// Search results `ids` (published translations), in that order, each to get a snippet for
+/// the query `q`: from their cards, and the few without one from their tables.
 pub fn search_items(
     conn: &mut DbConn,
     ids: &[i64],
     q: &str,
     view: &View,
     directory: &DirectoryCache,
-) -> AppResult<Vec<ArticleItem>> {
+) -> AppResult<SearchResults> {
     let rows: Vec<(i64, Vec<u8>)> = match conn {
         // One statement text whatever the number of results, which diesel keeps prepared:
         // with one bound parameter per id it prepared the read anew for every page.
@@ -341,31 +378,188 @@ pub fn search_items(
             .select((item_cards::translation_id, item_cards::packed))
             .load(&mut **c)?,
     };
-    let mut found: HashMap<i64, ArticleItem> = HashMap::with_capacity(rows.len());
-    if !rows.is_empty() {
-        let dir = directory.get(view.generation, || Directory::load(conn))?;
-        let marker = search::Marker::new(q);
-        for (id, packed) in rows {
-            let (plain, split) = unpack(&packed)?;
-            let card = serde_json::from_slice(&plain[..split])?;
-            let mut item = dir.item(card, view.chain, view.site)?;
-            item.snippet = Some(marker.snippet(&plain[split + 1..]));
-            found.insert(id, item);
-        }
+    let marker = search::Marker::new(q);
+    let mut cards = HashMap::with_capacity(rows.len());
+    for (id, packed) in rows {
+        cards.insert(id, unpack(&packed)?);
     }
+    let directory = if cards.is_empty() {
+        None
+    } else {
+        Some(directory.get(view.generation, || Directory::load(conn))?)
+    };
     let missing: Vec<i64> = ids
         .iter()
         .copied()
-        .filter(|id| !found.contains_key(id))
+        .filter(|id| !cards.contains_key(id))
         .collect();
+    let mut from_tables = HashMap::new();
     if !missing.is_empty() {
         let rows = queries::listed_by_ids(conn, &missing)?;
         let mut snippets = search::snippets(conn, q, &missing)?;
         let items = queries::items(conn, &rows, view)?;
         for (mut item, row) in items.into_iter().zip(&rows) {
             item.snippet = Some(snippets.remove(&row.id).unwrap_or_default());
-            found.insert(row.id, item);
+            from_tables.insert(row.id, item);
         }
     }
-    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
+    Ok(SearchResults {
+        ids: ids.to_vec(),
+        cards,
+        from_tables,
+        directory,
+        marker,
+    })
+}
+
+impl SearchResults {
+    /// The results as a list shows them, with their snippets, in the search's order; a
+    /// result unpublished since it was found is left out.
+    pub fn items(&self, chain: &[String], site: &str) -> AppResult<Vec<SearchItem<'_>>> {
+        let mut out = Vec::with_capacity(self.ids.len());
+        for id in &self.ids {
+            if let (Some((plain, split)), Some(dir)) = (self.cards.get(id), &self.directory) {
+                let card: CardRead = serde_json::from_slice(&plain[..*split])?;
+                let snippet = self.marker.snippet(&plain[split + 1..]);
+                out.push(SearchItem::Card(dir.item_out(card, chain, site, snippet)?));
+            } else if let Some(item) = self.from_tables.get(id) {
+                out.push(SearchItem::Table(item));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A search result in a response: shown from its card, or from its tables. (A page holds at
+/// most a hundred, in one vector: the size of the larger variant costs nothing a box would
+/// not cost more.)
+#[allow(clippy::large_enum_variant)]
+pub enum SearchItem<'a> {
+    Card(ItemOut<'a>),
+    Table(&'a ArticleItem),
+}
+
+impl Serialize for SearchItem<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            SearchItem::Card(item) => item.serialize(s),
+            SearchItem::Table(item) => item.serialize(s),
+        }
+    }
+}
+
+/// A string of a card as read: borrowed from the decompressed card, unless JSON escaped it.
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Borrowed(s)))
+            }
+            fn visit_str<E>(self, s: &str) -> Result<Text<'de>, E> {
+                Ok(Text(Cow::Owned(s.to_owned())))
+            }
+        }
+        d.deserialize_str(Visit)
+    }
+}
+
+/// A [`Card`] as read for a search result, its strings borrowed.
+#[derive(Deserialize)]
+struct CardRead<'a> {
+    #[serde(borrow)]
+    row: RowRead<'a>,
+    #[serde(borrow)]
+    kind: Cow<'a, str>,
+    featured: bool,
+    primary_tag: Option<i64>,
+    tags: Vec<i64>,
+    bylines: Vec<i64>,
+    #[serde(borrow)]
+    image: Option<ImageOut<'a>>,
+    #[serde(borrow)]
+    translations: Vec<(Text<'a>, Text<'a>)>,
+}
+
+/// The [`Listed`] row of a card, as read.
+#[derive(Deserialize)]
+struct RowRead<'a> {
+    article_id: i64,
+    #[serde(borrow)]
+    lang: Cow<'a, str>,
+    #[serde(borrow)]
+    slug: Cow<'a, str>,
+    #[serde(borrow)]
+    title: Cow<'a, str>,
+    #[serde(borrow)]
+    subtitle: Cow<'a, str>,
+    #[serde(borrow)]
+    excerpt: Cow<'a, str>,
+    reading_minutes: i32,
+    published_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+}
+
+/// A search result shown from its card: [`ArticleItem`]'s fields in its order, with the same
+/// names and values (a test compares the two), borrowed from the card and the directory.
+#[derive(Serialize)]
+pub struct ItemOut<'a> {
+    id: i64,
+    lang: Cow<'a, str>,
+    slug: Cow<'a, str>,
+    title: Cow<'a, str>,
+    subtitle: Cow<'a, str>,
+    excerpt: Cow<'a, str>,
+    #[serde(rename = "type")]
+    kind: ArticleType,
+    featured: bool,
+    primary_tag: Option<TagOut<'a>>,
+    tags: Vec<TagOut<'a>>,
+    bylines: Vec<BylineOut<'a>>,
+    image: Option<ImageOut<'a>>,
+    reading_minutes: i32,
+    published_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    url: String,
+    translations: Vec<AlternateOut<'a>>,
+    snippet: String,
+}
+
+/// [`ItemTag`], borrowed.
+#[derive(Serialize, Clone, Copy)]
+struct TagOut<'a> {
+    slug: &'a str,
+    kind: &'a str,
+    name: &'a str,
+}
+
+/// [`Byline`], borrowed.
+#[derive(Serialize)]
+struct BylineOut<'a> {
+    id: i64,
+    display_name: &'a str,
+}
+
+/// [`Image`], borrowed where it can be.
+#[derive(Serialize, Deserialize)]
+struct ImageOut<'a> {
+    #[serde(borrow)]
+    url: Cow<'a, str>,
+    #[serde(borrow, default)]
+    alt: Cow<'a, str>,
+    #[serde(borrow, default)]
+    credit: Cow<'a, str>,
+}
+
+/// [`Alternate`], borrowed.
+#[derive(Serialize)]
+struct AlternateOut<'a> {
+    lang: &'a str,
+    slug: Cow<'a, str>,
 }

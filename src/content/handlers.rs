@@ -77,6 +77,14 @@ pub struct PublishedArticleList {
     pub next_cursor: Option<String>,
 }
 
+/// A page of search results: [`PublishedArticleList`] as written from item cards.
+#[derive(Serialize)]
+struct SearchPage<'a> {
+    lang: String,
+    items: Vec<cards::SearchItem<'a>>,
+    next_cursor: Option<String>,
+}
+
 /// A tag page: the tag in one language and a page of its stories.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TagPage {
@@ -328,28 +336,27 @@ pub async fn list_articles(
                 let total = order.len();
                 let start = (offset as usize).min(total);
                 let end = (start + limit.size()).min(total);
-                let items = cards::search_items(
+                let found = cards::search_items(
                     c,
                     &order[start..end],
                     text,
                     &view(&st, &chain),
                     &st.directory,
                 )?;
-                let next = (end < total).then(|| format!("s1.{end}"));
-                (items, next)
+                let page = SearchPage {
+                    items: found.items(&chain, &st.config.public_site_url)?,
+                    lang,
+                    next_cursor: (end < total).then(|| format!("s1.{end}")),
+                };
+                return Ok(Fresh::json(&page)?.tags(keys).not_kept());
             }
         };
-        let fresh = Fresh::json(&PublishedArticleList {
+        Ok(Fresh::json(&PublishedArticleList {
             lang,
             items,
             next_cursor,
         })?
-        .tags(keys);
-        Ok(if text.is_some() {
-            fresh.not_kept()
-        } else {
-            fresh
-        })
+        .tags(keys))
     })
     .await
 }

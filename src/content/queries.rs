@@ -463,16 +463,16 @@ impl ArticleItem {
 /// A story's tags in position order, arranged for an item: the primary one first, and also
 /// on its own. A primary tag that is not among them (a tag deleted since) gives way to the
 /// first, as it does in the database.
-pub(crate) fn arrange_tags(
-    tags: impl Iterator<Item = (i64, ItemTag)>,
+pub(crate) fn arrange_tags<T: Clone>(
+    tags: impl Iterator<Item = (i64, T)>,
     primary: Option<i64>,
-) -> (Option<ItemTag>, Vec<ItemTag>) {
-    let mut all: Vec<(i64, ItemTag)> = tags.collect();
+) -> (Option<T>, Vec<T>) {
+    let mut all: Vec<(i64, T)> = tags.collect();
     let lead = primary.map(|p| all.iter().position(|(id, _)| *id == p).unwrap_or(0));
     if let Some(at) = lead.filter(|at| *at < all.len()) {
         let first = all.remove(at);
         all.insert(0, first);
-        let tags: Vec<ItemTag> = all.into_iter().map(|(_, t)| t).collect();
+        let tags: Vec<T> = all.into_iter().map(|(_, t)| t).collect();
         return (tags.first().cloned(), tags);
     }
     (None, all.into_iter().map(|(_, t)| t).collect())

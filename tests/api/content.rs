@@ -750,7 +750,7 @@ async fn search_results_follow_every_change_to_their_stories() {
     assert_eq!(names(&hit, "tags"), vec!["Republic of Armenia"]);
     assert_eq!(hit["primary_tag"]["slug"], "armenia");
 
-    // The translation edited.
+    // The translation edited, with text that JSON escapes (the card holds it escaped).
     let (_, etag) = app.translation(&editor, id, "en").await;
     let edited = app
         .send_if_match(
@@ -758,13 +758,16 @@ async fn search_results_follow_every_change_to_their_stories() {
             &format!("/api/v1/admin/articles/{id}/translations/en"),
             &editor,
             &etag,
-            Some(json!({"title": "Border talks resume in Geneva", "excerpt": "Delegates met."})),
+            Some(json!({
+                "title": "Border talks resume in \"Geneva\"",
+                "excerpt": "Delegates met \\ at last.",
+            })),
         )
         .await;
     assert_eq!(edited.status, 200, "{}", edited.body);
     let hit = both().await;
-    assert_eq!(hit["title"], "Border talks resume in Geneva");
-    assert_eq!(hit["excerpt"], "Delegates met.");
+    assert_eq!(hit["title"], "Border talks resume in \"Geneva\"");
+    assert_eq!(hit["excerpt"], "Delegates met \\ at last.");
 
     // Without cards (an archive from before them), the same; then they are written once.
     app.execute("DELETE FROM item_cards; UPDATE item_cards_backfill SET after = 0, done = FALSE");
