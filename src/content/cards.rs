@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::articles::{ArticleType, Image};
 use crate::content::cache::PerGeneration;
-use crate::content::queries::{self, arrange_tags, ArticleItem, Listed, View};
+use crate::content::queries::{self, arrange_tags, ArticleItem, ItemTag, Listed, View};
 use crate::content::search;
 use crate::db::schema::published_translations as pt;
 use crate::db::schema::{articles, item_cards, tags as tags_table, users};
@@ -272,11 +272,10 @@ impl Directory {
     ) -> AppResult<ItemOut<'a>> {
         let tags = card.tags.iter().filter_map(|id| {
             let (tag, names) = self.tags.get(id)?;
-            let name = crate::tags::localize(names, chain).map_or(&tag.slug, |n| &n.name);
             let tag = TagOut {
                 slug: &tag.slug,
                 kind: &tag.kind,
-                name,
+                name: ItemTag::name(tag, names, chain),
             };
             Some((*id, tag))
         });
@@ -449,6 +448,8 @@ impl Serialize for SearchItem<'_> {
 }
 
 /// A string of a card as read: borrowed from the decompressed card, unless JSON escaped it.
+/// (serde borrows a `Cow<str>` only as a field of its own, marked `borrow`; within a tuple or
+/// a vector it always copies.)
 struct Text<'a>(Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {

@@ -382,9 +382,14 @@ impl ItemTag {
         ItemTag {
             slug: tag.slug.clone(),
             kind: tag.kind.clone(),
-            name: crate::tags::localize(names, chain)
-                .map_or_else(|| tag.slug.clone(), |n| n.name.clone()),
+            name: Self::name(tag, names, chain).to_owned(),
         }
+    }
+
+    /// The name an item shows for `tag`: its name in the first language of `chain` that has
+    /// one, or its slug when it has none.
+    pub fn name<'a>(tag: &'a Tag, names: &'a [TagName], chain: &[String]) -> &'a str {
+        crate::tags::localize(names, chain).map_or(&tag.slug, |n| &n.name)
     }
 }
 
