@@ -442,24 +442,27 @@ impl Marker {
             .min();
         let start = first.map_or(0, |at| chars_back(text, at, BEFORE));
         let end = chars_forward(text, start, WIDTH);
-        if std::str::from_utf8(&text[start..end]).is_err() {
+        let Ok(window) = std::str::from_utf8(&text[start..end]) else {
             // Never from the database, which only holds what Newsdesk wrote; made valid
             // first, so that every offset falls between characters.
             return self.snippet(String::from_utf8_lossy(text).as_bytes());
-        }
+        };
+        // The words found, in the window's offsets. A match of UTF-8 in UTF-8 begins and
+        // ends between characters, so slicing the window there cannot fail.
+        let part = |from: usize, to: usize| window.get(from - start..to - start).unwrap_or("");
         let mut out = String::with_capacity(end - start + 64);
         if start > 0 {
             out.push('…');
         }
         let mut i = start;
         for (from, to) in self.occurrences(text, start, end) {
-            escape_into(&mut out, &text[i..from]);
+            escape_into(&mut out, part(i, from));
             out.push_str("<mark>");
-            escape_into(&mut out, &text[from..to]);
+            escape_into(&mut out, part(from, to));
             out.push_str("</mark>");
             i = to;
         }
-        escape_into(&mut out, &text[i..end]);
+        escape_into(&mut out, part(i, end));
         if end < text.len() {
             out.push('…');
         }
@@ -528,10 +531,9 @@ fn word_starts<'a>(
         .filter(move |&at| !char_before(text, at).is_some_and(char::is_alphanumeric))
 }
 
-/// Appends UTF-8 `text` to `out` as HTML text. The bytes escaped are ASCII, which never
-/// occurs inside a multi-byte character, so the text is copied in runs between them.
-fn escape_into(out: &mut String, text: &[u8]) {
-    let text = std::str::from_utf8(text).unwrap_or_default();
+/// Appends `text` to `out` as HTML text. The bytes escaped are ASCII, which never occurs
+/// inside a multi-byte character, so the text is copied in runs between them.
+fn escape_into(out: &mut String, text: &str) {
     let mut copied = 0;
     for (i, b) in text.bytes().enumerate() {
         let escaped = match b {
