@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 use crate::articles::{ArticleType, Image};
 use crate::content::cache::PerGeneration;
@@ -418,7 +419,11 @@ impl SearchResults {
         let mut out = Vec::with_capacity(self.ids.len());
         for id in &self.ids {
             if let (Some((plain, split)), Some(dir)) = (self.cards.get(id), &self.directory) {
-                let card: CardRead = serde_json::from_slice(&plain[..*split])?;
+                // One check that the card is UTF-8, where reading it as bytes checked every
+                // string it borrowed on its own.
+                let json = std::str::from_utf8(&plain[..*split])
+                    .map_err(|e| AppError::Internal(format!("item card: {e}")))?;
+                let card: CardRead = serde_json::from_str(json)?;
                 let snippet = self.marker.snippet(&plain[split + 1..]);
                 out.push(SearchItem::Card(dir.item_out(card, chain, site, snippet)?));
             } else if let Some(item) = self.from_tables.get(id) {
@@ -488,7 +493,9 @@ struct CardRead<'a> {
     translations: Vec<(Text<'a>, Text<'a>)>,
 }
 
-/// The [`Listed`] row of a card, as read.
+/// The [`Listed`] row of a card, as read. Its longest strings, which a response shows as they
+/// are, stay the JSON strings serde_json wrote into the card, escaped once: the response
+/// copies them as they stand rather than reading and escaping them again.
 #[derive(Deserialize)]
 struct RowRead<'a> {
     article_id: i64,
@@ -497,11 +504,11 @@ struct RowRead<'a> {
     #[serde(borrow)]
     slug: Cow<'a, str>,
     #[serde(borrow)]
-    title: Cow<'a, str>,
+    title: &'a RawValue,
     #[serde(borrow)]
-    subtitle: Cow<'a, str>,
+    subtitle: &'a RawValue,
     #[serde(borrow)]
-    excerpt: Cow<'a, str>,
+    excerpt: &'a RawValue,
     reading_minutes: i32,
     published_at: chrono::NaiveDateTime,
     updated_at: chrono::NaiveDateTime,
@@ -514,9 +521,9 @@ pub struct ItemOut<'a> {
     id: i64,
     lang: Cow<'a, str>,
     slug: Cow<'a, str>,
-    title: Cow<'a, str>,
-    subtitle: Cow<'a, str>,
-    excerpt: Cow<'a, str>,
+    title: &'a RawValue,
+    subtitle: &'a RawValue,
+    excerpt: &'a RawValue,
     #[serde(rename = "type")]
     kind: ArticleType,
     featured: bool,
