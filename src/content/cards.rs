@@ -269,7 +269,7 @@ impl Directory {
         card: CardRead<'a>,
         chain: &[String],
         site: &str,
-        snippet: String,
+        snippet: Box<RawValue>,
     ) -> AppResult<ItemOut<'a>> {
         let tags = card.tags.iter().filter_map(|id| {
             let (tag, names) = self.tags.get(id)?;
@@ -313,10 +313,7 @@ impl Directory {
                 .iter()
                 .filter_map(|lang| {
                     let (_, slug) = card.translations.iter().find(|(l, _)| l.0 == *lang)?;
-                    Some(AlternateOut {
-                        lang,
-                        slug: slug.0.clone(),
-                    })
+                    Some(AlternateOut { lang, slug })
                 })
                 .collect(),
             snippet,
@@ -424,7 +421,7 @@ impl SearchResults {
                 let json = std::str::from_utf8(&plain[..*split])
                     .map_err(|e| AppError::Internal(format!("item card: {e}")))?;
                 let card: CardRead = serde_json::from_str(json)?;
-                let snippet = self.marker.snippet(&plain[split + 1..]);
+                let snippet = self.marker.snippet_json(&plain[split + 1..])?;
                 out.push(SearchItem::Card(dir.item_out(card, chain, site, snippet)?));
             } else if let Some(item) = self.from_tables.get(id) {
                 out.push(SearchItem::Table(item));
@@ -490,7 +487,7 @@ struct CardRead<'a> {
     #[serde(borrow)]
     image: Option<ImageOut<'a>>,
     #[serde(borrow)]
-    translations: Vec<(Text<'a>, Text<'a>)>,
+    translations: Vec<(Text<'a>, &'a RawValue)>,
 }
 
 /// The [`Listed`] row of a card, as read. Its longest strings, which a response shows as they
@@ -536,7 +533,7 @@ pub struct ItemOut<'a> {
     updated_at: chrono::DateTime<chrono::Utc>,
     url: String,
     translations: Vec<AlternateOut<'a>>,
-    snippet: String,
+    snippet: Box<RawValue>,
 }
 
 /// [`ItemTag`], borrowed.
@@ -565,9 +562,9 @@ struct ImageOut<'a> {
     credit: Cow<'a, str>,
 }
 
-/// [`Alternate`], borrowed.
+/// [`Alternate`], borrowed; the slug as the card's JSON string.
 #[derive(Serialize)]
 struct AlternateOut<'a> {
     lang: &'a str,
-    slug: Cow<'a, str>,
+    slug: &'a RawValue,
 }
