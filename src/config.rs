@@ -71,12 +71,13 @@ impl Config {
         let database_url = database_url.into();
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Config {
-            // SQLite queries run in this process: connections beyond a couple per core only
-            // share the cores, and the slowest searches waited longest (p99 100-114 ms with 8
-            // on two cores, 72-78 ms with 4, at the same throughput). PostgreSQL's run on the
-            // database server.
+            // SQLite queries run in this process, one database thread per connection: with
+            // more threads than cores they only share the cores, and the searches caught
+            // mid-way waited longest (p99 100-114 ms with 8 on two cores, 72-78 ms with 4;
+            // with one queue, 26-35 ms with 2 against 33-42 ms with 4, at the same
+            // throughput). PostgreSQL's queries run on the database server.
             database_pool_size: match Backend::from_url(&database_url) {
-                Backend::Sqlite => 2 * cores as u32,
+                Backend::Sqlite => cores as u32,
                 Backend::Postgres => 8,
             },
             database_url,
@@ -392,7 +393,7 @@ mod tests {
     #[test]
     fn sqlite_pools_follow_the_cores_and_postgresql_pools_do_not() {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
-        assert_eq!(Config::new("sqlite://x.db").database_pool_size, 2 * cores);
+        assert_eq!(Config::new("sqlite://x.db").database_pool_size, cores);
         assert_eq!(Config::new("postgres://db/newsdesk").database_pool_size, 8);
     }
 

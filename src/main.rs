@@ -225,11 +225,9 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     println!("Newsdesk is listening on http://{bind}");
     // actix stops accepting on SIGTERM or SIGINT and lets in-flight requests finish.
     let app_state = state.clone();
-    // Each worker's blocking threads get its share of the connection pool, so that together
-    // they are no more than its connections: a request waits on the executor for a thread,
-    // not on a thread parked on the pool's lock. With twice as many threads as connections,
-    // the wake-ups cost searches a third of their throughput.
-    let blocking = (state.config.database_pool_size as usize / workers).max(1);
+    // Database work runs on the database's own threads (src/db/queue.rs). Each worker's
+    // blocking threads hash passwords, which is CPU work and memory-hungry: one per worker.
+    let blocking = 1;
     let served = HttpServer::new(move || build_app(app_state.clone()))
         .workers(workers)
         .worker_max_blocking_threads(blocking)

@@ -6,8 +6,10 @@
 //! and [`db_run!`](crate::db_run) compiles the same query block once per arm, so every query keeps
 //! the full, typed query builder of its backend.
 
+mod queue;
 pub mod schema;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
@@ -129,10 +131,22 @@ enum PoolKind {
     Postgres(Pool<ConnectionManager<PgConnection>>),
 }
 
+impl PoolKind {
+    fn get(&self) -> AppResult<DbConn> {
+        match self {
+            PoolKind::Sqlite(p) => p.get().map(DbConn::Sqlite),
+            PoolKind::Postgres(p) => p.get().map(DbConn::Postgres),
+        }
+        .map_err(|e| AppError::Unavailable(format!("database pool: {e}")))
+    }
+}
+
 /// A pooled handle on the configured database; cheap to clone.
 #[derive(Clone)]
 pub struct Database {
     pool: PoolKind,
+    /// Where [`Database::run`] queues work, with a thread per pooled connection.
+    queue: Arc<queue::Queue>,
 }
 
 /// One pooled connection to either backend.
@@ -218,7 +232,12 @@ impl Database {
                 PoolKind::Postgres(pool)
             }
         };
-        Ok(Database { pool })
+        let queue = queue::Queue::start(pool_size as usize)
+            .map_err(|e| format!("cannot start the database threads: {e}"))?;
+        Ok(Database {
+            pool,
+            queue: Arc::new(queue),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -230,25 +249,29 @@ impl Database {
 
     /// A connection from the pool; a pool that cannot hand one out in time is a 503.
     pub fn get(&self) -> AppResult<DbConn> {
-        match &self.pool {
-            PoolKind::Sqlite(p) => p.get().map(DbConn::Sqlite),
-            PoolKind::Postgres(p) => p.get().map(DbConn::Postgres),
-        }
-        .map_err(|e| AppError::Unavailable(format!("database pool: {e}")))
+        self.pool.get()
     }
 
-    /// Runs blocking database work on actix's blocking thread pool, never on the executor.
+    /// Runs blocking database work on the database's own threads, never on the executor, in
+    /// the order it was asked for (see [`queue`]).
     pub async fn run<T, F>(&self, f: F) -> AppResult<T>
     where
         F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let db = self.clone();
-        crate::app::off_executor(move || {
-            let mut conn = db.get()?;
-            f(&mut conn)
-        })
-        .await?
+        let (answer, answered) = futures_channel::oneshot::channel();
+        let pool = self.pool.clone();
+        self.queue.push(Box::new(move || {
+            // A request whose client hung up while it waited is not worked on.
+            if answer.is_canceled() {
+                return;
+            }
+            let result = pool.get().and_then(|mut conn| f(&mut conn));
+            let _ = answer.send(result);
+        }));
+        answered
+            .await
+            .map_err(|_| AppError::Internal("database work ended without an answer".into()))?
     }
 
     /// Like [`Database::run`], inside one write transaction.
@@ -355,6 +378,49 @@ mod tests {
     struct Id {
         #[diesel(sql_type = BigInt)]
         id: i64,
+    }
+
+    /// Work queued for a request whose caller stopped waiting (the client hung up) is
+    /// skipped; the work queued after it still runs.
+    #[test]
+    fn work_nobody_waits_for_any_more_is_not_done() {
+        use futures_util::FutureExt;
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::mpsc;
+
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("queue.db").display());
+        let db = Database::connect(&url, 1).unwrap();
+        // The only database thread is held until the rest is queued.
+        let (release, hold) = mpsc::channel::<()>();
+        let (started, running) = mpsc::channel::<()>();
+        let holder = db.clone();
+        let held = std::thread::spawn(move || {
+            block_on(holder.run(move |_| {
+                started.send(()).unwrap();
+                hold.recv().unwrap();
+                Ok(())
+            }))
+        });
+        running.recv().unwrap();
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        // Polled once, the work is queued; then its caller goes away.
+        let abandoned = db.run(move |_| {
+            flag.store(true, Ordering::SeqCst);
+            Ok(())
+        });
+        assert!(abandoned.now_or_never().is_none());
+        let after = db.run(|conn| Ok(matches!(conn, DbConn::Sqlite(_))));
+        release.send(()).unwrap();
+        held.join().unwrap().unwrap();
+        assert!(block_on(after).unwrap());
+        assert!(!ran.load(Ordering::SeqCst), "abandoned work ran");
+    }
+
+    /// Drives a future to completion on this thread.
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        actix_web::rt::System::new().block_on(f)
     }
 
     /// Migration 9 moves an archive's search index into the new tables: every published
