@@ -226,7 +226,8 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     // actix stops accepting on SIGTERM or SIGINT and lets in-flight requests finish.
     let app_state = state.clone();
     // Database work runs on the database's own threads (src/db/queue.rs). Each worker's
-    // blocking threads hash passwords, which is CPU work and memory-hungry: one per worker.
+    // blocking threads hash passwords, which is CPU work and memory-hungry, and answer the
+    // readiness check: one per worker.
     let blocking = 1;
     let served = HttpServer::new(move || build_app(app_state.clone()))
         .workers(workers)
