@@ -3,7 +3,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use actix_cors::Cors;
 use actix_web::body::{EitherBody, MessageBody};
@@ -16,12 +16,17 @@ use tracing::Instrument;
 
 use crate::auth::password::Hasher;
 use crate::auth::token::JwtKeys;
+use crate::cache::{Generational, ResponseCache};
 use crate::config::Config;
-use crate::content::cache::ResponseCache;
+use crate::content::cards::DirectoryCache;
+use crate::content::queries::{ItemCache, MAX_ITEMS};
 use crate::content::views::ViewCounter;
 use crate::db::Database;
 use crate::error::{self, AppError, AppResult};
 use crate::html::Sanitizer;
+use crate::languages::Language;
+use crate::prompts::events::EventCounter;
+use crate::prompts::live::LiveCache;
 
 /// What every handler can reach.
 pub struct AppState {
@@ -31,22 +36,20 @@ pub struct AppState {
     pub hasher: Hasher,
     pub sanitizer: Sanitizer,
     /// This node's cache of Content API responses.
-    pub cache: ResponseCache,
-    /// Article views counted and not yet written.
-    pub views: ViewCounter,
+    pub cache: Arc<ResponseCache>,
     /// Content API list items made in the current cache generation.
-    pub items: crate::content::queries::ItemCache,
+    pub items: ItemCache,
     /// What item cards name, for the current cache generation.
-    pub directory: crate::content::cards::DirectoryCache,
+    pub directory: DirectoryCache,
     /// The enabled languages in switcher order, for the current cache generation: every
     /// Content API request that is not answered from the cache needs its language's chain.
-    pub languages: crate::content::cache::PerGeneration<Vec<crate::languages::Language>>,
+    pub languages: Generational<Vec<Language>>,
     /// The donation prompts readers can be shown, for the current cache generation.
-    pub live_prompts: crate::prompts::live::LiveCache,
+    pub live_prompts: LiveCache,
+    /// Article views counted and not yet written.
+    pub views: Arc<ViewCounter>,
     /// Donation prompt events counted and not yet written.
-    pub prompt_events: crate::prompts::events::EventCounter,
-    /// The `Cache-Control` of Content API responses, built once.
-    pub cache_control: HeaderValue,
+    pub prompt_events: Arc<EventCounter>,
 }
 
 impl AppState {
@@ -58,45 +61,58 @@ impl AppState {
         if applied > 0 {
             tracing::info!(applied, "applied database migrations");
         }
-        crate::content::cards::backfill(&db).map_err(|e| e.to_string())?;
+        crate::articles::projections::cards::backfill(&db).map_err(|e| e.to_string())?;
+        let cache = Arc::new(ResponseCache::new(
+            config.content_cache_mib,
+            config.content_max_age_secs,
+            config.content_stale_secs,
+        ));
+        // A change made through this node shows through it at once; other nodes see it within
+        // CONTENT_FRESHNESS_MS through the content version they watch.
+        let forget = cache.clone();
+        db.on_committed_change(move || forget.invalidate());
         Ok(Arc::new(AppState {
             keys: JwtKeys::new(&secret, &config),
             hasher: Hasher::new(config.argon2_memory_kib, config.argon2_iterations)?,
             sanitizer: Sanitizer::new(&config.embed_hosts),
-            cache: ResponseCache::new(config.content_cache_mib),
-            views: ViewCounter::default(),
-            items: Default::default(),
+            cache,
+            items: ItemCache::new(MAX_ITEMS),
             directory: Default::default(),
             languages: Default::default(),
             live_prompts: Default::default(),
+            views: Default::default(),
             prompt_events: Default::default(),
-            cache_control: HeaderValue::from_str(&format!(
-                "public, max-age={}, stale-while-revalidate={}",
-                config.content_max_age_secs, config.content_stale_secs
-            ))
-            .map_err(|e| e.to_string())?,
             db,
             config,
         }))
     }
+
+    /// Writes the article views and donation prompt events counted since the last write.
+    /// Returns how many of each; what could not be written is kept for the next try.
+    pub async fn write_counts(&self) -> (AppResult<usize>, AppResult<usize>) {
+        write_counts(&self.db, &self.views, &self.prompt_events).await
+    }
 }
 
-/// Writes the article views and donation prompt events counted since the last write. Returns
-/// how many of each; what could not be written is kept for the next try.
-pub async fn write_counts(state: &AppState) -> (AppResult<usize>, AppResult<usize>) {
-    (
-        crate::content::views::flush(state).await,
-        crate::prompts::events::flush(state).await,
-    )
+async fn write_counts(
+    db: &Database,
+    views: &ViewCounter,
+    events: &EventCounter,
+) -> (AppResult<usize>, AppResult<usize>) {
+    (views.flush(db).await, events.flush(db).await)
 }
 
-/// Writes counts every `VIEW_FLUSH_MS` for as long as the node runs.
-async fn write_counts_every(state: Arc<AppState>) {
-    let period = std::time::Duration::from_millis(state.config.view_flush_ms);
+/// Writes counts every `period` for as long as the node runs.
+async fn write_counts_every(
+    db: Database,
+    views: Arc<ViewCounter>,
+    events: Arc<EventCounter>,
+    period: Duration,
+) {
     let mut ticker = actix_web::rt::time::interval(period);
     loop {
         ticker.tick().await;
-        let (views, events) = write_counts(&state).await;
+        let (views, events) = write_counts(&db, &views, &events).await;
         for (what, result) in [("view counts", views), ("prompt events", events)] {
             if let Err(e) = result {
                 tracing::warn!(error = %e, "writing {what} failed; they will be retried");
@@ -105,25 +121,39 @@ async fn write_counts_every(state: Arc<AppState>) {
     }
 }
 
-/// Starts what every node runs beside serving requests: the scheduler, the watch on the
-/// content version, the writing of view counts and prompt events, and the purge of expired rate-limit windows.
-/// Call from inside the actix runtime.
-pub fn spawn_background_tasks(state: &Arc<AppState>) {
-    let interval = std::time::Duration::from_millis(state.config.scheduler_interval_ms);
-    actix_web::rt::spawn(crate::scheduler::run(state.clone(), interval));
-    actix_web::rt::spawn(crate::content::cache::watch(state.clone()));
-    actix_web::rt::spawn(write_counts_every(state.clone()));
-    let housekeeping = state.clone();
-    actix_web::rt::spawn(async move {
-        let mut every = actix_web::rt::time::interval(std::time::Duration::from_secs(300));
-        loop {
-            every.tick().await;
-            let purged = housekeeping.db.run(crate::ratelimit::purge_expired).await;
-            if let Err(e) = purged {
-                tracing::warn!(error = %e, "purging expired rate-limit windows failed");
-            }
+/// Purges expired rate-limit windows every five minutes for as long as the node runs.
+async fn purge_rate_limits_every(db: Database) {
+    let mut every = actix_web::rt::time::interval(Duration::from_secs(300));
+    loop {
+        every.tick().await;
+        if let Err(e) = db.run(crate::ratelimit::purge_expired).await {
+            tracing::warn!(error = %e, "purging expired rate-limit windows failed");
         }
-    });
+    }
+}
+
+/// Starts what every node runs beside serving requests: the scheduler, the watch on the
+/// content version, the writing of view counts and prompt events, and the purge of expired
+/// rate-limit windows. Each takes the one piece of the state it needs. Call from inside the
+/// actix runtime.
+pub fn spawn_background_tasks(state: &Arc<AppState>) {
+    let config = &state.config;
+    actix_web::rt::spawn(crate::scheduler::run(
+        state.db.clone(),
+        Duration::from_millis(config.scheduler_interval_ms),
+    ));
+    actix_web::rt::spawn(crate::cache::watch(
+        state.cache.clone(),
+        state.db.clone(),
+        Duration::from_millis(config.content_freshness_ms),
+    ));
+    actix_web::rt::spawn(write_counts_every(
+        state.db.clone(),
+        state.views.clone(),
+        state.prompt_events.clone(),
+        Duration::from_millis(config.view_flush_ms),
+    ));
+    actix_web::rt::spawn(purge_rate_limits_every(state.db.clone()));
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -154,13 +184,6 @@ async fn request_context(
     );
     let started = Instant::now();
     let private = req.path().starts_with("/api/v1/admin") || req.path().starts_with("/api/v1/auth");
-    // A change made through this node shows through it at once; other nodes see it within
-    // CONTENT_FRESHNESS_MS through the content version they watch.
-    let changes_content = req.path().starts_with("/api/v1/admin")
-        && !matches!(req.method().as_str(), "GET" | "HEAD" | "OPTIONS");
-    let state = changes_content
-        .then(|| req.app_data::<web::Data<AppState>>().cloned())
-        .flatten();
     let outcome = AssertUnwindSafe(next.call(req).instrument(span.clone()))
         .catch_unwind()
         .await;
@@ -191,11 +214,6 @@ async fn request_context(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     let status = res.status().as_u16();
-    if res.status().is_success() {
-        if let Some(state) = state {
-            state.cache.invalidate();
-        }
-    }
     let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| {
         if status >= 500 {

@@ -4,6 +4,7 @@ pub mod app;
 pub mod articles;
 pub mod audit;
 pub mod auth;
+pub mod cache;
 pub mod config;
 pub mod content;
 pub mod db;

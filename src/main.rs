@@ -140,7 +140,8 @@ fn init_tracing(config: &Config) {
 fn migrate(config: &Config) -> Result<(), String> {
     let db = Database::connect(&config.database_url, 1)?;
     let applied = db.migrate()?;
-    let carded = newsdesk::content::cards::backfill(&db).map_err(|e| e.to_string())?;
+    let carded =
+        newsdesk::articles::projections::cards::backfill(&db).map_err(|e| e.to_string())?;
     println!("applied {applied} migration(s), wrote item cards of {carded} stories; the database is current");
     Ok(())
 }
@@ -239,7 +240,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string());
     // Requests have finished: write the views and prompt events they counted, so a clean shutdown loses none.
-    let (views, events) = newsdesk::app::write_counts(&state).await;
+    let (views, events) = state.write_counts().await;
     for (what, result) in [("views", views), ("donation prompt events", events)] {
         match result {
             Ok(n) if n > 0 => tracing::info!(count = n, "wrote counted {what} at shutdown"),

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
+use crate::articles::changes::Change;
 use crate::articles::translations::Translation;
 use crate::articles::Status;
 use crate::auth::Role;
@@ -371,22 +372,7 @@ pub fn run(
             tracing::info!(stories = done, translations = written, "seeding");
         }
     }
-    conn.transaction(crate::content::cache::bump)?;
-    // Fresh statistics, so the planners see the archive as it now is; on SQLite the search
-    // indexes are merged into one segment each after the bulk load, as a quiet night would.
-    match &mut conn {
-        DbConn::Sqlite(c) => {
-            diesel::connection::SimpleConnection::batch_execute(
-                &mut **c,
-                "INSERT INTO search_titles(search_titles) VALUES('optimize'); \
-                 INSERT INTO search_text(search_text) VALUES('optimize');",
-            )?;
-            diesel::sql_query("ANALYZE").execute(&mut **c)?
-        }
-        // VACUUM too: until the visibility map is set, PostgreSQL cannot answer from an index
-        // alone, and counting a common tag's stories read the whole table.
-        DbConn::Postgres(c) => diesel::sql_query("VACUUM ANALYZE").execute(&mut **c)?,
-    };
+    crate::db::specific::optimize_after_bulk_load(&mut conn)?;
     Ok(Seeded {
         stories,
         translations: written,
@@ -669,12 +655,7 @@ fn batch(
                 .values(&revs)
                 .execute(c)
         })?;
-        for t in &saved {
-            crate::content::search::sync(c, t)?;
-        }
-        let mut stories: Vec<i64> = saved.iter().map(|t| t.article_id).collect();
-        stories.dedup();
-        crate::content::cards::refresh_many(c, &stories)?;
+        crate::articles::changes::changed(c, Change::Translations(&saved))?;
         written += saved.len();
     }
     Ok(written)

@@ -7,6 +7,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
+use crate::articles::changes::{self, Change};
 use crate::articles::entries::{self, EntryResponse};
 use crate::articles::translation_handlers::{load, path_lang, IfMatch, Loaded};
 use crate::articles::ArticleType;
@@ -170,6 +171,7 @@ pub async fn create_entry(
                 &e.id.to_string(),
                 json!({ "article": id, "lang": lang, "pinned": e.pinned }),
             )?;
+            changes::changed(c, Change::Entry(id))?;
             Ok(e)
         })
         .await?;
@@ -229,6 +231,7 @@ pub async fn update_entry(
             let changed_body = html.is_some();
             let e = entries::update(c, &current, html, b.pinned, caller.id)?;
             audit::record(c, &actor, "entry.update", "entry", &e.id.to_string(), json!({ "article": id, "lang": lang, "body_changed": changed_body, "pinned": e.pinned }))?;
+            changes::changed(c, Change::Entry(id))?;
             Ok(e)
         })
         .await?;
@@ -278,7 +281,8 @@ pub async fn delete_entry(
                 "entry",
                 &entry_id.to_string(),
                 json!({ "article": id, "lang": lang }),
-            )
+            )?;
+            changes::changed(c, Change::Entry(id))
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

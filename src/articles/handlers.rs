@@ -8,6 +8,7 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
+use crate::articles::changes::{changed, Change};
 use crate::articles::translation_handlers::{parse_new_translation, CreateTranslation, IfMatch};
 use crate::articles::translations::{self, TranslationSummary};
 use crate::articles::workflow::{self, Access};
@@ -384,6 +385,7 @@ pub async fn create_article(
                 &article.id.to_string(),
                 json!({ "type": article.kind, "translation": t.id, "lang": t.lang }),
             )?;
+            changed(c, Change::translation(&t))?;
             article_response(c, article.id)
         })
         .await?;
@@ -511,6 +513,7 @@ pub async fn update_article(
                 &id.to_string(),
                 detail,
             )?;
+            changed(c, Change::Story(id))?;
             article_response(c, id)
         })
         .await?;
@@ -555,7 +558,8 @@ pub async fn delete_article(
                 "article",
                 &id.to_string(),
                 json!({ "type": story.article.kind }),
-            )
+            )?;
+            changed(c, Change::StoryDeleted(id))
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

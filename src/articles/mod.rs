@@ -1,11 +1,17 @@
 //! Stories and their translations: the language-independent facts of a story (type, tags,
 //! bylines, image), its text per language with a workflow status each, every saved revision,
-//! and the entries of live stories.
+//! and the entries of live stories. This is the write side: every write here ends by telling
+//! the change pipeline ([`changes`]) what it changed, and the read side (`content`) reads what
+//! it keeps ([`published`], [`projections`]).
 
+pub mod changes;
 pub mod entries;
 pub mod entry_handlers;
 pub mod handlers;
+pub mod projections;
+pub mod published;
 pub mod revisions;
+pub mod transitions;
 pub mod translation_handlers;
 pub mod translations;
 pub mod workflow;
@@ -357,7 +363,6 @@ pub fn update(
         ))
         .returning(Article::as_returning())
         .get_result(c))?;
-    crate::content::cards::refresh(conn, id)?;
     Ok(updated)
 }
 
@@ -394,13 +399,13 @@ fn set_bylines(conn: &mut DbConn, id: i64, bylines: &[i64]) -> AppResult<()> {
     Ok(())
 }
 
-/// Marks a story as changed (a translation of it was written) and rewrites its item cards.
+/// Marks a story as changed: a translation of it was written.
 pub fn touch(conn: &mut DbConn, id: i64) -> AppResult<()> {
     let at = now();
     db_run!(conn, |c| diesel::update(articles::table.find(id))
         .set(articles::updated_at.eq(at))
         .execute(c))?;
-    crate::content::cards::refresh(conn, id)
+    Ok(())
 }
 
 /// Deletes a story with its translations, revisions and entries. A story with a published or

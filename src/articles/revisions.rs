@@ -6,10 +6,9 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::articles::translations::Translation;
 use crate::articles::Status;
 use crate::db::schema::{revisions, users};
-use crate::db::{now, DbConn};
+use crate::db::DbConn;
 use crate::db_run;
 use crate::error::{AppError, AppResult};
 
@@ -30,34 +29,6 @@ pub struct Revision {
     pub seo_description: String,
     pub saved_by: Option<i64>,
     pub saved_at: NaiveDateTime,
-}
-
-/// Stores the state `t` is in now, produced by `action`. Call in the write's transaction.
-pub fn insert(
-    conn: &mut DbConn,
-    t: &Translation,
-    action: &str,
-    saved_by: Option<i64>,
-) -> AppResult<()> {
-    let at = now();
-    db_run!(conn, |c| diesel::insert_into(revisions::table)
-        .values((
-            revisions::translation_id.eq(t.id),
-            revisions::version.eq(t.version),
-            revisions::action.eq(action),
-            revisions::status.eq(&t.status),
-            revisions::slug.eq(&t.slug),
-            revisions::title.eq(&t.title),
-            revisions::subtitle.eq(&t.subtitle),
-            revisions::body.eq(&t.body),
-            revisions::excerpt.eq(&t.excerpt),
-            revisions::seo_title.eq(&t.seo_title),
-            revisions::seo_description.eq(&t.seo_description),
-            revisions::saved_by.eq(saved_by),
-            revisions::saved_at.eq(at),
-        ))
-        .execute(c))?;
-    Ok(())
 }
 
 /// Revisions of a translation, newest first, older than `before` (a version).
@@ -93,6 +64,17 @@ pub fn find(
         .first(c)
         .optional())?
     .ok_or_else(|| AppError::NotFound(format!("no revision {version} of this translation")))
+}
+
+/// The account behind `user_id`, when there is one and it still exists.
+pub fn saved_by(conn: &mut DbConn, user_id: Option<i64>) -> AppResult<Option<SavedBy>> {
+    let Some(id) = user_id else { return Ok(None) };
+    Ok(db_run!(conn, |c| users::table
+        .find(id)
+        .select((users::id, users::display_name))
+        .first::<(i64, String)>(c)
+        .optional())?
+    .map(|(id, display_name)| SavedBy { id, display_name }))
 }
 
 /// Who saved a revision.

@@ -10,14 +10,16 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
+use crate::articles::changes::{changed, Change};
 use crate::articles::handlers::visible_story;
 use crate::articles::revisions::{self, RevisionResponse, RevisionSummary, SavedBy};
+use crate::articles::transitions;
 use crate::articles::translations::{self, Row, Source, Text, Translation};
 use crate::articles::workflow::Access;
 use crate::articles::{Status, Story};
 use crate::audit::{self, Actor};
 use crate::auth::AuthUser;
-use crate::db::{now, DbConn};
+use crate::db::DbConn;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::html::{self, Sanitizer};
 use crate::languages::{self, LanguageCode};
@@ -408,7 +410,7 @@ pub fn translation_response(
         }),
         None => None,
     };
-    let updated_by = translations::saved_by(conn, t.updated_by)?;
+    let updated_by = revisions::saved_by(conn, t.updated_by)?;
     let status = t.status()?;
     Ok(TranslationResponse {
         outdated: t.outdated(),
@@ -523,6 +525,7 @@ pub async fn create_translation(
                 &t.id.to_string(),
                 json!({ "article": id, "lang": t.lang, "slug": t.slug }),
             )?;
+            changed(c, Change::translation(&t))?;
             translation_response(c, t, &access)
         })
         .await?;
@@ -599,10 +602,10 @@ pub async fn update_translation(
             let current = &l.translation;
             l.access.edit_translation(current.status()?)?;
             let mut text = Text::of(current);
-            let mut changed = Vec::new();
+            let mut fields = Vec::new();
             let mut set = |name: &'static str, value: Option<String>, slot: &mut String| {
                 if let Some(v) = value {
-                    changed.push(name);
+                    fields.push(name);
                     *slot = v;
                 }
             };
@@ -615,20 +618,20 @@ pub async fn update_translation(
             let mut row = Row::of(current);
             row.set_text(text);
             if let Some(slug) = slug {
-                changed.push("slug");
+                fields.push("slug");
                 row.slug = translations::choose_slug(c, &lang, Some(slug), "", Some(current.id))?
                     .into_string();
             }
             match translated_from {
                 Some(Some(src)) => {
-                    changed.push("translated_from");
+                    fields.push("translated_from");
                     let s = source_of(c, id, &lang, src.as_str())?;
                     row.source_translation_id = Some(s.id);
                     row.source_version = Some(s.content_version);
                     row.source_latest_version = Some(s.content_version);
                 }
                 Some(None) => {
-                    changed.push("translated_from");
+                    fields.push("translated_from");
                     row.source_translation_id = None;
                     row.source_version = None;
                     row.source_latest_version = None;
@@ -636,7 +639,8 @@ pub async fn update_translation(
                 None => {}
             }
             let saved = translations::write(c, current, expected, row, "update", Some(caller.id))?;
-            audit::record(c, &actor, "translation.update", "translation", &saved.id.to_string(), json!({ "article": id, "lang": saved.lang, "version": saved.version, "fields": changed }))?;
+            audit::record(c, &actor, "translation.update", "translation", &saved.id.to_string(), json!({ "article": id, "lang": saved.lang, "version": saved.version, "fields": fields }))?;
+            changed(c, Change::translation(&saved))?;
             translation_response(c, saved, &l.access)
         })
         .await?;
@@ -681,6 +685,13 @@ pub async fn delete_translation(
                 "translation",
                 &t.id.to_string(),
                 json!({ "article": id, "lang": t.lang, "version": t.version, "title": t.title }),
+            )?;
+            changed(
+                c,
+                Change::TranslationDeleted {
+                    article_id: id,
+                    translation_id: t.id,
+                },
             )
         })
         .await?;
@@ -750,36 +761,12 @@ pub async fn transition_translation(
         .transaction(move |c| {
             let (l, expected) = load_for_write(c, &caller, id, &lang, &if_match)?;
             let current = &l.translation;
-            let from = current.status()?;
-            l.access.transition(from, to)?;
-            let mut row = Row::of(current);
-            row.status = to.as_str().to_owned();
-            row.scheduled_at = scheduled_at;
-            if to == Status::Published && row.published_at.is_none() {
-                row.published_at = Some(now());
-            }
-            let action = format!("transition:{}", to.as_str());
-            let saved = translations::write(c, current, expected, row, &action, Some(caller.id))?;
-            audit::record(c, &actor, &format!("translation.{}", verb(from, to)), "translation", &saved.id.to_string(), json!({ "article": id, "lang": saved.lang, "from": from, "to": to, "scheduled_at": saved.scheduled_at.map(|d| d.and_utc()), "version": saved.version }))?;
+            l.access.transition(current.status()?, to)?;
+            let saved = transitions::move_to(c, current, expected, to, scheduled_at, &actor)?;
             translation_response(c, saved, &l.access)
         })
         .await?;
     Ok(with_etag(HttpResponse::Ok(), &t))
-}
-
-/// How the audit log names a move.
-fn verb(from: Status, to: Status) -> &'static str {
-    match (from, to) {
-        (Status::Draft, Status::InReview) => "submit",
-        (Status::InReview, Status::Draft) => "withdraw",
-        (Status::Published, Status::Draft) => "unpublish",
-        (Status::Scheduled, Status::Draft) => "unschedule",
-        (Status::Archived, Status::Draft) => "unarchive",
-        (_, Status::Scheduled) => "schedule",
-        (_, Status::Published) => "publish",
-        (_, Status::Archived) => "archive",
-        _ => "transition",
-    }
 }
 
 /// List a translation's revisions, newest first.
@@ -921,6 +908,7 @@ pub async fn restore_revision(
             let action = format!("restore:{version}");
             let saved = translations::write(c, current, expected, row, &action, Some(caller.id))?;
             audit::record(c, &actor, "translation.restore", "translation", &saved.id.to_string(), json!({ "article": id, "lang": saved.lang, "restored": version, "version": saved.version }))?;
+            changed(c, Change::translation(&saved))?;
             translation_response(c, saved, &l.access)
         })
         .await?;

@@ -3,16 +3,17 @@
 //! Every write goes through [`write`], which is a single conditional `UPDATE … WHERE version =
 //! <the version the editor read>`: two editors saving from the same version cannot both
 //! succeed, whatever the backend and however many nodes run. Each write stores a revision in
-//! the same transaction.
+//! the same transaction; its caller then tells the change pipeline
+//! ([`crate::articles::changes`]) what it wrote.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::articles::revisions::{self, SavedBy};
+use crate::articles::revisions::saved_by;
 use crate::articles::Status;
-use crate::db::schema::{translation_slugs, translations, users};
+use crate::db::schema::{revisions, translation_slugs, translations};
 use crate::db::{now, DbConn};
 use crate::db_run;
 use crate::error::{AppError, AppResult};
@@ -303,6 +304,34 @@ fn keep_slug(conn: &mut DbConn, lang: &str, slug: &str, translation_id: i64) -> 
     Ok(())
 }
 
+/// Stores the state `t` is in now, produced by `action`. Call in the write's transaction.
+fn store_revision(
+    conn: &mut DbConn,
+    t: &Translation,
+    action: &str,
+    saved_by: Option<i64>,
+) -> AppResult<()> {
+    let at = now();
+    db_run!(conn, |c| diesel::insert_into(revisions::table)
+        .values((
+            revisions::translation_id.eq(t.id),
+            revisions::version.eq(t.version),
+            revisions::action.eq(action),
+            revisions::status.eq(&t.status),
+            revisions::slug.eq(&t.slug),
+            revisions::title.eq(&t.title),
+            revisions::subtitle.eq(&t.subtitle),
+            revisions::body.eq(&t.body),
+            revisions::excerpt.eq(&t.excerpt),
+            revisions::seo_title.eq(&t.seo_title),
+            revisions::seo_description.eq(&t.seo_description),
+            revisions::saved_by.eq(saved_by),
+            revisions::saved_at.eq(at),
+        ))
+        .execute(c))?;
+    Ok(())
+}
+
 /// Where a new translation was translated from: the source and the revision of it.
 #[derive(Debug, Clone, Copy)]
 pub struct Source {
@@ -372,20 +401,9 @@ pub fn insert(
         .returning(Translation::as_returning())
         .get_result(c))?;
     keep_slug(conn, lang, &t.slug, t.id)?;
-    revisions::insert(conn, &t, "create", Some(user_id))?;
+    store_revision(conn, &t, "create", Some(user_id))?;
     crate::articles::touch(conn, article_id)?;
     Ok(t)
-}
-
-/// The account behind `user_id`, when there is one and it still exists.
-pub fn saved_by(conn: &mut DbConn, user_id: Option<i64>) -> AppResult<Option<SavedBy>> {
-    let Some(id) = user_id else { return Ok(None) };
-    Ok(db_run!(conn, |c| users::table
-        .find(id)
-        .select((users::id, users::display_name))
-        .first::<(i64, String)>(c)
-        .optional())?
-    .map(|(id, display_name)| SavedBy { id, display_name }))
 }
 
 /// Who last saved a translation and when, as a 412 tells a client whose edit lost.
@@ -449,8 +467,7 @@ pub fn write(
             .ok_or_else(|| AppError::NotFound("the translation was deleted".into()))?;
         return Err(stale(conn, &now_current)?);
     };
-    revisions::insert(conn, &written, action, user_id)?;
-    crate::content::search::sync(conn, &written)?;
+    store_revision(conn, &written, action, user_id)?;
     if text_changed {
         db_run!(conn, |c| diesel::update(
             translations::table.filter(translations::source_translation_id.eq(id))
@@ -475,7 +492,6 @@ pub fn delete(conn: &mut DbConn, current: &Translation, expected: i32) -> AppRes
         )));
     }
     let id = current.id;
-    crate::content::search::remove(conn, id)?;
     let deleted = db_run!(conn, |c| diesel::delete(
         translations::table
             .filter(translations::id.eq(id))

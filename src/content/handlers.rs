@@ -11,11 +11,11 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::articles::ArticleType;
+use crate::cache::http::{cached, Fresh};
 use crate::content::queries::{self, ArticleItem, Availability, Filter, PublicEntry, Sort, View};
-use crate::content::{cards, search, views};
+use crate::content::{cards, views};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
-use crate::http::{cached, Fresh};
 use crate::pagination::{IdCursor, Limit};
 use crate::problem_responses;
 use crate::prompts::handlers::PublicPrompt;
@@ -242,7 +242,9 @@ pub async fn list_articles(
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let limit = Limit::parse(q.limit)?;
-    let text = q.q.clone().filter(|t| !search::terms(t).is_empty());
+    let text =
+        q.q.clone()
+            .filter(|t| !crate::db::search::terms(t).is_empty());
     let relevance = match q.sort.as_deref() {
         Some("relevance") if text.is_some() => true,
         Some("relevance") => {
@@ -260,7 +262,7 @@ pub async fn list_articles(
         Sort::parse(q.sort.as_deref())?
     };
     let st = state.clone().into_inner();
-    cached(&req, &state, move |c| {
+    cached(&req, &state.cache, &state.db, move |c| {
         let chain = content_chain(c, &st, &q.lang)?;
         let lang = chain[0].clone();
         let tag_id = match &q.tag {
@@ -311,7 +313,7 @@ pub async fn list_articles(
                 } else {
                     (offset as usize + limit.size() + 1).min(SEARCH_CANDIDATES as usize)
                 };
-                let ranked = search::search(c, &lang, text, need)?;
+                let ranked = crate::db::search::search(c, &lang, text, need)?;
                 // The final order of the results, then only the page's cards are read.
                 let order: Vec<i64> = if filtered || !relevance {
                     let mut rows = if filtered {
@@ -399,7 +401,7 @@ pub async fn tag_articles(
     let sort = Sort::parse(q.sort.as_deref())?;
     let cursor = sort.parse_cursor(q.cursor.as_deref())?;
     let st = state.clone().into_inner();
-    cached(&req, &state, move |c| {
+    cached(&req, &state.cache, &state.db, move |c| {
         let chain = content_chain(c, &st, &q.lang)?;
         let lang = chain[0].clone();
         let tag = tags::find_by_slug(c, &slug)?
@@ -490,7 +492,7 @@ fn locate(conn: &mut DbConn, lang: &str, slug: &str) -> AppResult<Found> {
     let Some(story) = queries::story_of_slug(conn, slug)? else {
         return Err(no_story(lang, slug));
     };
-    let alternates: Vec<(String, String)> = queries::alternates(conn, &[story])?
+    let alternates: Vec<(String, String)> = crate::db::specific::alternates(conn, &[story])?
         .into_iter()
         .map(|(_, l, s)| (l, s))
         .collect();
@@ -544,7 +546,7 @@ pub async fn get_article(
     let st = state.clone().into_inner();
     let query_string = req.query_string().to_owned();
     let freshness = Duration::from_millis(state.config.content_freshness_ms);
-    cached(&req, &state, move |c| {
+    cached(&req, &state.cache, &state.db, move |c| {
         let chain = content_chain(c, &st, &lang)?;
         let requested = chain[0].clone();
         let full = match locate(c, &requested, &slug)? {
@@ -761,7 +763,7 @@ pub async fn most_read(
     };
     let st = state.clone().into_inner();
     let freshness = Duration::from_millis(state.config.content_freshness_ms);
-    cached(&req, &state, move |c| {
+    cached(&req, &state.cache, &state.db, move |c| {
         let chain = content_chain(c, &st, &q.lang)?;
         let lang = chain[0].clone();
         let items = most_read_items(c, &lang, days, limit, &view(&st, &chain))?;
@@ -838,7 +840,7 @@ pub async fn list_entries(
     let since = IdCursor::parse(q.since.as_deref())
         .map_err(|_| AppError::bad_parameter("since", "is not a cursor this endpoint returned"))?;
     let st = state.clone().into_inner();
-    cached(&req, &state, move |c| {
+    cached(&req, &state.cache, &state.db, move |c| {
         let chain = content_chain(c, &st, &lang)?;
         let full =
             queries::by_slug(c, &chain[0], &slug)?.ok_or_else(|| no_story(&chain[0], &slug))?;

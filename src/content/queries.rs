@@ -4,48 +4,20 @@ use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::articles::published::{story_parts, StoryFacts};
+pub use crate::articles::published::{Full, Listed};
 use crate::articles::{ArticleType, Byline, Image};
+use crate::cache::GenerationalMap;
 use crate::db::schema::published_translations as pt;
-use crate::db::schema::{
-    article_bylines, article_tags, articles, languages, live_entries, tags, translation_slugs,
-    users,
-};
-use crate::db::DbConn;
+use crate::db::schema::{article_bylines, article_tags, articles, live_entries, translation_slugs};
+use crate::db::{specific, DbConn};
 use crate::db_run;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{KeyCursor, Limit};
 use crate::tags::{Tag, TagName};
-
-/// A published translation as lists show it (no body).
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, Deserialize)]
-#[diesel(table_name = pt)]
-pub struct Listed {
-    pub id: i64,
-    pub article_id: i64,
-    pub lang: String,
-    pub slug: String,
-    pub title: String,
-    pub subtitle: String,
-    pub excerpt: String,
-    pub reading_minutes: i32,
-    pub published_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
-
-/// A published translation with everything an article page shows.
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = pt)]
-pub struct Full {
-    #[diesel(embed)]
-    pub listed: Listed,
-    pub body: String,
-    pub seo_title: String,
-    pub seo_description: String,
-    pub word_count: i32,
-}
 
 /// How a list is ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,54 +175,6 @@ pub fn story_of_slug(conn: &mut DbConn, slug: &str) -> AppResult<Option<i64>> {
         .select(pt::article_id)
         .first(c)
         .optional())?)
-}
-
-/// Published translations of these stories in enabled languages: (story, language, slug),
-/// in language-switcher order. On SQLite the query names the index on (story, language,
-/// slug): its planner would otherwise take the unique index on (story, language) and read
-/// every row, body and all.
-pub fn alternates(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<(i64, String, String)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(match conn {
-        // One statement text whatever the number of stories, which diesel keeps prepared.
-        DbConn::Sqlite(c) => {
-            let ids = crate::db::json_ids(ids);
-            crate::db::Kept {
-                sql: &[
-                    "SELECT t.article_id AS story, t.lang, t.slug \
-                     FROM translations AS t INDEXED BY translations_published_article \
-                     JOIN languages AS l ON l.code = t.lang \
-                     WHERE t.status = 'published' AND l.enabled \
-                     AND t.article_id IN (SELECT value FROM json_each(",
-                    ")) ORDER BY t.article_id, l.position, l.code",
-                ],
-                binds: vec![crate::db::Bind::Text(&ids)],
-            }
-            .load::<AlternateRow>(&mut **c)?
-            .into_iter()
-            .map(|a| (a.story, a.lang, a.slug))
-            .collect()
-        }
-        DbConn::Postgres(c) => pt::table
-            .inner_join(languages::table.on(languages::code.eq(pt::lang)))
-            .filter(pt::article_id.eq_any(ids))
-            .filter(languages::enabled.eq(true))
-            .order((pt::article_id, languages::position, languages::code))
-            .select((pt::article_id, pt::lang, pt::slug))
-            .load(&mut **c)?,
-    })
-}
-
-#[derive(QueryableByName)]
-struct AlternateRow {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    story: i64,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    lang: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    slug: String,
 }
 
 /// The published translations with these ids, in the order given.
@@ -483,104 +407,6 @@ pub(crate) fn arrange_tags<T: Clone>(
     (None, all.into_iter().map(|(_, t)| t).collect())
 }
 
-/// The story-level facts an item shows.
-pub(crate) struct StoryFacts {
-    pub kind: String,
-    pub featured: bool,
-    pub primary_tag: Option<i64>,
-    pub image: Option<Image>,
-    pub updated_at: NaiveDateTime,
-}
-
-/// What stories themselves give their items: their facts, tags in position order and bylines
-/// in position order (with when each person last changed).
-pub(crate) struct StoryParts {
-    pub articles: HashMap<i64, StoryFacts>,
-    pub tags: HashMap<i64, Vec<Tag>>,
-    pub bylines: HashMap<i64, Vec<(Byline, NaiveDateTime)>>,
-}
-
-#[allow(clippy::type_complexity)]
-pub(crate) fn story_parts(conn: &mut DbConn, article_ids: &[i64]) -> AppResult<StoryParts> {
-    let ids = article_ids.to_vec();
-    let rows: Vec<(
-        i64,
-        String,
-        bool,
-        Option<i64>,
-        Option<String>,
-        Option<String>,
-        Option<String>,
-        NaiveDateTime,
-    )> = db_run!(conn, |c| articles::table
-        .filter(articles::id.eq_any(&ids))
-        .select((
-            articles::id,
-            articles::kind,
-            articles::featured,
-            articles::primary_tag_id,
-            articles::image_url,
-            articles::image_alt,
-            articles::image_credit,
-            articles::updated_at,
-        ))
-        .load(c))?;
-    let tag_rows: Vec<(i64, Tag)> = db_run!(conn, |c| article_tags::table
-        .inner_join(tags::table)
-        .filter(article_tags::article_id.eq_any(&ids))
-        .order((article_tags::article_id, article_tags::position))
-        .select((article_tags::article_id, Tag::as_select()))
-        .load(c))?;
-    let byline_rows: Vec<(i64, i64, String, NaiveDateTime)> = db_run!(conn, |c| {
-        article_bylines::table
-            .inner_join(users::table)
-            .filter(article_bylines::article_id.eq_any(&ids))
-            .order((article_bylines::article_id, article_bylines::position))
-            .select((
-                article_bylines::article_id,
-                users::id,
-                users::display_name,
-                users::updated_at,
-            ))
-            .load(c)
-    })?;
-    let mut tags: HashMap<i64, Vec<Tag>> = HashMap::new();
-    for (article, tag) in tag_rows {
-        tags.entry(article).or_default().push(tag);
-    }
-    let mut bylines: HashMap<i64, Vec<(Byline, NaiveDateTime)>> = HashMap::new();
-    for (article, id, display_name, updated) in byline_rows {
-        bylines
-            .entry(article)
-            .or_default()
-            .push((Byline { id, display_name }, updated));
-    }
-    Ok(StoryParts {
-        articles: rows
-            .into_iter()
-            .map(|(id, kind, featured, primary, url, alt, credit, updated)| {
-                let image = url.map(|url| Image {
-                    url,
-                    alt: alt.unwrap_or_default(),
-                    credit: credit.unwrap_or_default(),
-                });
-                (
-                    id,
-                    StoryFacts {
-                        kind,
-                        featured,
-                        primary_tag: primary,
-                        image,
-                        updated_at: updated,
-                    },
-                )
-            })
-            .collect(),
-        tags,
-        bylines,
-    })
-}
-
 /// What a page of items carries besides their own rows, loaded in a few queries for the page.
 pub struct Decorations {
     articles: HashMap<i64, StoryFacts>,
@@ -601,7 +427,7 @@ pub fn decorations(
     tag_ids.sort_unstable();
     tag_ids.dedup();
     let mut alternates: HashMap<i64, Vec<(String, String)>> = HashMap::new();
-    for (article, lang, slug) in self::alternates(conn, article_ids)? {
+    for (article, lang, slug) in specific::alternates(conn, article_ids)? {
         alternates.entry(article).or_default().push((lang, slug));
     }
     Ok(Decorations {
@@ -684,37 +510,10 @@ impl Decorations {
 /// Items already made in the current cache generation, by translation and the language they
 /// were named for: lists, searches, tag pages and article pages share them, so a page whose
 /// stories were shown elsewhere is made without reading their tags, bylines and translations.
-#[derive(Default)]
-pub struct ItemCache {
-    inner: std::sync::Mutex<(u64, ItemsByKey)>,
-}
-
-type ItemsByKey = HashMap<(i64, String), ArticleItem>;
+pub type ItemCache = GenerationalMap<(i64, String), ArticleItem>;
 
 /// Items kept at most (a few MB); beyond, the cache starts afresh.
-const MAX_ITEMS: usize = 5_000;
-
-impl ItemCache {
-    fn get(&self, generation: u64, id: i64, lang: &str) -> Option<ArticleItem> {
-        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if inner.0 != generation {
-            return None;
-        }
-        inner.1.get(&(id, lang.to_owned())).cloned()
-    }
-
-    fn put(&self, generation: u64, id: i64, lang: &str, item: &ArticleItem) {
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if inner.0 > generation {
-            return;
-        }
-        if inner.0 < generation || inner.1.len() >= MAX_ITEMS {
-            inner.0 = generation;
-            inner.1.clear();
-        }
-        inner.1.insert((id, lang.to_owned()), item.clone());
-    }
-}
+pub const MAX_ITEMS: usize = 5_000;
 
 /// How items are made for one request: named through `chain`, linked to `site`, shared
 /// through `cache` within `generation`.
@@ -730,7 +529,7 @@ pub fn items(conn: &mut DbConn, rows: &[Listed], v: &View) -> AppResult<Vec<Arti
     let lang = v.chain[0].as_str();
     let mut out: Vec<Option<ArticleItem>> = rows
         .iter()
-        .map(|r| v.cache.get(v.generation, r.id, lang))
+        .map(|r| v.cache.get(v.generation, &(r.id, lang.to_owned())))
         .collect();
     let missing: Vec<&Listed> = rows
         .iter()
@@ -744,7 +543,8 @@ pub fn items(conn: &mut DbConn, rows: &[Listed], v: &View) -> AppResult<Vec<Arti
         for (slot, row) in out.iter_mut().zip(rows) {
             if slot.is_none() {
                 let item = d.item(row, v.chain, v.site)?;
-                v.cache.put(v.generation, row.id, lang, &item);
+                v.cache
+                    .put(v.generation, (row.id, lang.to_owned()), item.clone());
                 *slot = Some(item);
             }
         }

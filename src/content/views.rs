@@ -2,14 +2,14 @@
 //! in batches (see [`crate::tally`]).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
 
+use crate::cache::GenerationalMap;
 use crate::db::schema::view_counts;
-use crate::db::DbConn;
+use crate::db::{Database, DbConn};
 use crate::db_run;
 use crate::error::AppResult;
 use crate::tally::{Count, Tally};
@@ -34,40 +34,40 @@ impl Count for Views {
 type Pending = HashMap<(i64, NaiveDate), Views>;
 
 /// Views counted since the last write, by translation and day.
-#[derive(Default)]
 pub struct ViewCounter {
     pending: Tally<(i64, NaiveDate), Views>,
     /// (language, slug) → translation id, valid for one cache generation, so that counting a
     /// view needs no database read.
-    ids: Mutex<RememberedSlugs>,
-}
-
-#[derive(Default)]
-struct RememberedSlugs {
-    generation: u64,
-    ids: HashMap<(String, String), i64>,
+    ids: GenerationalMap<(String, String), i64>,
 }
 
 /// Slugs remembered at most; beyond, the memory starts afresh.
 const MAX_REMEMBERED_SLUGS: usize = 100_000;
 
+impl Default for ViewCounter {
+    fn default() -> Self {
+        ViewCounter {
+            pending: Tally::default(),
+            ids: GenerationalMap::new(MAX_REMEMBERED_SLUGS),
+        }
+    }
+}
+
 impl ViewCounter {
     /// The translation id remembered for (`lang`, `slug`) in cache generation `generation`.
     pub fn remembered(&self, generation: u64, lang: &str, slug: &str) -> Option<i64> {
-        let ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
-        if ids.generation != generation {
-            return None;
-        }
-        ids.ids.get(&(lang.to_owned(), slug.to_owned())).copied()
+        self.ids
+            .get(generation, &(lang.to_owned(), slug.to_owned()))
     }
 
     pub fn remember(&self, generation: u64, lang: &str, slug: &str, id: i64) {
-        let mut ids = self.ids.lock().unwrap_or_else(|p| p.into_inner());
-        if ids.generation != generation || ids.ids.len() >= MAX_REMEMBERED_SLUGS {
-            ids.generation = generation;
-            ids.ids.clear();
-        }
-        ids.ids.insert((lang.to_owned(), slug.to_owned()), id);
+        self.ids
+            .put(generation, (lang.to_owned(), slug.to_owned()), id);
+    }
+
+    /// Writes what has been counted. On failure the counts are kept for the next try.
+    pub async fn flush(&self, db: &Database) -> AppResult<usize> {
+        self.pending.flush(db, write).await
     }
 
     /// Counts one view of translation `id` (in `lang`) today.
@@ -130,11 +130,6 @@ fn write(conn: &mut DbConn, counts: &Pending) -> AppResult<()> {
             .execute(c))?;
     }
     Ok(())
-}
-
-/// Writes what has been counted. On failure the counts are kept for the next try.
-pub async fn flush(state: &crate::app::AppState) -> AppResult<usize> {
-    state.views.pending.flush(&state.db, write).await
 }
 
 /// Whether `req` comes from an obvious robot, by its User-Agent.

@@ -8,8 +8,11 @@
 
 mod queue;
 pub mod schema;
+pub mod search;
+pub mod specific;
 
-use std::sync::Arc;
+use std::cell::Cell;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
@@ -147,6 +150,22 @@ pub struct Database {
     pool: PoolKind,
     /// Where [`Database::run`] queues work, with a thread per pooled connection.
     queue: Arc<queue::Queue>,
+    /// Runs after every [`Database::transaction`] that committed a change readers can see.
+    on_change: Arc<OnceLock<ChangeHook>>,
+}
+
+type ChangeHook = Box<dyn Fn() + Send + Sync>;
+
+thread_local! {
+    /// Whether the transaction running on this thread changed what readers see.
+    static CHANGED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Notes that the transaction running on this thread changes what readers see, so that when it
+/// commits, this node's hook ([`Database::on_committed_change`]) runs. Only the change pipeline
+/// (`articles::changes`) calls it; a transaction that rolls back runs no hook.
+pub fn note_change() {
+    CHANGED.set(true);
 }
 
 /// One pooled connection to either backend.
@@ -237,6 +256,7 @@ impl Database {
         Ok(Database {
             pool,
             queue: Arc::new(queue),
+            on_change: Arc::default(),
         })
     }
 
@@ -274,13 +294,32 @@ impl Database {
             .map_err(|_| AppError::Internal("database work ended without an answer".into()))?
     }
 
-    /// Like [`Database::run`], inside one write transaction.
+    /// Like [`Database::run`], inside one write transaction. When the transaction commits a
+    /// change readers can see, the hook set with [`Database::on_committed_change`] runs before
+    /// the caller gets its answer.
     pub async fn transaction<T, F>(&self, f: F) -> AppResult<T>
     where
         F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |conn| conn.transaction(f)).await
+        let hook = self.on_change.clone();
+        self.run(move |conn| {
+            CHANGED.set(false);
+            let result = conn.transaction(f);
+            if CHANGED.replace(false) && result.is_ok() {
+                if let Some(hook) = hook.get() {
+                    hook();
+                }
+            }
+            result
+        })
+        .await
+    }
+
+    /// Sets what runs on this node after each committed change (the first call wins): the node
+    /// forgets what it cached, so a change shows through the node that made it at once.
+    pub fn on_committed_change(&self, hook: impl Fn() + Send + Sync + 'static) {
+        let _ = self.on_change.set(Box::new(hook));
     }
 
     /// Applies every pending migration; safe when several nodes start at once.

@@ -8,10 +8,11 @@ use utoipa::ToSchema;
 use serde_json::json;
 
 use crate::app::AppState;
+use crate::articles::changes::{self, Change};
 use crate::audit::{self, Actor};
 use crate::auth::{AuthUser, Role};
+use crate::cache::http::{cached, Fresh};
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::http::{cached, Fresh};
 use crate::languages::{
     self, parse_name, parse_position, Direction, LanguageChanges, LanguageCode, LanguageResponse,
     NewLanguage, PublicLanguage,
@@ -106,7 +107,7 @@ pub async fn list_public_languages(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> AppResult<HttpResponse> {
-    cached(&req, &state, |c| {
+    cached(&req, &state.cache, &state.db, |c| {
         // No Last-Modified: a deleted language would not move the newest `updated_at`.
         let items = languages::list(c, true)?;
         let body = PublicLanguageList {
@@ -137,7 +138,7 @@ pub async fn get_public_language(
 ) -> AppResult<HttpResponse> {
     let raw = code.into_inner();
     let code = path_code(&raw)?;
-    cached(&req, &state, move |c| {
+    cached(&req, &state.cache, &state.db, move |c| {
         let lang = languages::find(c, &code)?
             .filter(|l| l.enabled)
             .ok_or_else(|| AppError::NotFound(format!("no language with code `{raw}`")))?;
@@ -252,6 +253,7 @@ pub async fn create_language(
                 &lang.code,
                 json!({ "name": lang.name, "is_default": lang.is_default }),
             )?;
+            changes::changed(c, Change::Language(&lang.code))?;
             Ok(lang)
         })
         .await?;
@@ -305,6 +307,7 @@ pub async fn update_language(
         .transaction(move |c| {
             let lang = languages::update(c, &code, changes)?;
             audit::record(c, &actor, "language.update", "language", &lang.code, json!({ "enabled": lang.enabled, "is_default": lang.is_default, "fallback": lang.fallback_code, "position": lang.position }))?;
+            changes::changed(c, Change::Language(&lang.code))?;
             Ok(lang)
         })
         .await?;
@@ -340,7 +343,8 @@ pub async fn delete_language(
                 "language",
                 code.as_str(),
                 json!({}),
-            )
+            )?;
+            changes::changed(c, Change::Language(code.as_str()))
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -12,7 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::schema::{donation_prompt_events as ev, donation_prompts};
-use crate::db::DbConn;
+use crate::db::{Database, DbConn};
 use crate::db_run;
 use crate::error::{AppError, AppResult};
 use crate::prompts::{Placement, PromptRow, PromptStatus};
@@ -102,6 +102,12 @@ impl EventCounter {
         Ok(())
     }
 
+    /// Writes what has been counted; returns how many events. On failure they are kept for
+    /// the next try.
+    pub async fn flush(&self, db: &Database) -> AppResult<usize> {
+        self.pending.flush(db, write).await
+    }
+
     /// Counts one event for prompt `id` in `lang` today.
     pub fn count(&self, id: i64, lang: &str, kind: EventKind) {
         let day = Utc::now().date_naive();
@@ -157,12 +163,6 @@ pub fn add(conn: &mut DbConn, rows: &[(i64, &str, NaiveDate, Counts)]) -> AppRes
         .map(|(id, lang, day, n)| ((*id, (*lang).to_owned(), *day), *n))
         .collect();
     write(conn, &counts)
-}
-
-/// Writes what has been counted; returns how many events. On failure they are kept for the
-/// next try.
-pub async fn flush(state: &crate::app::AppState) -> AppResult<usize> {
-    state.prompt_events.pending.flush(&state.db, write).await
 }
 
 /// Impressions, clicks and dismissals, and clicks per impression.

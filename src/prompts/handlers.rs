@@ -13,13 +13,15 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::{client_addr, AppState};
+use crate::articles::changes::{self, Change};
 use crate::articles::translation_handlers::IfMatch;
 use crate::articles::ArticleType;
 use crate::audit::{self, Actor};
 use crate::auth::{AuthUser, Role};
+use crate::cache::http::{cached, Fresh};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::http::{cached, present, Fresh};
+use crate::http::present;
 use crate::languages::LanguageCode;
 use crate::pagination::{IdCursor, Limit};
 use crate::problem_responses;
@@ -772,6 +774,7 @@ pub async fn create_prompt(
                 json!({ "name": prompt.row.name, "status": prompt.row.status,
                         "placement": prompt.row.placement }),
             )?;
+            changes::changed(c, Change::Prompt(prompt.row.id))?;
             Ok(prompt)
         })
         .await?;
@@ -856,6 +859,7 @@ pub async fn update_prompt(
                 json!({ "fields": changed, "status": prompt.row.status,
                         "version": prompt.row.version }),
             )?;
+            changes::changed(c, Change::Prompt(id))?;
             Ok(prompt)
         })
         .await?;
@@ -900,7 +904,8 @@ pub async fn delete_prompt(
                 "donation_prompt",
                 &id.to_string(),
                 json!({ "name": current.row.name }),
-            )
+            )?;
+            changes::changed(c, Change::Prompt(id))
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -1060,7 +1065,7 @@ pub async fn eligible_prompts(
     let tags = page_tags(q.tag.as_deref())?;
     let st = state.clone().into_inner();
     let generation = state.cache.generation();
-    cached(&req, &state, move |c| {
+    cached(&req, &state.cache, &state.db, move |c| {
         let set = st.live_prompts.set_or_load(c, generation)?;
         let chain = set.chain(&q.lang).ok_or_else(|| no_language(&q.lang))?;
         let at = now();
@@ -1174,9 +1179,9 @@ pub async fn resolve_prompt(
             .insert_header((header::CACHE_CONTROL, cache_control))
             .finish());
     };
-    Ok(crate::http::answer(
+    Ok(crate::cache::http::answer(
         &req,
-        &state,
+        &state.cache,
         Fresh::json(&chosen)?.cache_control(cache_control),
     ))
 }

@@ -3,12 +3,12 @@
 //! the audit log), which starts a new generation on every node within `CONTENT_FRESHNESS_MS`;
 //! windows opening and closing are checked against the clock on every request.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::cache::{Generational, GenerationalMap};
 use crate::db::schema::{article_tags, articles, donation_prompts, published_translations, tags};
 use crate::db::DbConn;
 use crate::db_run;
@@ -217,63 +217,30 @@ impl StoryContext {
 const MAX_STORIES: usize = 20_000;
 
 /// This node's live prompts and the story contexts read for them, for one cache generation.
-#[derive(Default)]
 pub struct LiveCache {
-    inner: Mutex<LiveState>,
+    set: Generational<LiveSet>,
+    /// By (language, slug); `None` when no story is published there.
+    stories: GenerationalMap<(String, String), Option<Arc<StoryContext>>>,
 }
 
-#[derive(Default)]
-struct LiveState {
-    generation: u64,
-    set: Option<Arc<LiveSet>>,
-    stories: HashMap<(String, String), Option<Arc<StoryContext>>>,
-}
-
-impl LiveState {
-    /// Starts afresh when `generation` is newer than what is kept; false when it is older,
-    /// and what was read in it must not be kept.
-    fn enter(&mut self, generation: u64) -> bool {
-        if self.generation > generation {
-            return false;
+impl Default for LiveCache {
+    fn default() -> Self {
+        LiveCache {
+            set: Generational::default(),
+            stories: GenerationalMap::new(MAX_STORIES),
         }
-        if self.generation < generation {
-            *self = LiveState {
-                generation,
-                ..LiveState::default()
-            };
-        }
-        true
     }
 }
 
 impl LiveCache {
-    fn state(&self) -> std::sync::MutexGuard<'_, LiveState> {
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
+    /// The live set of `generation`, if it has been read.
     pub fn set(&self, generation: u64) -> Option<Arc<LiveSet>> {
-        let s = self.state();
-        (s.generation == generation)
-            .then(|| s.set.clone())
-            .flatten()
-    }
-
-    /// Keeps `set`, read in `generation`, unless a newer generation has started since.
-    pub fn keep_set(&self, generation: u64, set: Arc<LiveSet>) {
-        let mut s = self.state();
-        if s.enter(generation) {
-            s.set = Some(set);
-        }
+        self.set.peek(generation)
     }
 
     /// The live set of `generation`: the one kept, or one read now.
     pub fn set_or_load(&self, conn: &mut DbConn, generation: u64) -> AppResult<Arc<LiveSet>> {
-        if let Some(set) = self.set(generation) {
-            return Ok(set);
-        }
-        let set = Arc::new(LiveSet::load(conn)?);
-        self.keep_set(generation, set.clone());
-        Ok(set)
+        self.set.get(generation, || LiveSet::load(conn))
     }
 
     /// `Some(None)` when the story is known not to be published in `lang` under `slug`.
@@ -283,11 +250,8 @@ impl LiveCache {
         lang: &str,
         slug: &str,
     ) -> Option<Option<Arc<StoryContext>>> {
-        let s = self.state();
-        if s.generation != generation {
-            return None;
-        }
-        s.stories.get(&(lang.to_owned(), slug.to_owned())).cloned()
+        self.stories
+            .get(generation, &(lang.to_owned(), slug.to_owned()))
     }
 
     pub fn keep_story(
@@ -297,14 +261,8 @@ impl LiveCache {
         slug: &str,
         story: Option<Arc<StoryContext>>,
     ) {
-        let mut s = self.state();
-        if !s.enter(generation) {
-            return;
-        }
-        if s.stories.len() >= MAX_STORIES {
-            s.stories.clear();
-        }
-        s.stories.insert((lang.to_owned(), slug.to_owned()), story);
+        self.stories
+            .put(generation, (lang.to_owned(), slug.to_owned()), story);
     }
 }
 

@@ -539,7 +539,7 @@ fn stale_now(conn: &mut DbConn, id: i64) -> AppResult<AppError> {
 
 /// 412 carrying the prompt's current version and who saved it.
 pub fn stale(conn: &mut DbConn, row: &PromptRow) -> AppResult<AppError> {
-    let saved_by = crate::articles::translations::saved_by(conn, row.updated_by)?;
+    let saved_by = crate::articles::revisions::saved_by(conn, row.updated_by)?;
     Ok(AppError::PreconditionFailed {
         detail: format!(
             "this donation prompt has changed since you read it (it is at version {}); reload it, reapply your change and send the new ETag",

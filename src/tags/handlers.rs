@@ -9,11 +9,12 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
+use crate::articles::changes::{self, Change};
 use crate::audit::{self, Actor};
 use crate::auth::{AuthUser, Role};
+use crate::cache::http::{cached, Fresh};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::http::{cached, Fresh};
 use crate::problem_responses;
 use crate::slug::Slug;
 use crate::tags::{self, NameInput, PublicTag, TagChanges, TagResponse};
@@ -226,7 +227,7 @@ pub async fn list_public_tags(
     let q = query.into_inner();
     let kind = q.kind.as_deref().map(tags::parse_kind_filter).transpose()?;
     let st = state.clone().into_inner();
-    cached(&req, &state, move |c| {
+    cached(&req, &state.cache, &state.db, move |c| {
         let chain = content_chain(c, &st, &q.lang)?;
         let mut items = Vec::new();
         let mut after: Option<String> = None;
@@ -272,7 +273,7 @@ pub async fn get_public_tag(
     let slug = slug.into_inner();
     let lang = query.into_inner().lang;
     let st = state.clone().into_inner();
-    cached(&req, &state, move |c| {
+    cached(&req, &state.cache, &state.db, move |c| {
         let chain = content_chain(c, &st, &lang)?;
         let tag = tags::find_by_slug(c, &slug)?.ok_or_else(|| path_slug_not_found(&slug))?;
         let item = localized(c, &[tag], &chain)?
@@ -436,6 +437,7 @@ pub async fn create_tag(
                 &tag.id.to_string(),
                 json!({ "slug": tag.slug, "kind": tag.kind }),
             )?;
+            changes::changed(c, Change::Tag(tag.id))?;
             tag_response(c, tag)
         })
         .await?;
@@ -497,6 +499,7 @@ pub async fn update_tag(
             });
             let tag = tags::update(c, id, changes)?;
             audit::record(c, &actor, "tag.update", "tag", &id.to_string(), detail)?;
+            changes::changed(c, Change::Tag(id))?;
             tag_response(c, tag)
         })
         .await?;
@@ -535,7 +538,8 @@ pub async fn delete_tag(
                 "tag",
                 &id.to_string(),
                 json!({ "slug": tag.slug, "detached_from": detached }),
-            )
+            )?;
+            changes::changed(c, Change::Tag(id))
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

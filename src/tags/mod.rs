@@ -10,10 +10,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::articles::Status;
-use crate::db::schema::{
-    article_tags, articles, donation_prompt_tags, tag_translations, tags, translations,
-};
+use crate::db::schema::{article_tags, articles, donation_prompt_tags, tag_translations, tags};
 use crate::db::{now, DbConn};
 use crate::db_run;
 use crate::error::{AppError, AppResult};
@@ -211,11 +208,11 @@ pub fn usage_counts(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashMap<i64, i6
 
 /// How many stories with each tag have a published translation in `lang`, by tag id.
 pub fn published_counts(conn: &mut DbConn, lang: &str) -> AppResult<HashMap<i64, i64>> {
+    use crate::db::schema::published_translations as pt;
     let lang = lang.to_owned();
     let rows: Vec<(i64, i64)> = db_run!(conn, |c| article_tags::table
-        .inner_join(translations::table.on(translations::article_id.eq(article_tags::article_id)),)
-        .filter(translations::lang.eq(&lang))
-        .filter(translations::status.eq(Status::Published.as_str()))
+        .inner_join(pt::table.on(pt::article_id.eq(article_tags::article_id)))
+        .filter(pt::lang.eq(&lang))
         .group_by(article_tags::tag_id)
         .select((article_tags::tag_id, diesel::dsl::count_star()))
         .load(c))?;

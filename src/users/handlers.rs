@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use serde_json::json;
 
 use crate::app::{off_executor, AppState};
+use crate::articles::{self, changes::Change};
 use crate::audit::{self, Actor};
 use crate::auth::password::Password;
 use crate::auth::{sessions, AuthUser, Role};
@@ -227,6 +228,7 @@ pub async fn update_user(
                 .transaction(move |c| {
                     let user = users::update(c, id, &changes)?;
                     audit::record(c, &actor, "user.update", "user", &id.to_string(), json!({ "display_name": changes.display_name, "role": changes.role, "disabled": changes.disabled }))?;
+                    articles::changes::changed(c, Change::User(id))?;
                     Ok(user)
                 })
                 .await?
@@ -312,7 +314,8 @@ pub async fn delete_user(
                 "user",
                 &id.to_string(),
                 json!({ "email": user.email }),
-            )
+            )?;
+            articles::changes::changed(c, Change::User(id))
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -773,11 +773,11 @@ async fn search_results_follow_every_change_to_their_stories() {
     app.execute("DELETE FROM item_cards; UPDATE item_cards_backfill SET after = 0, done = FALSE");
     assert_eq!(both().await, hit);
     assert_eq!(
-        newsdesk::content::cards::backfill(&app.state.db).unwrap(),
+        newsdesk::articles::projections::cards::backfill(&app.state.db).unwrap(),
         1
     );
     assert_eq!(
-        newsdesk::content::cards::backfill(&app.state.db).unwrap(),
+        newsdesk::articles::projections::cards::backfill(&app.state.db).unwrap(),
         0
     );
     assert_eq!(both().await, hit);
@@ -856,7 +856,7 @@ async fn views_are_counted_without_robots_and_feed_most_read() {
     assert_eq!(beacon("popular", Some("Googlebot/2.1")).await.status, 202);
     assert_eq!(beacon("popular", None).await.status, 202);
     beacon("no-such-story", reader).await.problem(404);
-    let written = newsdesk::content::views::flush(&app.state).await.unwrap();
+    let written = app.state.views.flush(&app.state.db).await.unwrap();
     assert_eq!(written, 43, "every reader's view, no robot's");
 
     let most = app

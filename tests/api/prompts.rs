@@ -677,7 +677,7 @@ async fn events_are_all_counted_under_concurrency_and_reported_per_day_and_langu
         .insert_header(("user-agent", "Googlebot/2.1"))
         .set_json(json!({ "type": "click", "lang": "en" }));
     assert_eq!(app.call(robot).await.status, 202);
-    let written = newsdesk::prompts::events::flush(&app.state).await.unwrap();
+    let written = app.state.prompt_events.flush(&app.state.db).await.unwrap();
     assert_eq!(written, 67);
 
     let stats = app
@@ -779,7 +779,7 @@ async fn bad_events_are_refused_and_not_counted() {
         .await;
     assert_eq!(paused.status, 200, "{}", paused.body);
     assert_eq!(event(&app, "10.3.0.3:1", id, "click", "en").await, 404);
-    newsdesk::prompts::events::flush(&app.state).await.unwrap();
+    app.state.prompt_events.flush(&app.state.db).await.unwrap();
     let stats = app
         .get(&format!("{PROMPTS}/{id}/stats"), Some(&editor))
         .await;

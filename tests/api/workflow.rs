@@ -245,7 +245,7 @@ async fn scheduling_needs_a_future_time_and_publishes_once_with_two_scheduler_lo
     let loops: Vec<_> = (0..2)
         .map(|_| {
             actix_web::rt::spawn(newsdesk::scheduler::run(
-                app.state.clone(),
+                app.state.db.clone(),
                 Duration::from_millis(100),
             ))
         })
@@ -318,9 +318,9 @@ async fn a_scheduler_that_was_down_catches_up() {
         t["status"], "scheduled",
         "nothing publishes while no scheduler runs"
     );
-    let ids = newsdesk::scheduler::run_once(&app.state).await.unwrap();
+    let ids = newsdesk::scheduler::run_once(&app.state.db).await.unwrap();
     assert_eq!(ids.len(), 1);
-    assert!(newsdesk::scheduler::run_once(&app.state)
+    assert!(newsdesk::scheduler::run_once(&app.state.db)
         .await
         .unwrap()
         .is_empty());

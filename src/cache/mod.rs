@@ -1,8 +1,11 @@
-//! Each node's in-process cache of Content API responses, and how it stays correct when several
-//! nodes share one database.
+//! Each node's in-process caches: the cache of Content API responses ([`ResponseCache`], sent
+//! through [`http`]), and what requests of one cache generation share ([`Generational`] for
+//! one value, [`GenerationalMap`] for many). How they stay correct when several nodes share
+//! one database:
 //!
 //! Every change the Content API could show moves `content_version` in the database, in the
-//! transaction that makes the change (see [`bump`]). Each node reads that version twice per
+//! transaction that makes the change (the change pipeline, `articles::changes`). A node that
+//! commits such a change starts a new generation at once; every node reads that version twice per
 //! freshness period and, when it has moved, starts a new cache generation: nothing cached
 //! before is served again. So a change made through any node is visible through every node
 //! within the period (`CONTENT_FRESHNESS_MS`, 1 s by default).
@@ -21,22 +24,13 @@ use diesel::prelude::*;
 use futures_channel::oneshot;
 
 use crate::db::schema::content_version;
-use crate::db::{now, DbConn};
+use crate::db::{Database, DbConn};
 use crate::db_run;
 use crate::error::AppResult;
 
-/// Moves the content version. Call in the transaction of every change the Content API shows.
-pub fn bump(conn: &mut DbConn) -> AppResult<()> {
-    let at = now();
-    db_run!(conn, |c| diesel::update(content_version::table.find(1))
-        .set((
-            content_version::version.eq(content_version::version + 1),
-            content_version::changed_at.eq(at),
-        ))
-        .execute(c))?;
-    Ok(())
-}
+pub mod http;
 
+/// The content version as the database holds it now.
 pub fn current_version(conn: &mut DbConn) -> AppResult<i64> {
     Ok(db_run!(conn, |c| content_version::table
         .find(1)
@@ -81,27 +75,34 @@ struct Generation {
     young_bytes: usize,
 }
 
-/// What every request of a cache generation reads alike (the enabled languages, the names
-/// item cards point to): read from the database by the first request that needs it in a
-/// generation, and shared by the rest until the next. A value read while a newer generation
-/// begins is only kept if none newer is kept already.
-pub struct PerGeneration<T> {
+/// One value that every request of a cache generation reads alike (the enabled languages, the
+/// names item cards point to, the live prompts): read from the database by the first request
+/// that needs it in a generation, and shared by the rest until the next. A value read while a
+/// newer generation begins is only kept if none newer is kept already.
+pub struct Generational<T> {
     kept: Mutex<Option<(u64, Arc<T>)>>,
 }
 
-impl<T> Default for PerGeneration<T> {
+impl<T> Default for Generational<T> {
     fn default() -> Self {
-        PerGeneration {
+        Generational {
             kept: Mutex::new(None),
         }
     }
 }
 
-impl<T> PerGeneration<T> {
+impl<T> Generational<T> {
+    /// The value kept for `generation`, if one is.
+    pub fn peek(&self, generation: u64) -> Option<Arc<T>> {
+        let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner());
+        kept.as_ref()
+            .filter(|(g, _)| *g == generation)
+            .map(|(_, value)| value.clone())
+    }
+
     /// The value of `generation`, read with `load` unless it is kept.
     pub fn get(&self, generation: u64, load: impl FnOnce() -> AppResult<T>) -> AppResult<Arc<T>> {
-        let kept = self.kept.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        if let Some((_, value)) = kept.filter(|(g, _)| *g == generation) {
+        if let Some(value) = self.peek(generation) {
             return Ok(value);
         }
         let fresh = Arc::new(load()?);
@@ -113,7 +114,44 @@ impl<T> PerGeneration<T> {
     }
 }
 
-/// The response cache of one node.
+/// Many values of one cache generation, by key (items already made, slugs already looked up),
+/// at most `max` of them: beyond, the map starts afresh. Values made in an older generation
+/// than the one kept are not kept.
+pub struct GenerationalMap<K, V> {
+    inner: Mutex<(u64, HashMap<K, V>)>,
+    max: usize,
+}
+
+impl<K: std::hash::Hash + Eq, V: Clone> GenerationalMap<K, V> {
+    pub fn new(max: usize) -> Self {
+        GenerationalMap {
+            inner: Mutex::new((0, HashMap::new())),
+            max,
+        }
+    }
+
+    pub fn get(&self, generation: u64, key: &K) -> Option<V> {
+        let inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if inner.0 != generation {
+            return None;
+        }
+        inner.1.get(key).cloned()
+    }
+
+    pub fn put(&self, generation: u64, key: K, value: V) {
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        if inner.0 > generation {
+            return;
+        }
+        if inner.0 < generation || inner.1.len() >= self.max {
+            inner.0 = generation;
+            inner.1.clear();
+        }
+        inner.1.insert(key, value);
+    }
+}
+
+/// The response cache of one node, with the `Cache-Control` its responses are sent with.
 pub struct ResponseCache {
     inner: Mutex<Generation>,
     /// Keys being computed now, with whoever waits for them: when many readers ask for the
@@ -122,11 +160,21 @@ pub struct ResponseCache {
     generation: AtomicU64,
     half_budget: usize,
     seen_version: AtomicU64,
+    /// `CONTENT_MAX_AGE_SECS` and `CONTENT_STALE_SECS`.
+    max_age: u32,
+    stale: u32,
+    /// The `Cache-Control` of Content API responses, built once.
+    cache_control: HeaderValue,
 }
 
 impl ResponseCache {
-    pub fn new(budget_mib: usize) -> Self {
+    /// A cache of `budget_mib` MiB whose responses may be kept by clients and CDNs for
+    /// `max_age` seconds, and served stale for `stale` more while they revalidate.
+    pub fn new(budget_mib: usize, max_age: u32, stale: u32) -> Self {
         ResponseCache {
+            max_age,
+            stale,
+            cache_control: public_cache_control(max_age, stale),
             inner: Mutex::new(Generation {
                 id: 0,
                 young: HashMap::new(),
@@ -236,6 +284,14 @@ impl ResponseCache {
     }
 }
 
+/// `public, max-age=…, stale-while-revalidate=…`.
+fn public_cache_control(max_age: impl std::fmt::Display, stale: u32) -> HeaderValue {
+    HeaderValue::from_str(&format!(
+        "public, max-age={max_age}, stale-while-revalidate={stale}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("no-cache"))
+}
+
 /// Whether this request computes a response or waits for another's.
 pub enum Flight<'a> {
     Leading(Leader<'a>),
@@ -278,20 +334,19 @@ impl Drop for Leader<'_> {
     }
 }
 
-/// Watches the content version for as long as the node runs.
-pub async fn watch(state: Arc<crate::app::AppState>) {
-    let period = Duration::from_millis(state.config.content_freshness_ms / 2);
-    let mut ticker = actix_web::rt::time::interval(period);
+/// Watches the content version for as long as the node runs, twice per `freshness`.
+pub async fn watch(cache: Arc<ResponseCache>, db: Database, freshness: Duration) {
+    let mut ticker = actix_web::rt::time::interval(freshness / 2);
     loop {
         ticker.tick().await;
-        match state.db.run(current_version).await {
+        match db.run(current_version).await {
             Ok(version) => {
-                state.cache.observe(version);
+                cache.observe(version);
             }
             Err(e) => {
                 // Without the version this node cannot know what is fresh: serve nothing from
                 // the cache until it can.
-                state.cache.invalidate();
+                cache.invalidate();
                 tracing::warn!(error = %e, "reading the content version failed");
             }
         }
@@ -316,7 +371,7 @@ mod tests {
 
     #[test]
     fn a_response_computed_before_a_change_is_not_stored_after_it() {
-        let cache = ResponseCache::new(1);
+        let cache = ResponseCache::new(1, 60, 30);
         let before = cache.generation();
         cache.observe(1);
         cache.put("a".into(), entry("old"), before);
@@ -331,7 +386,7 @@ mod tests {
 
     #[test]
     fn the_cache_stays_within_its_budget() {
-        let cache = ResponseCache::new(1);
+        let cache = ResponseCache::new(1, 60, 30);
         let g = cache.generation();
         let big = "x".repeat(100 * 1024);
         for i in 0..50 {

@@ -1,0 +1,94 @@
+//! The change pipeline: the one function every write calls, once, inside its transaction, to
+//! say what it changed. It keeps what derives from published stories in step (item cards, the
+//! search index), moves the content version that every node's caches watch, and tells this
+//! node to forget what it cached once the transaction commits. What listens for changes
+//! beyond this node (a change feed, webhooks) is written here too, in the same transaction, so
+//! that a committed change is always announced and a rolled-back one never is.
+
+use diesel::prelude::*;
+
+use crate::articles::projections::{cards, search_index};
+use crate::articles::translations::Translation;
+use crate::db::schema::content_version;
+use crate::db::{self, now, DbConn};
+use crate::db_run;
+use crate::error::AppResult;
+
+/// What a write changed.
+#[derive(Debug, Clone, Copy)]
+pub enum Change<'a> {
+    /// Translations created or written (text, slug, workflow status), as they now stand.
+    Translations(&'a [Translation]),
+    /// A translation deleted.
+    TranslationDeleted {
+        article_id: i64,
+        translation_id: i64,
+    },
+    /// A story's own fields: type, tags, bylines, image, flags.
+    Story(i64),
+    /// A story deleted, with everything it held.
+    StoryDeleted(i64),
+    /// A live entry of a story added, edited or removed.
+    Entry(i64),
+    /// A tag: its slug, kind, names or descriptions, or the tag itself.
+    Tag(i64),
+    /// A language: whether it is enabled, its names, position or fallback.
+    Language(&'a str),
+    /// A donation prompt.
+    Prompt(i64),
+    /// A person's account, as bylines show it.
+    User(i64),
+}
+
+impl<'a> Change<'a> {
+    /// One translation written.
+    pub fn translation(t: &'a Translation) -> Change<'a> {
+        Change::Translations(std::slice::from_ref(t))
+    }
+}
+
+/// Announces `change`. Call inside the transaction of the write, after it.
+pub fn changed(conn: &mut DbConn, change: Change) -> AppResult<()> {
+    match change {
+        Change::Translations(written) => {
+            for t in written {
+                search_index::sync(conn, t)?;
+            }
+            let mut stories: Vec<i64> = written.iter().map(|t| t.article_id).collect();
+            stories.sort_unstable();
+            stories.dedup();
+            cards::refresh_many(conn, &stories)?;
+        }
+        Change::TranslationDeleted {
+            article_id,
+            translation_id,
+        } => {
+            search_index::remove(conn, translation_id)?;
+            cards::refresh(conn, article_id)?;
+        }
+        Change::Story(id) => cards::refresh(conn, id)?,
+        // Its cards and index entries went with its translations; what every node shows of
+        // tags, languages, prompts and people is read afresh in the next cache generation.
+        Change::StoryDeleted(_)
+        | Change::Entry(_)
+        | Change::Tag(_)
+        | Change::Language(_)
+        | Change::Prompt(_)
+        | Change::User(_) => {}
+    }
+    bump_version(conn)?;
+    db::note_change();
+    Ok(())
+}
+
+/// Moves the content version, which every node watches to know its caches are stale.
+fn bump_version(conn: &mut DbConn) -> AppResult<()> {
+    let at = now();
+    db_run!(conn, |c| diesel::update(content_version::table.find(1))
+        .set((
+            content_version::version.eq(content_version::version + 1),
+            content_version::changed_at.eq(at),
+        ))
+        .execute(c))?;
+    Ok(())
+}

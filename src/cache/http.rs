@@ -1,0 +1,277 @@
+//! How the Content API answers: through this node's response cache, with a strong ETag,
+//! conditional GETs (304), `Cache-Control`, `Last-Modified` and cache tags for CDN purging.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::{NaiveDateTime, SubsecRound};
+use serde::Serialize;
+
+use crate::cache::{public_cache_control, Cached, Flight, ResponseCache};
+use crate::db::{Database, DbConn};
+use crate::error::AppResult;
+
+/// A response the Content API computed, before it is cached and sent.
+pub struct Fresh {
+    status: StatusCode,
+    body: Vec<u8>,
+    last_modified: Option<NaiveDateTime>,
+    keys: Vec<String>,
+    location: Option<String>,
+    content_language: Option<String>,
+    ttl: Option<Duration>,
+    keep: bool,
+    cache_control: Option<String>,
+}
+
+impl Fresh {
+    /// 200 with `value` as JSON.
+    pub fn json<T: Serialize>(value: &T) -> AppResult<Fresh> {
+        Self::json_sized(value, 0)
+    }
+
+    /// 200 with `value` as JSON of about `size` bytes, written into a buffer that size from
+    /// the start: grown from nothing, a 40 KB page of search results is copied nine times.
+    pub fn json_sized<T: Serialize>(value: &T, size: usize) -> AppResult<Fresh> {
+        let mut body = Vec::with_capacity(size.max(128));
+        serde_json::to_writer(&mut body, value)?;
+        Ok(Fresh {
+            status: StatusCode::OK,
+            body,
+            last_modified: None,
+            keys: Vec::new(),
+            location: None,
+            content_language: None,
+            ttl: None,
+            keep: true,
+            cache_control: None,
+        })
+    }
+
+    /// 301 to `location`: where an old link now lives.
+    pub fn moved(location: String) -> Fresh {
+        Fresh {
+            status: StatusCode::MOVED_PERMANENTLY,
+            body: Vec::new(),
+            last_modified: None,
+            keys: Vec::new(),
+            location: Some(location),
+            content_language: None,
+            ttl: None,
+            keep: true,
+            cache_control: None,
+        }
+    }
+
+    /// The newest change the response shows.
+    pub fn modified(mut self, at: Option<NaiveDateTime>) -> Self {
+        self.last_modified = at;
+        self
+    }
+
+    /// Cache tags: the story, its tags and language, so a CDN can purge exactly what changed.
+    pub fn tags<I: IntoIterator<Item = String>>(mut self, keys: I) -> Self {
+        self.keys.extend(keys);
+        self
+    }
+
+    /// For a response served in another language than asked for.
+    pub fn language(mut self, lang: String) -> Self {
+        self.content_language = Some(lang);
+        self
+    }
+
+    /// For responses that rarely repeat (searches): sent with the same headers, but not kept
+    /// in the node's cache, where they would push out the pages readers do ask for again.
+    pub fn not_kept(mut self) -> Self {
+        self.keep = false;
+        self
+    }
+
+    /// For responses that change without an editorial change (view counts): how long this
+    /// node may keep serving it.
+    pub fn expires_after(mut self, ttl: Duration) -> Self {
+        self.ttl = Some(ttl);
+        self
+    }
+
+    /// For answers given to one reader (never cached by this node): their own
+    /// `Cache-Control`.
+    pub fn cache_control(mut self, value: String) -> Self {
+        self.cache_control = Some(value);
+        self.keep = false;
+        self
+    }
+
+    fn into_cached(mut self) -> Cached {
+        // A strong validator names these bytes: a 128-bit hash of them. It needs to tell
+        // versions of one response apart, not to resist forgery (nothing is signed with it),
+        // so a fast non-cryptographic hash serves.
+        let etag = format!("\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(&self.body));
+        self.keys.sort();
+        self.keys.dedup();
+        let mut headers = Vec::new();
+        let mut add = |name: HeaderName, value: String| {
+            if let Ok(v) = HeaderValue::from_str(&value) {
+                headers.push((name, v));
+            }
+        };
+        add(header::ETAG, etag.clone());
+        // HTTP dates have whole seconds; compare in them.
+        let last_modified = self.last_modified.map(|t| t.and_utc().trunc_subsecs(0));
+        if let Some(t) = last_modified {
+            add(
+                header::LAST_MODIFIED,
+                t.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+            );
+        }
+        if !self.keys.is_empty() {
+            add(
+                HeaderName::from_static("surrogate-key"),
+                self.keys.join(" "),
+            );
+            add(HeaderName::from_static("cache-tag"), self.keys.join(","));
+        }
+        if let Some(lang) = self.content_language {
+            add(header::CONTENT_LANGUAGE, lang);
+        }
+        if let Some(location) = self.location {
+            add(header::LOCATION, location);
+        }
+        if !self.body.is_empty() {
+            add(header::CONTENT_TYPE, "application/json".to_owned());
+        }
+        // The cache holds what it is given: no spare capacity from serialising. (A response
+        // sent once and dropped keeps its buffer: shrinking it would copy the body.)
+        if self.keep {
+            self.body.shrink_to_fit();
+        }
+        Cached {
+            status: self.status.as_u16(),
+            body: Bytes::from(self.body),
+            etag,
+            headers,
+            last_modified: last_modified.map(|t| t.fixed_offset()),
+            expires: self.ttl.map(|ttl| Instant::now() + ttl),
+            cache_control: self
+                .cache_control
+                .and_then(|v| HeaderValue::from_str(&v).ok()),
+        }
+    }
+}
+
+/// The cache key of a request: its path and its query parameters in a fixed order.
+fn cache_key(req: &HttpRequest) -> String {
+    let query = req.query_string();
+    if !query.contains('&') {
+        return format!("{}?{query}", req.path());
+    }
+    let mut pairs: Vec<&str> = query.split('&').filter(|p| !p.is_empty()).collect();
+    pairs.sort_unstable();
+    format!("{}?{}", req.path(), pairs.join("&"))
+}
+
+/// Answers with `fresh` as computed, without this node's cache: ETag, 304 and headers as for
+/// cached answers.
+pub fn answer(req: &HttpRequest, cache: &ResponseCache, fresh: Fresh) -> HttpResponse {
+    send(req, cache, &fresh.into_cached())
+}
+
+/// Answers from this node's cache, or computes the response with `compute` (on the blocking
+/// pool, with a database connection), caches it and answers. Concurrent requests for the same
+/// uncached response wait for one computation.
+pub async fn cached<F>(
+    req: &HttpRequest,
+    cache: &ResponseCache,
+    db: &Database,
+    compute: F,
+) -> AppResult<HttpResponse>
+where
+    F: FnOnce(&mut DbConn) -> AppResult<Fresh> + Send + 'static,
+{
+    let key = cache_key(req);
+    if let Some(hit) = cache.get(&key) {
+        return Ok(send(req, cache, &hit));
+    }
+    let leader = match cache.join(&key) {
+        Flight::Waiting(answer) => {
+            if let Ok(entry) = answer.await {
+                return Ok(send(req, cache, &entry));
+            }
+            // The computation we waited for failed: try on our own.
+            None
+        }
+        Flight::Leading(leader) => Some(leader),
+    };
+    let generation = cache.generation();
+    let fresh = db.run(compute).await?;
+    let keep = fresh.keep;
+    let entry = Arc::new(fresh.into_cached());
+    if keep {
+        cache.put(key, entry.clone(), generation);
+    }
+    if let Some(leader) = leader {
+        leader.finish(&entry);
+    }
+    Ok(send(req, cache, &entry))
+}
+
+fn not_modified(req: &HttpRequest, entry: &Cached) -> bool {
+    let headers = req.headers();
+    if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
+        let Ok(inm) = inm.to_str() else { return false };
+        // Weak comparison, as RFC 9110 asks for If-None-Match.
+        return inm.split(',').any(|t| {
+            let t = t.trim();
+            t == "*" || t.trim_start_matches("W/") == entry.etag
+        });
+    }
+    match (
+        headers
+            .get(header::IF_MODIFIED_SINCE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok()),
+        entry.last_modified,
+    ) {
+        (Some(since), Some(modified)) => modified <= since,
+        _ => false,
+    }
+}
+
+fn send(req: &HttpRequest, cache: &ResponseCache, entry: &Cached) -> HttpResponse {
+    let status = StatusCode::from_u16(entry.status).unwrap_or(StatusCode::OK);
+    let unchanged = status == StatusCode::OK && not_modified(req, entry);
+    let mut res = if unchanged {
+        HttpResponse::NotModified().finish()
+    } else if entry.body.is_empty() {
+        HttpResponse::build(status).finish()
+    } else {
+        HttpResponse::build(status).body(entry.body.clone())
+    };
+    let headers = res.headers_mut();
+    for (name, value) in &entry.headers {
+        if unchanged && *name == header::CONTENT_TYPE {
+            continue;
+        }
+        headers.insert(name.clone(), value.clone());
+    }
+    let cache_control = match entry.expires {
+        _ if entry.cache_control.is_some() => entry.cache_control.clone(),
+        Some(at) => {
+            let left = at
+                .saturating_duration_since(Instant::now())
+                .as_secs()
+                .min(u64::from(cache.max_age));
+            Some(public_cache_control(left, cache.stale))
+        }
+        None => Some(cache.cache_control.clone()),
+    };
+    if let Some(cc) = cache_control {
+        headers.insert(header::CACHE_CONTROL, cc);
+    }
+    res
+}

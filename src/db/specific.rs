@@ -1,0 +1,161 @@
+//! The few statements written differently for each backend, each behind one function beside
+//! its twin: an index SQLite's planner must be told to use, one statement text that SQLite
+//! keeps prepared whatever the number of ids, a row lock only PostgreSQL needs, and the
+//! maintenance after a bulk load. Search's statements are in [`super::search`].
+
+use diesel::prelude::*;
+
+use super::schema::published_translations as pt;
+use super::schema::{articles, item_cards, languages};
+use super::{json_ids, Bind, DbConn, Kept};
+use crate::error::AppResult;
+
+/// Locks these stories' rows until the transaction ends, so that two writers rewriting what
+/// derives from one story (its item cards) take turns and the second sees the first's change.
+/// SQLite's `BEGIN IMMEDIATE` already admits one writer at a time.
+pub fn lock_articles(conn: &mut DbConn, ids: &[i64]) -> AppResult<()> {
+    if let DbConn::Postgres(c) = conn {
+        articles::table
+            .filter(articles::id.eq_any(ids))
+            .order(articles::id)
+            .select(articles::id)
+            .for_update()
+            .load::<i64>(&mut **c)?;
+    }
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct StoryId {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    article_id: i64,
+}
+
+/// Up to `limit` stories with a published translation, by id, after `after`. On SQLite the
+/// query names the covering index on published (story, language, slug): its planner would
+/// otherwise take the unique (story, language) index and read every row, body and all. The
+/// index's condition is the view's: `status = 'published'`.
+pub fn published_stories_after(conn: &mut DbConn, after: i64, limit: i64) -> AppResult<Vec<i64>> {
+    Ok(match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "SELECT DISTINCT article_id FROM translations \
+             INDEXED BY translations_published_article \
+             WHERE status = 'published' AND article_id > ? ORDER BY article_id LIMIT ?",
+        )
+        .bind::<diesel::sql_types::BigInt, _>(after)
+        .bind::<diesel::sql_types::BigInt, _>(limit)
+        .load::<StoryId>(&mut **c)?
+        .into_iter()
+        .map(|s| s.article_id)
+        .collect(),
+        DbConn::Postgres(c) => pt::table
+            .filter(pt::article_id.gt(after))
+            .select(pt::article_id)
+            .distinct()
+            .order(pt::article_id)
+            .limit(limit)
+            .load(&mut **c)?,
+    })
+}
+
+#[derive(QueryableByName)]
+struct CardRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    translation_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Binary)]
+    packed: Vec<u8>,
+}
+
+/// The packed item cards of these translations, as (translation, card), in no order.
+pub fn item_cards(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<(i64, Vec<u8>)>> {
+    Ok(match conn {
+        // One statement text whatever the number of results, which diesel keeps prepared:
+        // with one bound parameter per id it prepared the read anew for every page.
+        DbConn::Sqlite(c) => {
+            let ids = json_ids(ids);
+            Kept {
+                sql: &[
+                    "SELECT translation_id, packed FROM item_cards \
+                     WHERE translation_id IN (SELECT value FROM json_each(",
+                    "))",
+                ],
+                binds: vec![Bind::Text(&ids)],
+            }
+            .load::<CardRow>(&mut **c)?
+            .into_iter()
+            .map(|r| (r.translation_id, r.packed))
+            .collect()
+        }
+        DbConn::Postgres(c) => item_cards::table
+            .filter(item_cards::translation_id.eq_any(ids))
+            .select((item_cards::translation_id, item_cards::packed))
+            .load(&mut **c)?,
+    })
+}
+
+/// Published translations of these stories in enabled languages: (story, language, slug),
+/// in language-switcher order. On SQLite the query names the index on (story, language,
+/// slug): its planner would otherwise take the unique index on (story, language) and read
+/// every row, body and all.
+pub fn alternates(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<(i64, String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(match conn {
+        // One statement text whatever the number of stories, which diesel keeps prepared.
+        DbConn::Sqlite(c) => {
+            let ids = json_ids(ids);
+            Kept {
+                sql: &[
+                    "SELECT t.article_id AS story, t.lang, t.slug \
+                     FROM translations AS t INDEXED BY translations_published_article \
+                     JOIN languages AS l ON l.code = t.lang \
+                     WHERE t.status = 'published' AND l.enabled \
+                     AND t.article_id IN (SELECT value FROM json_each(",
+                    ")) ORDER BY t.article_id, l.position, l.code",
+                ],
+                binds: vec![Bind::Text(&ids)],
+            }
+            .load::<AlternateRow>(&mut **c)?
+            .into_iter()
+            .map(|a| (a.story, a.lang, a.slug))
+            .collect()
+        }
+        DbConn::Postgres(c) => pt::table
+            .inner_join(languages::table.on(languages::code.eq(pt::lang)))
+            .filter(pt::article_id.eq_any(ids))
+            .filter(languages::enabled.eq(true))
+            .order((pt::article_id, languages::position, languages::code))
+            .select((pt::article_id, pt::lang, pt::slug))
+            .load(&mut **c)?,
+    })
+}
+
+#[derive(QueryableByName)]
+struct AlternateRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    story: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    lang: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    slug: String,
+}
+
+/// After a bulk load: fresh statistics, so the planners see the archive as it now is; on
+/// SQLite the search indexes are merged into one segment each, as a quiet night would.
+pub fn optimize_after_bulk_load(conn: &mut DbConn) -> AppResult<()> {
+    match conn {
+        DbConn::Sqlite(c) => {
+            diesel::connection::SimpleConnection::batch_execute(
+                &mut **c,
+                "INSERT INTO search_titles(search_titles) VALUES('optimize'); \
+                 INSERT INTO search_text(search_text) VALUES('optimize');",
+            )?;
+            diesel::sql_query("ANALYZE").execute(&mut **c)?
+        }
+        // VACUUM too: until the visibility map is set, PostgreSQL cannot answer from an index
+        // alone, and counting a common tag's stories read the whole table.
+        DbConn::Postgres(c) => diesel::sql_query("VACUUM ANALYZE").execute(&mut **c)?,
+    };
+    Ok(())
+}
