@@ -8,13 +8,14 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::articles::changes::{self, Change};
+use crate::articles::editing::{load, path_lang, Loaded};
 use crate::articles::entries::{self, EntryResponse};
-use crate::articles::translation_handlers::{load, path_lang, IfMatch, Loaded};
 use crate::articles::ArticleType;
 use crate::audit::{self, Actor};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
+use crate::http::IfMatch;
 use crate::pagination::{IdCursor, Limit};
 use crate::problem_responses;
 

@@ -9,7 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::articles::changes::{changed, Change};
-use crate::articles::translation_handlers::{parse_new_translation, CreateTranslation, IfMatch};
+use crate::articles::editing::{parse_new_translation, visible_story, CreateTranslation};
 use crate::articles::translations::{self, TranslationSummary};
 use crate::articles::workflow::{self, Access};
 use crate::articles::{
@@ -19,6 +19,7 @@ use crate::audit::{self, Actor};
 use crate::auth::{AuthUser, Role};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, FieldErrors};
+use crate::http::IfMatch;
 use crate::pagination::Limit;
 use crate::problem_responses;
 use crate::tags;
@@ -155,13 +156,6 @@ pub struct ArticleListQuery {
     pub limit: Option<i64>,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
-}
-
-/// The story `id` as the caller may see it; 404 when it doesn't exist or they may not know.
-pub fn visible_story(conn: &mut DbConn, caller: &AuthUser, id: i64) -> AppResult<(Story, Access)> {
-    let story = articles::load_story(conn, id)?.ok_or_else(|| workflow::not_found(id))?;
-    let access = Access::to(caller, &story)?;
-    Ok((story, access))
 }
 
 fn responses_for(conn: &mut DbConn, stories: Vec<Story>) -> AppResult<Vec<ArticleResponse>> {

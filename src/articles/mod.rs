@@ -5,6 +5,7 @@
 //! it keeps ([`published`], [`projections`]).
 
 pub mod changes;
+pub mod editing;
 pub mod entries;
 pub mod entry_handlers;
 pub mod handlers;

@@ -11,17 +11,21 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::articles::changes::{changed, Change};
-use crate::articles::handlers::visible_story;
+use crate::articles::editing::{
+    line, load, load_for_write, parse_new_translation, path_lang, source_of, visible_story,
+    CreateTranslation, EXCERPT_MAX, SEO_DESCRIPTION_MAX, SEO_TITLE_MAX, SUBTITLE_MAX, TITLE_MAX,
+};
 use crate::articles::revisions::{self, RevisionResponse, RevisionSummary, SavedBy};
 use crate::articles::transitions;
-use crate::articles::translations::{self, Row, Source, Text, Translation};
+use crate::articles::translations::{self, Row, Text, Translation};
 use crate::articles::workflow::Access;
-use crate::articles::{Status, Story};
+use crate::articles::Status;
 use crate::audit::{self, Actor};
 use crate::auth::AuthUser;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::html::{self, Sanitizer};
+use crate::html::{self};
+use crate::http::IfMatch;
 use crate::languages::{self, LanguageCode};
 use crate::pagination::Limit;
 use crate::problem_responses;
@@ -40,36 +44,6 @@ problem_responses!(
     /// Errors of writing a translation: `If-Match` is required (428) and must be current (412).
     TranslationWriteErrors: 400, 401, 403, 404, 409, 412, 413, 415, 422, 428, 500, 503
 );
-
-const TITLE_MAX: usize = 300;
-const SUBTITLE_MAX: usize = 600;
-const EXCERPT_MAX: usize = 1000;
-const SEO_TITLE_MAX: usize = 200;
-const SEO_DESCRIPTION_MAX: usize = 400;
-
-/// A new translation.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateTranslation {
-    /// Only in a new story's first translation; otherwise the path names the language.
-    #[schema(example = "ru")]
-    pub lang: Option<String>,
-    #[schema(example = "Georgia and Russia agree to resume direct flights")]
-    pub title: String,
-    /// The lead, shown under the title.
-    pub subtitle: Option<String>,
-    /// HTML; sanitized on write.
-    pub body: Option<String>,
-    /// Derived from the body when left out or empty.
-    pub excerpt: Option<String>,
-    pub seo_title: Option<String>,
-    pub seo_description: Option<String>,
-    /// Made from the title, transliterated to ASCII, when left out.
-    pub slug: Option<String>,
-    /// The language of the translation of the same story this one was translated from.
-    #[schema(example = "en")]
-    pub translated_from: Option<String>,
-}
 
 /// Changes to a translation's text; absent fields stay as they are.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -169,230 +143,6 @@ pub struct RevisionListQuery {
     pub limit: Option<i64>,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
-}
-
-/// One line of text: trimmed, at most `max` characters, no control characters.
-fn line(raw: &str, field: &str, max: usize, required: bool) -> AppResult<String> {
-    let text = raw.trim();
-    if required && text.is_empty() {
-        return Err(AppError::invalid(field, "must not be empty"));
-    }
-    if text.chars().count() > max || text.chars().any(char::is_control) {
-        return Err(AppError::invalid(
-            field,
-            format!("must be one line of at most {max} characters"),
-        ));
-    }
-    Ok(text.to_owned())
-}
-
-/// A new translation, parsed; the database checks happen in [`NewTranslation::insert`].
-pub struct NewTranslation {
-    slug: Option<Slug>,
-    text: Text,
-    translated_from: Option<String>,
-}
-
-/// Parses a new translation's fields, naming them with `prefix` (`translation.` inside a new
-/// story) in errors.
-pub fn parse_new_translation(
-    sanitizer: &Sanitizer,
-    b: CreateTranslation,
-    prefix: &str,
-    f: &mut FieldErrors,
-) -> Option<NewTranslation> {
-    let field = |name: &str| format!("{prefix}{name}");
-    let title = f.check(line(&b.title, &field("title"), TITLE_MAX, true));
-    let subtitle = f.check(plain_text(
-        b.subtitle.as_deref().unwrap_or(""),
-        &field("subtitle"),
-        SUBTITLE_MAX,
-    ));
-    let excerpt = f.check(plain_text(
-        b.excerpt.as_deref().unwrap_or(""),
-        &field("excerpt"),
-        EXCERPT_MAX,
-    ));
-    let seo_title = f.check(line(
-        b.seo_title.as_deref().unwrap_or(""),
-        &field("seo_title"),
-        SEO_TITLE_MAX,
-        false,
-    ));
-    let seo_description = f.check(plain_text(
-        b.seo_description.as_deref().unwrap_or(""),
-        &field("seo_description"),
-        SEO_DESCRIPTION_MAX,
-    ));
-    let slug = f.check(
-        b.slug
-            .as_deref()
-            .map(|s| Slug::parse(s, &field("slug")))
-            .transpose(),
-    );
-    let translated_from = f.check(
-        b.translated_from
-            .as_deref()
-            .map(|l| LanguageCode::parse(l, &field("translated_from")))
-            .transpose(),
-    );
-    Some(NewTranslation {
-        slug: slug?,
-        text: Text {
-            title: title?,
-            subtitle: subtitle?,
-            body: sanitizer.clean(b.body.as_deref().unwrap_or("")),
-            excerpt: excerpt?,
-            seo_title: seo_title?,
-            seo_description: seo_description?,
-        },
-        translated_from: translated_from?.map(|l| l.as_str().to_owned()),
-    })
-}
-
-/// The source translation `source_lang` of the same story, for `translated_from`.
-fn source_of(
-    conn: &mut DbConn,
-    article_id: i64,
-    lang: &str,
-    source_lang: &str,
-) -> AppResult<Translation> {
-    if source_lang == lang {
-        return Err(AppError::invalid(
-            "translated_from",
-            "a translation cannot be translated from itself",
-        ));
-    }
-    translations::find(conn, article_id, source_lang)?.ok_or_else(|| {
-        AppError::invalid(
-            "translated_from",
-            format!("this story has no `{source_lang}` translation"),
-        )
-    })
-}
-
-impl NewTranslation {
-    /// Creates the translation as a draft. Call in a transaction.
-    pub fn insert(
-        self,
-        conn: &mut DbConn,
-        article_id: i64,
-        lang: &str,
-        user_id: i64,
-    ) -> AppResult<Translation> {
-        if translations::find(conn, article_id, lang)?.is_some() {
-            return Err(AppError::Conflict(format!(
-                "this story already has a `{lang}` translation"
-            )));
-        }
-        let source = match &self.translated_from {
-            Some(src) => {
-                let s = source_of(conn, article_id, lang, src)?;
-                Some(Source {
-                    translation_id: s.id,
-                    version: s.content_version,
-                })
-            }
-            None => None,
-        };
-        let slug = translations::choose_slug(conn, lang, self.slug, &self.text.title, None)?;
-        translations::insert(conn, article_id, lang, slug, self.text, source, user_id)
-    }
-}
-
-/// The versions `If-Match` names. Missing → 428; `*` is refused the same way, since it would
-/// overwrite whatever is there.
-pub struct IfMatch(Vec<String>);
-
-impl IfMatch {
-    pub fn from_request(req: &HttpRequest) -> AppResult<IfMatch> {
-        let required = || {
-            AppError::PreconditionRequired(
-                "send `If-Match` with the ETag of the version you read, so that a concurrent edit is never overwritten".into(),
-            )
-        };
-        let raw = req
-            .headers()
-            .get(header::IF_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(required)?;
-        let tags: Vec<String> = raw
-            .split(',')
-            .map(|t| t.trim().to_owned())
-            .filter(|t| !t.is_empty())
-            .collect();
-        if tags.is_empty() || tags.iter().any(|t| t == "*") {
-            return Err(required());
-        }
-        Ok(IfMatch(tags))
-    }
-
-    /// Whether the header names `etag` exactly. Weak tags never match, as RFC 9110 requires
-    /// of `If-Match`.
-    pub fn matches(&self, etag: &str) -> bool {
-        self.0.iter().any(|tag| tag == etag)
-    }
-
-    /// Whether the header names version `version` of translation `id`. Weak tags never match,
-    /// as RFC 9110 requires of `If-Match`.
-    pub fn names(&self, id: i64, version: i32) -> bool {
-        self.0.iter().any(|tag| {
-            tag.strip_prefix('"')
-                .and_then(|t| t.strip_suffix('"'))
-                .and_then(|t| t.split_once('-'))
-                .is_some_and(|(tid, v)| {
-                    tid.parse::<i64>().ok() == Some(id) && v.parse::<i32>().ok() == Some(version)
-                })
-        })
-    }
-}
-
-/// A translation the caller may see, with its story and the caller's access.
-pub struct Loaded {
-    pub story: Story,
-    pub access: Access,
-    pub translation: Translation,
-}
-
-fn no_translation(id: i64, lang: &str) -> AppError {
-    AppError::NotFound(format!("story {id} has no `{lang}` translation"))
-}
-
-/// The path's language; a malformed code can name no translation (404).
-pub fn path_lang(id: i64, raw: &str) -> AppResult<String> {
-    LanguageCode::parse(raw, "lang")
-        .map(|c| c.as_str().to_owned())
-        .map_err(|_| no_translation(id, raw))
-}
-
-pub fn load(conn: &mut DbConn, caller: &AuthUser, id: i64, lang: &str) -> AppResult<Loaded> {
-    let (story, access) = visible_story(conn, caller, id)?;
-    let translation =
-        translations::find(conn, id, lang)?.ok_or_else(|| no_translation(id, lang))?;
-    Ok(Loaded {
-        story,
-        access,
-        translation,
-    })
-}
-
-/// The translation to write and the version `If-Match` expects. The precondition is checked
-/// before any rule of the workflow: an editor whose copy is stale learns that first (412), since
-/// every other answer would be about a state they have not seen.
-fn load_for_write(
-    conn: &mut DbConn,
-    caller: &AuthUser,
-    id: i64,
-    lang: &str,
-    if_match: &IfMatch,
-) -> AppResult<(Loaded, i32)> {
-    let l = load(conn, caller, id, lang)?;
-    let version = l.translation.version;
-    if if_match.names(l.translation.id, version) {
-        Ok((l, version))
-    } else {
-        Err(translations::stale(conn, &l.translation)?)
-    }
 }
 
 pub fn translation_response(
@@ -913,19 +663,4 @@ pub async fn restore_revision(
         })
         .await?;
     Ok(with_etag(HttpResponse::Ok(), &t))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::IfMatch;
-
-    #[test]
-    fn if_match_names_a_version_only_with_a_strong_tag_of_this_translation() {
-        let header = |tags: &[&str]| IfMatch(tags.iter().map(|t| (*t).to_owned()).collect());
-        assert!(header(&["\"12-3\"", "\"12-4\""]).names(12, 4));
-        assert!(!header(&["W/\"12-4\""]).names(12, 4));
-        assert!(!header(&["12-4"]).names(12, 4));
-        assert!(!header(&["\"13-4\""]).names(12, 4));
-        assert!(!header(&["\"12-4-1\""]).names(12, 4));
-    }
 }

@@ -14,7 +14,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::{client_addr, AppState};
 use crate::articles::changes::{self, Change};
-use crate::articles::translation_handlers::IfMatch;
 use crate::articles::ArticleType;
 use crate::audit::{self, Actor};
 use crate::auth::{AuthUser, Role};
@@ -22,6 +21,7 @@ use crate::cache::http::{cached, Fresh};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::http::present;
+use crate::http::IfMatch;
 use crate::languages::LanguageCode;
 use crate::pagination::{IdCursor, Limit};
 use crate::problem_responses;
