@@ -3,8 +3,10 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{articles, audit, auth, content, health, languages, prompts, tags, users};
+use actix_web::HttpResponse;
 
+/// What the document says of the service as a whole; the operations come from the route list
+/// in `lib.rs` ([`crate::documented::Paths`]).
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -13,69 +15,6 @@ use crate::{articles, audit, auth, content, health, languages, prompts, tags, us
                        (`/api/v1/…`) is public and serves published content only; the Admin API \
                        (`/api/v1/admin/…`) needs a bearer token from `/api/v1/auth/login`. Every \
                        error is an RFC 9457 `application/problem+json` body."
-    ),
-    paths(
-        health::healthz,
-        health::readyz,
-        auth::handlers::login,
-        auth::handlers::refresh,
-        auth::handlers::logout,
-        auth::handlers::me,
-        auth::handlers::change_password,
-        users::handlers::list_users,
-        users::handlers::create_user,
-        users::handlers::get_user,
-        users::handlers::update_user,
-        users::handlers::reset_password,
-        users::handlers::delete_user,
-        languages::handlers::list_public_languages,
-        languages::handlers::get_public_language,
-        languages::handlers::list_languages,
-        languages::handlers::get_language,
-        languages::handlers::create_language,
-        languages::handlers::update_language,
-        languages::handlers::delete_language,
-        content::handlers::list_articles,
-        content::handlers::get_article,
-        content::handlers::most_read,
-        content::handlers::count_view,
-        content::handlers::list_entries,
-        content::handlers::tag_articles,
-        tags::handlers::list_public_tags,
-        tags::handlers::get_public_tag,
-        tags::handlers::list_tags,
-        tags::handlers::get_tag,
-        tags::handlers::create_tag,
-        tags::handlers::update_tag,
-        tags::handlers::delete_tag,
-        articles::handlers::list_articles,
-        articles::handlers::create_article,
-        articles::handlers::get_article,
-        articles::handlers::update_article,
-        articles::handlers::delete_article,
-        articles::translation_handlers::get_translation,
-        articles::translation_handlers::create_translation,
-        articles::translation_handlers::update_translation,
-        articles::translation_handlers::delete_translation,
-        articles::translation_handlers::transition_translation,
-        articles::translation_handlers::list_revisions,
-        articles::translation_handlers::get_revision,
-        articles::translation_handlers::restore_revision,
-        articles::entry_handlers::list_entries,
-        articles::entry_handlers::create_entry,
-        articles::entry_handlers::update_entry,
-        articles::entry_handlers::delete_entry,
-        audit::handlers::list_audit,
-        prompts::handlers::list_prompts,
-        prompts::handlers::create_prompt,
-        prompts::handlers::get_prompt,
-        prompts::handlers::update_prompt,
-        prompts::handlers::delete_prompt,
-        prompts::handlers::prompt_stats,
-        prompts::handlers::compare_prompts,
-        prompts::handlers::eligible_prompts,
-        prompts::handlers::resolve_prompt,
-        prompts::handlers::record_event,
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),
@@ -104,11 +43,32 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The whole document: what [`ApiDoc`] says of the service, and every route's operations.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi();
+    doc.merge(crate::documented::Paths::openapi());
+    doc
+}
+
 /// The document as committed in `openapi/openapi.json` and served at `/api/v1/openapi.json`.
 pub fn spec_json() -> String {
-    let mut json = ApiDoc::openapi()
+    let mut json = document()
         .to_pretty_json()
         .expect("the OpenAPI document serialises");
     json.push('\n');
     json
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "health",
+    operation_id = "get_openapi_document",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this service", content_type = "application/json", body = Object))
+)]
+pub async fn serve_openapi() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(spec_json())
 }

@@ -226,6 +226,7 @@ fn tag_id(conn: &mut DbConn, slug: &str) -> AppResult<Option<i64>> {
 #[utoipa::path(
     get,
     path = "/api/v1/articles",
+    operation_id = "list_published_articles",
     tag = "content",
     params(ArticleListQuery),
     responses(
@@ -511,6 +512,7 @@ fn locate(conn: &mut DbConn, lang: &str, slug: &str) -> AppResult<Found> {
 #[utoipa::path(
     get,
     path = "/api/v1/articles/{lang}/{slug}",
+    operation_id = "get_published_article",
     tag = "content",
     params(
         ("lang" = String, Path, example = "en"),
@@ -819,6 +821,7 @@ pub async fn count_view(
 #[utoipa::path(
     get,
     path = "/api/v1/articles/{lang}/{slug}/entries",
+    operation_id = "list_published_entries",
     tag = "content",
     params(("lang" = String, Path, example = "en"), ("slug" = String, Path), EntriesQuery),
     responses(

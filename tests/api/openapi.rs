@@ -47,3 +47,47 @@ fn both_backends_have_the_same_migrations() {
     assert!(!names("sqlite").is_empty());
     assert_eq!(names("sqlite"), names("postgres"));
 }
+
+/// Every registered route is documented with the same methods and nothing else is, and every
+/// operation has an operationId of its own and a tag: generated clients name their functions
+/// after operationIds and group them by tag.
+#[test]
+fn registered_routes_are_the_documented_operations_each_named_once() {
+    let doc: serde_json::Value = serde_json::from_str(&newsdesk::openapi::spec_json()).unwrap();
+    let methods = ["get", "post", "put", "patch", "delete", "head", "options"];
+    let mut documented = std::collections::BTreeSet::new();
+    let mut ids = std::collections::BTreeMap::<String, String>::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if !methods.contains(&method.as_str()) {
+                continue;
+            }
+            documented.insert((path.clone(), method.clone()));
+            let id = op["operationId"].as_str().unwrap_or_default().to_owned();
+            assert!(!id.is_empty(), "{method} {path} has no operationId");
+            if let Some(other) = ids.insert(id.clone(), format!("{method} {path}")) {
+                panic!("operationId `{id}` names both {other} and {method} {path}");
+            }
+            let tags = op["tags"].as_array().map_or(0, Vec::len);
+            assert!(tags > 0, "{method} {path} is in no tag group");
+        }
+    }
+    let registered: std::collections::BTreeSet<(String, String)> = newsdesk::ROUTES
+        .iter()
+        .flat_map(|(path, methods)| {
+            methods
+                .iter()
+                .map(move |m| ((*path).to_owned(), (*m).to_owned()))
+        })
+        .collect();
+    assert_eq!(
+        registered.difference(&documented).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "registered but not documented"
+    );
+    assert_eq!(
+        documented.difference(&registered).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "documented but not registered"
+    );
+}
