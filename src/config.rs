@@ -72,11 +72,10 @@ impl Config {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Config {
             // SQLite queries run in this process, one database thread per connection: with
-            // more threads than cores they only share the cores, and the searches caught
-            // mid-way waited longest (p99 100-114 ms with 8 on two cores, 72-78 ms with 4;
-            // with one queue, p99 1.3 times the median with 2 against 1.4-1.9 times with 4).
-            // An archive much larger than memory, whose reads wait on the disk, wants more.
-            // PostgreSQL's queries run on the database server.
+            // more threads than cores they only share the cores, and a search caught mid-way
+            // waits behind the others, which widens the latency's tail. An archive much larger
+            // than memory, whose reads wait on the disk, wants more. PostgreSQL's queries run
+            // on the database server.
             database_pool_size: match Backend::from_url(&database_url) {
                 Backend::Sqlite => cores as u32,
                 Backend::Postgres => 8,

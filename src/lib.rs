@@ -8,7 +8,6 @@ pub mod cache;
 pub mod config;
 pub mod content;
 pub mod db;
-pub mod demo;
 pub mod error;
 pub mod health;
 pub mod html;
@@ -19,11 +18,11 @@ pub mod pagination;
 pub mod prompts;
 pub mod ratelimit;
 pub mod scheduler;
-pub mod seed;
 pub mod slug;
 pub mod tags;
 pub mod tally;
 pub mod text;
+pub mod tools;
 pub mod users;
 
 use actix_web::http::header;
@@ -94,9 +93,9 @@ api! {
     "/api/v1/articles/{lang}/{slug}" => { get: content::handlers::get_article },
     "/api/v1/articles/{lang}/{slug}/views" => { post: content::handlers::count_view },
     "/api/v1/articles/{lang}/{slug}/entries" => { get: content::handlers::list_entries },
-    "/api/v1/donation-prompts" => { get: prompts::handlers::eligible_prompts },
-    "/api/v1/donation-prompts/resolve" => { get: prompts::handlers::resolve_prompt },
-    "/api/v1/donation-prompts/{id}/events" => { post: prompts::handlers::record_event },
+    "/api/v1/donation-prompts" => { get: prompts::public_handlers::eligible_prompts },
+    "/api/v1/donation-prompts/resolve" => { get: prompts::public_handlers::resolve_prompt },
+    "/api/v1/donation-prompts/{id}/events" => { post: prompts::public_handlers::record_event },
     "/api/v1/tags/{slug}/articles" => { get: content::handlers::tag_articles },
     "/api/v1/tags" => { get: tags::handlers::list_public_tags },
     "/api/v1/tags/{slug}" => { get: tags::handlers::get_public_tag },
@@ -128,16 +127,16 @@ api! {
         delete: languages::handlers::delete_language,
     },
     "/api/v1/admin/donation-prompts" => {
-        get: prompts::handlers::list_prompts,
-        post: prompts::handlers::create_prompt,
+        get: prompts::admin_handlers::list_prompts,
+        post: prompts::admin_handlers::create_prompt,
     },
-    "/api/v1/admin/donation-prompts/stats" => { get: prompts::handlers::compare_prompts },
+    "/api/v1/admin/donation-prompts/stats" => { get: prompts::admin_handlers::compare_prompts },
     "/api/v1/admin/donation-prompts/{id}" => {
-        get: prompts::handlers::get_prompt,
-        patch: prompts::handlers::update_prompt,
-        delete: prompts::handlers::delete_prompt,
+        get: prompts::admin_handlers::get_prompt,
+        patch: prompts::admin_handlers::update_prompt,
+        delete: prompts::admin_handlers::delete_prompt,
     },
-    "/api/v1/admin/donation-prompts/{id}/stats" => { get: prompts::handlers::prompt_stats },
+    "/api/v1/admin/donation-prompts/{id}/stats" => { get: prompts::admin_handlers::prompt_stats },
     "/api/v1/admin/tags" => {
         get: tags::handlers::list_tags,
         post: tags::handlers::create_tag,

@@ -77,7 +77,7 @@ fn seed_archive(config: Config, stories: usize, languages: usize, seed: u64) -> 
         .hash(&newsdesk::auth::random_token(32))
         .map_err(|e| e.to_string())?;
     let started = std::time::Instant::now();
-    let done = newsdesk::seed::run(&state.db, stories, languages, seed, &unusable)
+    let done = newsdesk::tools::seed::run(&state.db, stories, languages, seed, &unusable)
         .map_err(|e| e.to_string())?;
     println!(
         "Seeded {} stories, {} published translations, in {:.1} s.",
@@ -187,9 +187,10 @@ fn read_password() -> Result<String, String> {
 }
 
 /// glibc gives threads that allocate at the same time arenas of their own, up to eight per
-/// core, and keeps what is freed in each for reuse by that arena. With two workers and their
-/// blocking threads that left most of a node's memory idle in arenas; two are enough for two
-/// cores. Runs before any thread starts.
+/// core, and keeps what is freed in each for reuse by that arena alone, so memory freed by one
+/// thread sits idle while another allocates afresh. A node's threads (HTTP workers, database
+/// threads) share four arenas instead, and large buffers (a page of search results) go back to
+/// the system when freed. Runs before any thread starts.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn limit_malloc_arenas() {
     extern "C" {
@@ -213,7 +214,7 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     let workers = config.workers;
     let state = AppState::init(config)?;
     if demo {
-        if let Some(admin) = newsdesk::demo::seed(&state).map_err(|e| e.to_string())? {
+        if let Some(admin) = newsdesk::tools::demo::seed(&state).map_err(|e| e.to_string())? {
             println!();
             println!("  Demo content created. Sign in as the demo admin (shown only this once):");
             println!("    email:    {}", admin.email);

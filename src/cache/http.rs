@@ -35,7 +35,7 @@ impl Fresh {
     }
 
     /// 200 with `value` as JSON of about `size` bytes, written into a buffer that size from
-    /// the start: grown from nothing, a 40 KB page of search results is copied nine times.
+    /// the start, so that a large page is not copied each time a growing buffer doubles.
     pub fn json_sized<T: Serialize>(value: &T, size: usize) -> AppResult<Fresh> {
         let mut body = Vec::with_capacity(size.max(128));
         serde_json::to_writer(&mut body, value)?;

@@ -32,8 +32,8 @@ pub fn snippets(
 
 /// What a search marks in its results' snippets: the forms its words are looked for in, as it
 /// is, Capitalised and in CAPITALS, each with its substring searcher, made once for all of a
-/// page's results. Substring searches for each form, where comparing every character
-/// regardless of case was a tenth of a search's time.
+/// page's results: a substring search for each form is much cheaper than comparing every
+/// character of a result's text regardless of case.
 pub struct Marker {
     forms: Vec<memchr::memmem::Finder<'static>>,
 }
@@ -66,8 +66,8 @@ impl Marker {
     /// as written in lowercase, Capitalised or in CAPITALS, at the start of a word of the text.
     ///
     /// `text` is UTF-8 as the database stores it, and only the window is decoded: a result's
-    /// lead is kilobytes long and its snippet 200 characters, and decoding every lead was a
-    /// twentieth of a search. Text that is not UTF-8 is read with replacement characters.
+    /// lead is kilobytes long and its snippet 200 characters. Text that is not UTF-8 is read
+    /// with replacement characters.
     pub fn snippet(&self, text: &[u8]) -> String {
         self.cut(text, false)
     }

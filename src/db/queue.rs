@@ -3,9 +3,8 @@
 //! Every request's database work waits in one first-in, first-out queue, whichever HTTP worker
 //! took the request, and runs on one of as many threads as the pool has connections. A thread
 //! that finishes a job takes the next one without waiting to be woken while work is queued.
-//! Before, each HTTP worker handed its work to blocking threads of its own: two queues on a
-//! two-core machine, whose requests waited behind different numbers of searches, and a search's
-//! latency varied with the queue it fell into (`bench/HISTORY.md`, 2026-12-04).
+//! One queue, not one per HTTP worker: with several, a request's wait would depend on which
+//! queue it fell into rather than on how much work came before it.
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;

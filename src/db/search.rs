@@ -129,8 +129,8 @@ const MAX_COMPLETIONS: usize = 64;
 /// but the word itself, so that a prefix finds nothing the word as typed did not.
 ///
 /// FTS5 answers a prefix by reading the whole list of documents of every word that begins
-/// with it before it can return the first match: 4.5 ms for a word in 21,000 documents, in a
-/// search that otherwise takes well under one. So on SQLite the words are looked up in the
+/// with it before it can return the first match, which costs more than the rest of a search
+/// for a common prefix. So on SQLite the words are looked up in the
 /// index's vocabulary (`search_text_terms`), and the query names them: FTS5 then reads each
 /// list only as far as the page needs, and in most searches there is no other word at all.
 /// The vocabulary holds words as the tokenizer folds them; a word it would fold differently

@@ -9,11 +9,11 @@ use crate::common::TestApp;
 #[actix_web::test]
 async fn the_demo_has_stories_in_every_language_status_and_type() {
     let app = TestApp::new().await;
-    let admin = newsdesk::demo::seed(&app.state)
+    let admin = newsdesk::tools::demo::seed(&app.state)
         .unwrap()
         .expect("seeded an empty database");
     assert!(
-        newsdesk::demo::seed(&app.state).unwrap().is_none(),
+        newsdesk::tools::demo::seed(&app.state).unwrap().is_none(),
         "seeds only once"
     );
     let login = app.login(&admin.email, &admin.password).await;
