@@ -18,7 +18,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{IdCursor, Limit};
 use crate::problem_responses;
-use crate::prompts::handlers::PublicPrompt;
+use crate::prompts::live::PublicPrompt;
 use crate::prompts::live::StoryContext;
 use crate::prompts::{self, Placement};
 use crate::tags::handlers::{content_chain, PublicTagCount};
@@ -639,9 +639,9 @@ pub async fn get_article(
                 article_type: item.kind.as_str().to_owned(),
                 tags: item.tags.iter().map(|t| t.slug.clone()).collect(),
             };
-            let (prompt, ttl) = prompts::handlers::for_article(
+            let (prompt, ttl) = prompts::live::for_article(
                 c,
-                &st,
+                &st.live_prompts,
                 generation,
                 &chain,
                 prompt_placement,

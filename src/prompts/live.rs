@@ -5,12 +5,16 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDateTime;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::cache::{Generational, GenerationalMap};
 use crate::db::schema::{article_tags, articles, donation_prompts, published_translations, tags};
-use crate::db::DbConn;
+use crate::db::{now, DbConn};
 use crate::db_run;
 use crate::error::AppResult;
 use crate::languages::{self, Language};
@@ -264,6 +268,87 @@ impl LiveCache {
         self.stories
             .put(generation, (lang.to_owned(), slug.to_owned()), story);
     }
+}
+
+/// A prompt as readers see it, in one language.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PublicPrompt {
+    pub id: i64,
+    pub placement: Placement,
+    /// The language of the text: the one asked for, or one from its fallback chain.
+    #[schema(example = "ka")]
+    pub lang: String,
+    pub headline: String,
+    /// Sanitized HTML.
+    pub body: String,
+    pub button_label: String,
+    pub target_url: String,
+    /// Show prompts of the highest priority first.
+    pub priority: i32,
+    /// Rotate between prompts of the same priority in proportion to their weights.
+    pub weight: i32,
+    #[schema(value_type = Object)]
+    pub hints: serde_json::Value,
+    /// When it stops being shown, if it does.
+    pub ends_at: Option<DateTime<Utc>>,
+    /// Where to send `impression`, `click` and `dismiss` events.
+    #[schema(example = "/api/v1/donation-prompts/3/events")]
+    pub events_url: String,
+}
+
+impl PublicPrompt {
+    pub fn new(p: &LivePrompt, chain: &[String]) -> Option<PublicPrompt> {
+        let text = p.text_for(chain)?;
+        Some(PublicPrompt {
+            id: p.id,
+            placement: p.placement,
+            lang: text.lang.clone(),
+            headline: text.headline.clone(),
+            body: text.body.clone(),
+            button_label: text.button_label.clone(),
+            target_url: text.target_url.clone(),
+            priority: p.priority,
+            weight: p.weight,
+            hints: p.hints.clone(),
+            ends_at: p.ends_at.map(|t| t.and_utc()),
+            events_url: format!("/api/v1/donation-prompts/{}/events", p.id),
+        })
+    }
+}
+
+/// How long what is eligible now stays so: until the next window opens or closes.
+pub fn stays_for(set: &LiveSet, at: NaiveDateTime) -> Option<Duration> {
+    set.next_change(at).map(|t| {
+        (t - at)
+            .to_std()
+            .unwrap_or_default()
+            .max(Duration::from_millis(1))
+    })
+}
+
+/// The prompt resolved for an article page, for the article endpoint's
+/// `include=donation_prompt`: rotated by story, so readers of different stories see
+/// different prompts. Also returns how long the choice holds.
+pub fn for_article(
+    conn: &mut DbConn,
+    live: &LiveCache,
+    generation: u64,
+    chain: &[String],
+    placement: Placement,
+    story: &StoryContext,
+) -> AppResult<(Option<PublicPrompt>, Option<Duration>)> {
+    let set = live.set_or_load(conn, generation)?;
+    let at = now();
+    let page = Page {
+        lang: &chain[0],
+        placement,
+        tags: &story.tags,
+        article_type: Some(&story.article_type),
+    };
+    let eligible = set.eligible(&page, at);
+    let chosen = pick(&eligible, &format!("article-{}", story.translation_id))
+        .and_then(|p| PublicPrompt::new(p, chain));
+    Ok((chosen, stays_for(&set, at)))
 }
 
 #[cfg(test)]

@@ -3,9 +3,11 @@
 //! types), an active window, and a priority and weight for rotation. Readers' impressions,
 //! clicks and dismissals are counted per prompt, language and day.
 
+pub mod admin_handlers;
 pub mod events;
-pub mod handlers;
+pub mod input;
 pub mod live;
+pub mod public_handlers;
 
 use std::collections::HashMap;
 
