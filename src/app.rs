@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::content::cards::DirectoryCache;
 use crate::content::queries::{ItemCache, MAX_ITEMS};
 use crate::content::views::ViewCounter;
-use crate::db::Database;
+use crate::db::{Database, DbConn};
 use crate::error::{self, AppError, AppResult};
 use crate::html::Sanitizer;
 use crate::languages::Language;
@@ -85,6 +85,11 @@ impl AppState {
             db,
             config,
         }))
+    }
+
+    /// The fallback chain of a language a reader asked for; 404 unless it is enabled.
+    pub fn reader_chain(&self, conn: &mut DbConn, lang: &str) -> AppResult<Vec<String>> {
+        crate::languages::reader_chain(conn, &self.languages, self.cache.generation(), lang)
     }
 
     /// Writes the article views and donation prompt events counted since the last write.

@@ -6,13 +6,13 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::AppState;
 use crate::articles::ArticleType;
 use crate::cache::http::{cached, Fresh};
-use crate::content::queries::{self, ArticleItem, Availability, Filter, PublicEntry, Sort, View};
+use crate::content::article_page::{self, no_story, Decision, Include};
+use crate::content::queries::{self, ArticleItem, Filter, PublicEntry, Sort, View};
 use crate::content::{cards, views};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
@@ -21,7 +21,7 @@ use crate::problem_responses;
 use crate::prompts::live::PublicPrompt;
 use crate::prompts::live::StoryContext;
 use crate::prompts::{self, Placement};
-use crate::tags::handlers::{content_chain, PublicTagCount};
+use crate::tags::PublicTagCount;
 use crate::tags::{self, PublicTag};
 
 problem_responses!(
@@ -214,10 +214,6 @@ fn view<'a>(state: &'a AppState, chain: &'a [String]) -> View<'a> {
 }
 
 /// A published translation can only have a slug made of these.
-fn no_story(lang: &str, slug: &str) -> AppError {
-    AppError::NotFound(format!("no story published at `{lang}/{slug}`"))
-}
-
 fn tag_id(conn: &mut DbConn, slug: &str) -> AppResult<Option<i64>> {
     Ok(tags::find_by_slug(conn, slug)?.map(|t| t.id))
 }
@@ -264,7 +260,7 @@ pub async fn list_articles(
     };
     let st = state.clone().into_inner();
     cached(&req, &state.cache, &state.db, move |c| {
-        let chain = content_chain(c, &st, &q.lang)?;
+        let chain = st.reader_chain(c, &q.lang)?;
         let lang = chain[0].clone();
         let tag_id = match &q.tag {
             Some(slug) => match tag_id(c, slug)? {
@@ -403,7 +399,7 @@ pub async fn tag_articles(
     let cursor = sort.parse_cursor(q.cursor.as_deref())?;
     let st = state.clone().into_inner();
     cached(&req, &state.cache, &state.db, move |c| {
-        let chain = content_chain(c, &st, &q.lang)?;
+        let chain = st.reader_chain(c, &q.lang)?;
         let lang = chain[0].clone();
         let tag = tags::find_by_slug(c, &slug)?
             .ok_or_else(|| AppError::NotFound(format!("no tag with slug `{slug}`")))?;
@@ -431,76 +427,6 @@ pub async fn tag_articles(
         ]))
     })
     .await
-}
-
-/// What `include=` may add to an article.
-#[derive(Debug, Default, Clone, Copy)]
-struct Include {
-    related: bool,
-    most_read: bool,
-    live_entries: bool,
-    donation_prompt: bool,
-}
-
-impl Include {
-    fn parse(raw: Option<&str>) -> AppResult<Include> {
-        let mut inc = Include::default();
-        for part in raw
-            .unwrap_or("")
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-        {
-            match part {
-                "related" => inc.related = true,
-                "most_read" => inc.most_read = true,
-                "live_entries" => inc.live_entries = true,
-                "donation_prompt" => inc.donation_prompt = true,
-                other => {
-                    return Err(AppError::bad_parameter(
-                        "include",
-                        format!(
-                        "`{other}` is not one of related, most_read, live_entries, donation_prompt"
-                    ),
-                    ))
-                }
-            }
-        }
-        Ok(inc)
-    }
-
-    fn any(self) -> bool {
-        self.related || self.most_read || self.live_entries || self.donation_prompt
-    }
-}
-
-/// Where to find a story asked for by language and slug.
-enum Found {
-    Here(Box<queries::Full>),
-    /// The slug is old, or names the story in another language that has this one: 301.
-    Moved(String),
-    /// Not published in the language; published in these.
-    Elsewhere(Vec<(String, String)>),
-}
-
-fn locate(conn: &mut DbConn, lang: &str, slug: &str) -> AppResult<Found> {
-    if let Some(full) = queries::by_slug(conn, lang, slug)? {
-        return Ok(Found::Here(Box::new(full)));
-    }
-    if let Some(current) = queries::renamed(conn, lang, slug)? {
-        return Ok(Found::Moved(current));
-    }
-    let Some(story) = queries::story_of_slug(conn, slug)? else {
-        return Err(no_story(lang, slug));
-    };
-    let alternates: Vec<(String, String)> = crate::db::specific::alternates(conn, &[story])?
-        .into_iter()
-        .map(|(_, l, s)| (l, s))
-        .collect();
-    match alternates.iter().find(|(l, _)| l == lang) {
-        Some((_, current)) => Ok(Found::Moved(current.clone())),
-        None => Ok(Found::Elsewhere(alternates)),
-    }
 }
 
 /// Read a published story in one language: a whole article page in one request.
@@ -549,47 +475,17 @@ pub async fn get_article(
     let query_string = req.query_string().to_owned();
     let freshness = Duration::from_millis(state.config.content_freshness_ms);
     cached(&req, &state.cache, &state.db, move |c| {
-        let chain = content_chain(c, &st, &lang)?;
+        let chain = st.reader_chain(c, &lang)?;
         let requested = chain[0].clone();
-        let full = match locate(c, &requested, &slug)? {
-            Found::Here(full) => *full,
-            Found::Moved(current) => {
+        let site = &st.config.public_site_url;
+        let full = match article_page::decide(c, &chain, &slug, fallback, site)? {
+            Decision::Here(full) => *full,
+            Decision::Moved(current) => {
                 let mut location = format!("/api/v1/articles/{requested}/{current}");
                 if !query_string.is_empty() {
                     location = format!("{location}?{query_string}");
                 }
                 return Ok(Fresh::moved(location).tags([format!("lang-{requested}")]));
-            }
-            Found::Elsewhere(available) => {
-                let served = chain
-                    .iter()
-                    .find_map(|l| available.iter().find(|(a, _)| a == l));
-                match served {
-                    Some((l, s)) if fallback => {
-                        queries::by_slug(c, l, s)?.ok_or_else(|| no_story(&requested, &slug))?
-                    }
-                    _ => {
-                        let langs: Vec<Availability> = available
-                            .iter()
-                            .map(|(l, s)| Availability {
-                                url: queries::canonical_url(&st.config.public_site_url, l, s),
-                                lang: l.clone(),
-                                slug: s.clone(),
-                            })
-                            .collect();
-                        return Err(AppError::NotFoundWith {
-                            detail: format!(
-                                "this story is not published in `{requested}`; it is in: {}",
-                                available
-                                    .iter()
-                                    .map(|(l, _)| l.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                            extra: json!({ "available": langs }),
-                        });
-                    }
-                }
             }
         };
         let row = full.listed.clone();
@@ -766,7 +662,7 @@ pub async fn most_read(
     let st = state.clone().into_inner();
     let freshness = Duration::from_millis(state.config.content_freshness_ms);
     cached(&req, &state.cache, &state.db, move |c| {
-        let chain = content_chain(c, &st, &q.lang)?;
+        let chain = st.reader_chain(c, &q.lang)?;
         let lang = chain[0].clone();
         let items = most_read_items(c, &lang, days, limit, &view(&st, &chain))?;
         Ok(Fresh::json(&MostReadList {
@@ -844,7 +740,7 @@ pub async fn list_entries(
         .map_err(|_| AppError::bad_parameter("since", "is not a cursor this endpoint returned"))?;
     let st = state.clone().into_inner();
     cached(&req, &state.cache, &state.db, move |c| {
-        let chain = content_chain(c, &st, &lang)?;
+        let chain = st.reader_chain(c, &lang)?;
         let full =
             queries::by_slug(c, &chain[0], &slug)?.ok_or_else(|| no_story(&chain[0], &slug))?;
         let items = queries::entries(c, full.listed.id, since, limit.size() as i64)?;

@@ -3,6 +3,7 @@
 //! Everything here reads `published_translations`, a view of the published translations and
 //! nothing else, so no filter a caller could change stands between a draft and the public.
 
+pub mod article_page;
 pub mod cards;
 pub mod handlers;
 pub mod queries;

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use crate::cache::Generational;
 use crate::db::schema::{donation_prompt_translations, languages, tag_translations, translations};
 use crate::db::{now, DbConn};
 use crate::db_run;
@@ -496,6 +497,27 @@ pub fn demo_languages() -> Vec<NewLanguage> {
         lang("hy", "Armenian", "Հայերեն", 3, Some("en")),
         lang("az", "Azerbaijani", "Azərbaycan dili", 4, Some("en")),
     ]
+}
+
+/// The languages to try, in order, for content a reader asks for in `raw` (any case: `EN` is
+/// `en`): its fallback chain among the enabled languages, read once per cache generation into
+/// `enabled`. 404 unless `raw` is an enabled language. Every Content API endpoint that takes a
+/// language resolves it here.
+pub fn reader_chain(
+    conn: &mut DbConn,
+    enabled: &Generational<Vec<Language>>,
+    generation: u64,
+    raw: &str,
+) -> AppResult<Vec<String>> {
+    let all = enabled.get(generation, || list(conn, true))?;
+    chain(&all, raw).ok_or_else(|| AppError::NotFound(format!("no language with code `{raw}`")))
+}
+
+/// [`chain_in`] for a language as a reader wrote it (any case); `None` when it is not one of
+/// the enabled languages `all`.
+pub fn chain(all: &[Language], raw: &str) -> Option<Vec<String>> {
+    let code = LanguageCode::parse(raw, "lang").ok()?;
+    chain_in(all, code.as_str())
 }
 
 /// The languages to try, in order, for content asked for in `code`, among the enabled

@@ -111,8 +111,7 @@ impl LiveSet {
     /// The fallback chain of `lang` (any case: `EN` is `en`); `None` when it is not an enabled
     /// language.
     pub fn chain(&self, lang: &str) -> Option<Vec<String>> {
-        let code = languages::LanguageCode::parse(lang, "lang").ok()?;
-        languages::chain_in(&self.languages, code.as_str())
+        languages::chain(&self.languages, lang)
     }
 
     pub fn find(&self, id: i64) -> Option<&LivePrompt> {

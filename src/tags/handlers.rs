@@ -17,7 +17,7 @@ use crate::db::DbConn;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::problem_responses;
 use crate::slug::Slug;
-use crate::tags::{self, NameInput, PublicTag, TagChanges, TagResponse};
+use crate::tags::{self, NameInput, PublicTag, PublicTagCount, TagChanges, TagResponse};
 use crate::text::{plain_text, short_name};
 use crate::{languages, pagination::Limit};
 
@@ -119,15 +119,6 @@ pub struct TagList {
     pub next_cursor: Option<String>,
 }
 
-/// A tag in one language with the number of stories published in it.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PublicTagCount {
-    #[serde(flatten)]
-    pub tag: PublicTag,
-    /// Stories with this tag published in the requested language.
-    pub article_count: i64,
-}
-
 /// Every tag, in slug order, in one language.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PublicTagList {
@@ -193,17 +184,6 @@ fn path_slug_not_found(slug: &str) -> AppError {
     AppError::NotFound(format!("no tag with slug `{slug}`"))
 }
 
-/// 404 unless `lang` is an enabled language; its fallback chain otherwise. The enabled
-/// languages are read once per cache generation.
-pub fn content_chain(conn: &mut DbConn, state: &AppState, lang: &str) -> AppResult<Vec<String>> {
-    let unknown = || AppError::NotFound(format!("no language with code `{lang}`"));
-    let code = languages::LanguageCode::parse(lang, "lang").map_err(|_| unknown())?;
-    let enabled = state
-        .languages
-        .get(state.cache.generation(), || languages::list(conn, true))?;
-    languages::chain_in(&enabled, code.as_str()).ok_or_else(unknown)
-}
-
 /// List tags in one language, each with the number of stories published in it.
 ///
 /// Names follow the language's fallback chain when a tag has none in the language itself.
@@ -228,7 +208,7 @@ pub async fn list_public_tags(
     let kind = q.kind.as_deref().map(tags::parse_kind_filter).transpose()?;
     let st = state.clone().into_inner();
     cached(&req, &state.cache, &state.db, move |c| {
-        let chain = content_chain(c, &st, &q.lang)?;
+        let chain = st.reader_chain(c, &q.lang)?;
         let mut items = Vec::new();
         let mut after: Option<String> = None;
         // Every tag, a page at a time, so no single query is unbounded.
@@ -274,7 +254,7 @@ pub async fn get_public_tag(
     let lang = query.into_inner().lang;
     let st = state.clone().into_inner();
     cached(&req, &state.cache, &state.db, move |c| {
-        let chain = content_chain(c, &st, &lang)?;
+        let chain = st.reader_chain(c, &lang)?;
         let tag = tags::find_by_slug(c, &slug)?.ok_or_else(|| path_slug_not_found(&slug))?;
         let item = localized(c, &[tag], &chain)?
             .pop()

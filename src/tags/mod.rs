@@ -509,3 +509,12 @@ impl PublicTag {
         }
     }
 }
+
+/// A tag in one language with the number of stories published in it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicTagCount {
+    #[serde(flatten)]
+    pub tag: PublicTag,
+    /// Stories with this tag published in the requested language.
+    pub article_count: i64,
+}
