@@ -1,17 +1,24 @@
-//! What requests of the Admin API share beyond their extractors.
+//! What requests of the Admin API share: `If-Match` and the one 412 of a stale write, and
+//! PATCH fields sent as `null`.
 
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::HttpRequest;
+use actix_web::{FromRequest, HttpRequest};
+use chrono::NaiveDateTime;
 use serde::Deserialize;
 
 use crate::error::{AppError, AppResult};
 
-/// The versions `If-Match` names. Missing → 428; `*` is refused the same way, since it would
-/// overwrite whatever is there.
-pub struct IfMatch(pub Vec<String>);
+/// The versions `If-Match` names, as an extractor: missing → 428; `*` is refused the same way,
+/// since it would overwrite whatever is there. Every write to a versioned resource (a
+/// translation, a story's own fields, a live entry, a donation prompt) takes it and checks it
+/// with [`IfMatch::matches`] against the resource's [`etag`].
+pub struct IfMatch(Vec<String>);
 
 impl IfMatch {
-    pub fn from_request(req: &HttpRequest) -> AppResult<IfMatch> {
+    fn parse(req: &HttpRequest) -> AppResult<IfMatch> {
         let required = || {
             AppError::PreconditionRequired(
                 "send `If-Match` with the ETag of the version you read, so that a concurrent edit is never overwritten".into(),
@@ -38,18 +45,50 @@ impl IfMatch {
     pub fn matches(&self, etag: &str) -> bool {
         self.0.iter().any(|tag| tag == etag)
     }
+}
 
-    /// Whether the header names version `version` of translation `id`. Weak tags never match,
-    /// as RFC 9110 requires of `If-Match`.
-    pub fn names(&self, id: i64, version: i32) -> bool {
-        self.0.iter().any(|tag| {
-            tag.strip_prefix('"')
-                .and_then(|t| t.strip_suffix('"'))
-                .and_then(|t| t.split_once('-'))
-                .is_some_and(|(tid, v)| {
-                    tid.parse::<i64>().ok() == Some(id) && v.parse::<i32>().ok() == Some(version)
-                })
-        })
+impl FromRequest for IfMatch {
+    type Error = AppError;
+    type Future = Ready<Result<IfMatch, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(IfMatch::parse(req))
+    }
+}
+
+/// The strong validator of version `version` of object `id`: `"<kind>-<id>-<version>"`, or
+/// `"<id>-<version>"` for translations (`kind` empty), the ETags writes send back in `If-Match`.
+pub fn etag(kind: &str, id: i64, version: i32) -> String {
+    if kind.is_empty() {
+        format!("\"{id}-{version}\"")
+    } else {
+        format!("\"{kind}-{id}-{version}\"")
+    }
+}
+
+/// What a 412 tells a client whose write lost: the object's current version and ETag, when
+/// and by whom it was last saved.
+pub struct Current {
+    pub version: i32,
+    pub etag: String,
+    pub updated_at: NaiveDateTime,
+    pub updated_by: serde_json::Value,
+}
+
+/// 412: `what` (`this translation`, `this story` …) changed since the caller read it. The one
+/// body of every versioned resource's stale write.
+pub fn stale(what: &str, current: Current) -> AppError {
+    AppError::PreconditionFailed {
+        detail: format!(
+            "{what} has changed since you read it (it is at version {}); reload it, reapply your change and send the new ETag",
+            current.version
+        ),
+        current: serde_json::json!({
+            "current_version": current.version,
+            "current_etag": current.etag,
+            "updated_at": current.updated_at.and_utc(),
+            "updated_by": current.updated_by,
+        }),
     }
 }
 
@@ -65,15 +104,18 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::IfMatch;
+    use super::{etag, IfMatch};
 
     #[test]
-    fn if_match_names_a_version_only_with_a_strong_tag_of_this_translation() {
+    fn if_match_names_a_version_only_with_a_strong_tag_of_this_object() {
         let header = |tags: &[&str]| IfMatch(tags.iter().map(|t| (*t).to_owned()).collect());
-        assert!(header(&["\"12-3\"", "\"12-4\""]).names(12, 4));
-        assert!(!header(&["W/\"12-4\""]).names(12, 4));
-        assert!(!header(&["12-4"]).names(12, 4));
-        assert!(!header(&["\"13-4\""]).names(12, 4));
-        assert!(!header(&["\"12-4-1\""]).names(12, 4));
+        let translation = etag("", 12, 4);
+        assert!(header(&["\"12-3\"", "\"12-4\""]).matches(&translation));
+        assert!(!header(&["W/\"12-4\""]).matches(&translation));
+        assert!(!header(&["12-4"]).matches(&translation));
+        assert!(!header(&["\"13-4\""]).matches(&translation));
+        assert!(!header(&["\"12-4-1\""]).matches(&translation));
+        assert!(!header(&["\"12-4\""]).matches(&etag("article", 12, 4)));
+        assert!(header(&["\"article-12-4\""]).matches(&etag("article", 12, 4)));
     }
 }

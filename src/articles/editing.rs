@@ -224,7 +224,7 @@ pub fn load_for_write(
 ) -> AppResult<(Loaded, i32)> {
     let l = load(conn, caller, id, lang)?;
     let version = l.translation.version;
-    if if_match.names(l.translation.id, version) {
+    if if_match.matches(&l.translation.etag()) {
         Ok((l, version))
     } else {
         Err(translations::stale(conn, &l.translation)?)

@@ -27,7 +27,7 @@ pub struct Entry {
 impl Entry {
     /// The strong validator of this version, for `ETag` and `If-Match`.
     pub fn etag(&self) -> String {
-        format!("\"entry-{}-{}\"", self.id, self.version)
+        crate::http::etag("entry", self.id, self.version)
     }
 }
 
@@ -131,18 +131,15 @@ pub fn delete(conn: &mut DbConn, entry: &Entry) -> AppResult<()> {
 
 /// 412 carrying the entry's current version.
 pub fn stale(current: &Entry) -> AppError {
-    AppError::PreconditionFailed {
-        detail: format!(
-            "this entry has changed since you read it (it is at version {}); reload it, reapply your change and send the new ETag",
-            current.version
-        ),
-        current: serde_json::json!({
-            "current_version": current.version,
-            "current_etag": current.etag(),
-            "updated_at": current.updated_at.and_utc(),
-            "updated_by": current.updated_by,
-        }),
-    }
+    crate::http::stale(
+        "this entry",
+        crate::http::Current {
+            version: current.version,
+            etag: current.etag(),
+            updated_at: current.updated_at,
+            updated_by: serde_json::json!(current.updated_by),
+        },
+    )
 }
 
 /// 412 for a write that lost to another since `read` was read (or 404 if it is gone).

@@ -1,7 +1,7 @@
 //! `/api/v1/admin/articles/{id}/translations/{lang}/entries`: the updates of a live story.
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -208,15 +208,14 @@ pub async fn create_entry(
     )
 )]
 pub async fn update_entry(
-    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<(i64, String, i64)>,
     body: web::Json<UpdateEntry>,
+    if_match: IfMatch,
 ) -> AppResult<HttpResponse> {
     let (id, raw_lang, entry_id) = path.into_inner();
     let lang = path_lang(id, &raw_lang)?;
-    let if_match = IfMatch::from_request(&req)?;
     let b = body.into_inner();
     let html = b.body.map(|raw| sanitized_body(&state, &raw)).transpose()?;
     let actor = Actor::from(&caller);
@@ -256,14 +255,13 @@ pub async fn update_entry(
     responses((status = 204, description = "Deleted"), EntryChangeErrors)
 )]
 pub async fn delete_entry(
-    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<(i64, String, i64)>,
+    if_match: IfMatch,
 ) -> AppResult<HttpResponse> {
     let (id, raw_lang, entry_id) = path.into_inner();
     let lang = path_lang(id, &raw_lang)?;
-    let if_match = IfMatch::from_request(&req)?;
     let actor = Actor::from(&caller);
     state
         .db

@@ -1,7 +1,7 @@
 //! `/api/v1/admin/articles`: stories and their story-level fields.
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -449,14 +449,13 @@ fn with_etag(mut res: actix_web::HttpResponseBuilder, article: ArticleResponse) 
     )
 )]
 pub async fn update_article(
-    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<i64>,
     body: web::Json<UpdateArticle>,
+    if_match: IfMatch,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let if_match = IfMatch::from_request(&req)?;
     let b = body.into_inner();
     let mut f = FieldErrors::default();
     let image = b.image.map(|i| i.and_then(|i| parse_image(i, &mut f)));
@@ -528,13 +527,12 @@ pub async fn update_article(
     responses((status = 204, description = "Deleted"), ArticleChangeErrors)
 )]
 pub async fn delete_article(
-    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<i64>,
+    if_match: IfMatch,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
-    let if_match = IfMatch::from_request(&req)?;
     let actor = Actor::from(&caller);
     state
         .db

@@ -99,7 +99,7 @@ impl Article {
 
 /// The strong validator of version `version` of story `id`'s own fields.
 pub fn etag(id: i64, version: i32) -> String {
-    format!("\"article-{id}-{version}\"")
+    crate::http::etag("article", id, version)
 }
 
 /// A person credited on a story.
@@ -250,17 +250,15 @@ pub fn insert(conn: &mut DbConn, fields: StoryFields, created_by: i64) -> AppRes
 
 /// 412 carrying the story's current version.
 pub fn stale(current: &Article) -> AppError {
-    AppError::PreconditionFailed {
-        detail: format!(
-            "this story has changed since you read it (it is at version {}); reload it, reapply your change and send the new ETag",
-            current.version
-        ),
-        current: serde_json::json!({
-            "current_version": current.version,
-            "current_etag": current.etag(),
-            "updated_at": current.updated_at.and_utc(),
-        }),
-    }
+    crate::http::stale(
+        "this story",
+        crate::http::Current {
+            version: current.version,
+            etag: current.etag(),
+            updated_at: current.updated_at,
+            updated_by: serde_json::Value::Null,
+        },
+    )
 }
 
 /// Applies story-level changes; with `expected`, only if the story is still at that version

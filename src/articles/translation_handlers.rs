@@ -3,7 +3,7 @@
 //! editor read: missing → 428, stale → 412 with the current version and who saved it.
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -309,15 +309,14 @@ pub async fn create_translation(
     )
 )]
 pub async fn update_translation(
-    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<(i64, String)>,
     body: web::Json<UpdateTranslation>,
+    if_match: IfMatch,
 ) -> AppResult<HttpResponse> {
     let (id, raw_lang) = path.into_inner();
     let lang = path_lang(id, &raw_lang)?;
-    let if_match = IfMatch::from_request(&req)?;
     let b = body.into_inner();
     let mut f = FieldErrors::default();
     let title = b
@@ -412,14 +411,13 @@ pub async fn update_translation(
     responses((status = 204, description = "Deleted"), TranslationWriteErrors)
 )]
 pub async fn delete_translation(
-    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<(i64, String)>,
+    if_match: IfMatch,
 ) -> AppResult<HttpResponse> {
     let (id, raw_lang) = path.into_inner();
     let lang = path_lang(id, &raw_lang)?;
-    let if_match = IfMatch::from_request(&req)?;
     let actor = Actor::from(&caller);
     state
         .db
@@ -472,15 +470,14 @@ pub async fn delete_translation(
     )
 )]
 pub async fn transition_translation(
-    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<(i64, String)>,
     body: web::Json<TransitionRequest>,
+    if_match: IfMatch,
 ) -> AppResult<HttpResponse> {
     let (id, raw_lang) = path.into_inner();
     let lang = path_lang(id, &raw_lang)?;
-    let if_match = IfMatch::from_request(&req)?;
     let TransitionRequest {
         status: to,
         scheduled_at,
@@ -621,14 +618,13 @@ pub async fn get_revision(
     )
 )]
 pub async fn restore_revision(
-    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     path: web::Path<(i64, String, i32)>,
+    if_match: IfMatch,
 ) -> AppResult<HttpResponse> {
     let (id, raw_lang, version) = path.into_inner();
     let lang = path_lang(id, &raw_lang)?;
-    let if_match = IfMatch::from_request(&req)?;
     let actor = Actor::from(&caller);
     let t = state
         .db

@@ -18,6 +18,7 @@ use crate::db::{now, DbConn};
 use crate::db_run;
 use crate::error::{AppError, AppResult};
 use crate::html;
+use crate::http;
 use crate::slug::Slug;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -72,7 +73,7 @@ fn is_outdated(source_version: Option<i32>, source_latest_version: Option<i32>) 
 }
 
 pub fn etag(id: i64, version: i32) -> String {
-    format!("\"{id}-{version}\"")
+    crate::http::etag("", id, version)
 }
 
 /// The editable text of a translation; the rest of its content is derived from it.
@@ -406,26 +407,18 @@ pub fn insert(
     Ok(t)
 }
 
-/// Who last saved a translation and when, as a 412 tells a client whose edit lost.
-pub fn current_state(conn: &mut DbConn, t: &Translation) -> AppResult<serde_json::Value> {
-    let saved_by = saved_by(conn, t.updated_by)?;
-    Ok(serde_json::json!({
-        "current_version": t.version,
-        "current_etag": t.etag(),
-        "updated_at": t.updated_at.and_utc(),
-        "updated_by": saved_by,
-    }))
-}
-
 /// 412 carrying the current version and who saved it.
 pub fn stale(conn: &mut DbConn, t: &Translation) -> AppResult<AppError> {
-    Ok(AppError::PreconditionFailed {
-        detail: format!(
-            "this translation has changed since you read it (it is at version {}); reload it, reapply your change and send the new ETag",
-            t.version
-        ),
-        current: current_state(conn, t)?,
-    })
+    let saved_by = saved_by(conn, t.updated_by)?;
+    Ok(http::stale(
+        "this translation",
+        http::Current {
+            version: t.version,
+            etag: t.etag(),
+            updated_at: t.updated_at,
+            updated_by: serde_json::json!(saved_by),
+        },
+    ))
 }
 
 /// Writes `row` over `current` if, and only if, the stored version is still `expected`, in one

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -362,15 +362,14 @@ pub async fn create_prompt(
     )
 )]
 pub async fn update_prompt(
-    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<i64>,
     body: web::Json<UpdatePrompt>,
+    if_match: IfMatch,
 ) -> AppResult<HttpResponse> {
     caller.require(Role::Editor)?;
     let id = id.into_inner();
-    let if_match = IfMatch::from_request(&req)?;
     let actor = Actor::from(&caller);
     let st = state.clone().into_inner();
     let prompt = state
@@ -440,14 +439,13 @@ pub async fn update_prompt(
     responses((status = 204, description = "Deleted"), PromptWriteErrors)
 )]
 pub async fn delete_prompt(
-    req: HttpRequest,
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<i64>,
+    if_match: IfMatch,
 ) -> AppResult<HttpResponse> {
     caller.require(Role::Editor)?;
     let id = id.into_inner();
-    let if_match = IfMatch::from_request(&req)?;
     let actor = Actor::from(&caller);
     state
         .db

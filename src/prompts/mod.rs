@@ -131,7 +131,7 @@ impl PromptRow {
 
 /// The strong validator of version `version` of prompt `id`.
 pub fn etag(id: i64, version: i32) -> String {
-    format!("\"prompt-{id}-{version}\"")
+    crate::http::etag("prompt", id, version)
 }
 
 /// Whether `at` falls in the window [`starts_at`, `ends_at`).
@@ -542,16 +542,13 @@ fn stale_now(conn: &mut DbConn, id: i64) -> AppResult<AppError> {
 /// 412 carrying the prompt's current version and who saved it.
 pub fn stale(conn: &mut DbConn, row: &PromptRow) -> AppResult<AppError> {
     let saved_by = crate::articles::revisions::saved_by(conn, row.updated_by)?;
-    Ok(AppError::PreconditionFailed {
-        detail: format!(
-            "this donation prompt has changed since you read it (it is at version {}); reload it, reapply your change and send the new ETag",
-            row.version
-        ),
-        current: serde_json::json!({
-            "current_version": row.version,
-            "current_etag": row.etag(),
-            "updated_at": row.updated_at.and_utc(),
-            "updated_by": saved_by,
-        }),
-    })
+    Ok(crate::http::stale(
+        "this donation prompt",
+        crate::http::Current {
+            version: row.version,
+            etag: row.etag(),
+            updated_at: row.updated_at,
+            updated_by: serde_json::json!(saved_by),
+        },
+    ))
 }
