@@ -68,6 +68,40 @@ impl IdCursor {
     }
 }
 
+/// A cursor that names a number the client may see anyway: a revision's version, a result's
+/// position in a search. Each list has its own prefix, so a cursor is never read against another
+/// list. Opaque to clients all the same.
+pub struct NumberCursor {
+    prefix: &'static str,
+}
+
+/// Revisions of a translation, continued below a version.
+pub const REVISIONS: NumberCursor = NumberCursor { prefix: "r1." };
+/// Search results, continued from a position.
+pub const SEARCH_RESULTS: NumberCursor = NumberCursor { prefix: "s1." };
+
+impl NumberCursor {
+    pub fn encode(&self, n: i64) -> String {
+        format!("{}{n}", self.prefix)
+    }
+
+    /// The number, if `raw` is a cursor of this list and the number is in `range`.
+    pub fn parse(&self, raw: Option<&str>, range: std::ops::Range<i64>) -> AppResult<Option<i64>> {
+        let Some(raw) = raw else { return Ok(None) };
+        raw.strip_prefix(self.prefix)
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| range.contains(n))
+            .map(Some)
+            .ok_or_else(|| AppError::bad_parameter("cursor", "is not a cursor this list returned"))
+    }
+}
+
+/// The lists paged with [`KeyCursor`]: the Admin API's stories, by update or creation time.
+pub const ADMIN_STORIES: &str = "a1.";
+/// The Content API's lists of published stories, by publication time. New publications land
+/// before the first page, so a reader paging on never sees an item twice or misses one.
+pub const PUBLISHED: &str = "p1.";
+
 /// Where a page ordered by a time and then an id ended (keyset pagination). Its encoded form
 /// names the list it belongs to (`list`, a short prefix) and the sort order (`order`), so a
 /// cursor is never read against another list or order. Opaque to clients.

@@ -28,7 +28,7 @@ use crate::db::schema::{self, article_bylines, article_tags, articles, tags, use
 use crate::db::{now, DbConn};
 use crate::db_run;
 use crate::error::{AppError, AppResult};
-use crate::pagination::{KeyCursor, Limit};
+use crate::pagination::{KeyCursor, Limit, ADMIN_STORIES};
 use crate::tags::Tag;
 
 pub use workflow::Status;
@@ -622,20 +622,17 @@ fn escape_like(text: &str) -> String {
 }
 
 impl Sort {
-    /// Admin story lists' cursors start with this.
-    const CURSOR: &'static str = "a1.";
-
     /// The cursor that continues after `article` in this order.
     pub fn cursor_after(self, article: &Article) -> String {
         let at = match self {
             Sort::UpdatedDesc | Sort::UpdatedAsc => article.updated_at,
             Sort::CreatedDesc | Sort::CreatedAsc => article.created_at,
         };
-        KeyCursor { at, id: article.id }.encode(Self::CURSOR, self.code())
+        KeyCursor { at, id: article.id }.encode(ADMIN_STORIES, self.code())
     }
 
     /// A cursor this list returned in this order.
     pub fn parse_cursor(self, raw: Option<&str>) -> AppResult<Option<KeyCursor>> {
-        KeyCursor::parse(raw, Self::CURSOR, self.code())
+        KeyCursor::parse(raw, ADMIN_STORIES, self.code())
     }
 }

@@ -27,7 +27,7 @@ use crate::error::{AppError, AppResult, FieldErrors};
 use crate::html::{self};
 use crate::http::IfMatch;
 use crate::languages::{self, LanguageCode};
-use crate::pagination::Limit;
+use crate::pagination::{Limit, REVISIONS};
 use crate::problem_responses;
 use crate::slug::Slug;
 use crate::text::plain_text;
@@ -539,16 +539,9 @@ pub async fn list_revisions(
     let lang = path_lang(id, &raw_lang)?;
     let q = query.into_inner();
     let limit = Limit::parse(q.limit)?;
-    let before = match q.cursor.as_deref() {
-        None => None,
-        Some(raw) => Some(
-            raw.strip_prefix("r1.")
-                .and_then(|v| v.parse::<i32>().ok())
-                .ok_or_else(|| {
-                    AppError::bad_parameter("cursor", "is not a cursor this list returned")
-                })?,
-        ),
-    };
+    let before = REVISIONS
+        .parse(q.cursor.as_deref(), 0..i64::from(i32::MAX) + 1)?
+        .map(|v| v as i32);
     let list = state
         .db
         .run(move |c| {
@@ -560,7 +553,7 @@ pub async fn list_revisions(
                     .into_iter()
                     .map(|(r, name)| RevisionSummary::new(&r, name))
                     .collect::<AppResult<_>>()?,
-                next_cursor: next.map(|v| format!("r1.{v}")),
+                next_cursor: next.map(|v| REVISIONS.encode(v.into())),
             })
         })
         .await?;

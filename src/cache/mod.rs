@@ -29,6 +29,7 @@ use crate::db_run;
 use crate::error::AppResult;
 
 pub mod http;
+pub mod keys;
 
 /// The content version as the database holds it now.
 pub fn current_version(conn: &mut DbConn) -> AppResult<i64> {

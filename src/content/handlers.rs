@@ -11,12 +11,13 @@ use utoipa::{IntoParams, ToSchema};
 use crate::app::AppState;
 use crate::articles::ArticleType;
 use crate::cache::http::{cached, Fresh};
+use crate::cache::keys;
 use crate::content::article_page::{self, no_story, Decision, Include};
 use crate::content::queries::{self, ArticleItem, Filter, PublicEntry, Sort, View};
 use crate::content::{cards, views};
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
-use crate::pagination::{IdCursor, Limit};
+use crate::pagination::{IdCursor, Limit, SEARCH_RESULTS};
 use crate::problem_responses;
 use crate::prompts::live::PublicPrompt;
 use crate::prompts::live::StoryContext;
@@ -285,9 +286,9 @@ pub async fn list_articles(
             published_before: q.published_before.map(|t| t.naive_utc()),
             ids: None,
         };
-        let mut keys = vec!["articles".to_owned(), format!("lang-{lang}")];
+        let mut keys = vec![keys::ARTICLES.to_owned(), keys::lang(&lang)];
         if let Some(tag) = &q.tag {
-            keys.push(format!("tag-{tag}"));
+            keys.push(keys::tag(tag));
         }
         let (items, next_cursor) = match &text {
             None => {
@@ -345,7 +346,7 @@ pub async fn list_articles(
                 let page = SearchPage {
                     items: found.items(&chain, &st.config.public_site_url)?,
                     lang,
-                    next_cursor: (end < total).then(|| format!("s1.{end}")),
+                    next_cursor: (end < total).then(|| SEARCH_RESULTS.encode(end as i64)),
                 };
                 // About 2 KB a result, 3 in scripts of three bytes a letter.
                 let size = 3 * 1024 * page.items.len() + 256;
@@ -363,14 +364,9 @@ pub async fn list_articles(
 }
 
 fn parse_offset(raw: Option<&str>) -> AppResult<i64> {
-    match raw {
-        None => Ok(0),
-        Some(raw) => raw
-            .strip_prefix("s1.")
-            .and_then(|n| n.parse::<i64>().ok())
-            .filter(|n| (0..SEARCH_CANDIDATES).contains(n))
-            .ok_or_else(|| AppError::bad_parameter("cursor", "is not a cursor this list returned")),
-    }
+    Ok(SEARCH_RESULTS
+        .parse(raw, 0..SEARCH_CANDIDATES)?
+        .unwrap_or(0))
 }
 
 /// A tag page: the tag in one language and its published stories, newest first.
@@ -420,11 +416,7 @@ pub async fn tag_articles(
             items,
             next_cursor,
         };
-        Ok(Fresh::json(&page)?.tags([
-            "articles".to_owned(),
-            format!("lang-{lang}"),
-            format!("tag-{slug}"),
-        ]))
+        Ok(Fresh::json(&page)?.tags(["articles".to_owned(), keys::lang(&lang), keys::tag(&slug)]))
     })
     .await
 }
@@ -485,7 +477,7 @@ pub async fn get_article(
                 if !query_string.is_empty() {
                     location = format!("{location}?{query_string}");
                 }
-                return Ok(Fresh::moved(location).tags([format!("lang-{requested}")]));
+                return Ok(Fresh::moved(location).tags([keys::lang(&requested)]));
             }
         };
         let row = full.listed.clone();
@@ -500,8 +492,8 @@ pub async fn get_article(
             None
         };
         let mut keys = d.keys(row.article_id);
-        keys.push(format!("translation-{}", row.id));
-        keys.push(format!("lang-{}", row.lang));
+        keys.push(keys::translation(row.id));
+        keys.push(keys::lang(&row.lang));
         let related = if include.related {
             let rows = queries::related(c, row.article_id, &row.lang, RELATED)?;
             Some(queries::items(c, &rows, &view(&st, &chain))?)
@@ -563,7 +555,7 @@ pub async fn get_article(
             donation_prompt,
         };
         if include.donation_prompt {
-            keys.push("donation-prompts".to_owned());
+            keys.push(keys::DONATION_PROMPTS.to_owned());
         }
         let mut fresh = Fresh::json(&detail)?.tags(keys).language(served_lang);
         if include.any() {
@@ -670,7 +662,7 @@ pub async fn most_read(
             period,
             items,
         })?
-        .tags(["most-read".to_owned(), format!("lang-{lang}")])
+        .tags([keys::MOST_READ.to_owned(), keys::lang(&lang)])
         .expires_after(freshness))
     })
     .await
@@ -746,8 +738,8 @@ pub async fn list_entries(
         let items = queries::entries(c, full.listed.id, since, limit.size() as i64)?;
         let cursor = items.first().map(|e| e.id).or(since).map(IdCursor::encode);
         Ok(Fresh::json(&EntryPage { items, cursor })?.tags([
-            format!("article-{}", full.listed.article_id),
-            format!("translation-{}", full.listed.id),
+            keys::article(full.listed.article_id),
+            keys::translation(full.listed.id),
         ]))
     })
     .await

@@ -10,13 +10,14 @@ use utoipa::ToSchema;
 use crate::articles::published::{story_parts, StoryFacts};
 pub use crate::articles::published::{Full, Listed};
 use crate::articles::{ArticleType, Byline, Image};
+use crate::cache::keys;
 use crate::cache::GenerationalMap;
 use crate::db::schema::published_translations as pt;
 use crate::db::schema::{article_bylines, article_tags, articles, live_entries, translation_slugs};
 use crate::db::{specific, DbConn};
 use crate::db_run;
 use crate::error::{AppError, AppResult};
-use crate::pagination::{KeyCursor, Limit};
+use crate::pagination::{KeyCursor, Limit, PUBLISHED};
 use crate::tags::{Tag, TagName};
 
 /// How a list is ordered.
@@ -28,13 +29,9 @@ pub enum Sort {
 
 impl Sort {
     pub const ALLOWED: &'static str = "-published_at, published_at";
-    /// Published lists' cursors start with this. New publications land before the first page,
-    /// so a reader paging on with a cursor never sees an item twice or misses one.
-    const CURSOR: &'static str = "p1.";
-
     /// A cursor this list returned in this order.
     pub fn parse_cursor(self, raw: Option<&str>) -> AppResult<Option<KeyCursor>> {
-        KeyCursor::parse(raw, Self::CURSOR, self as u8)
+        KeyCursor::parse(raw, PUBLISHED, self as u8)
     }
 
     pub fn parse(raw: Option<&str>) -> AppResult<Sort> {
@@ -499,9 +496,9 @@ impl Decorations {
 
     /// Cache tags naming what an item of `article_id` shows.
     pub fn keys(&self, article_id: i64) -> Vec<String> {
-        let mut keys = vec![format!("article-{article_id}")];
+        let mut keys = vec![keys::article(article_id)];
         if let Some(tags) = self.tags.get(&article_id) {
-            keys.extend(tags.iter().map(|t| format!("tag-{}", t.slug)));
+            keys.extend(tags.iter().map(|t| keys::tag(&t.slug)));
         }
         keys
     }
@@ -566,7 +563,7 @@ pub fn page(
     });
     Ok((
         items(conn, &rows, view)?,
-        next.map(|c| c.encode(Sort::CURSOR, sort as u8)),
+        next.map(|c| c.encode(PUBLISHED, sort as u8)),
     ))
 }
 

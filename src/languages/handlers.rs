@@ -12,6 +12,7 @@ use crate::articles::changes::{self, Change};
 use crate::audit::{self, Actor};
 use crate::auth::{AuthUser, Role};
 use crate::cache::http::{cached, Fresh};
+use crate::cache::keys;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::languages::{
     self, parse_name, parse_position, Direction, LanguageChanges, LanguageCode, LanguageResponse,
@@ -113,7 +114,7 @@ pub async fn list_public_languages(
         let body = PublicLanguageList {
             items: items.into_iter().map(PublicLanguage::from).collect(),
         };
-        Ok(Fresh::json(&body)?.tags(["languages".to_owned()]))
+        Ok(Fresh::json(&body)?.tags([keys::LANGUAGES.to_owned()]))
     })
     .await
 }
@@ -143,10 +144,10 @@ pub async fn get_public_language(
             .filter(|l| l.enabled)
             .ok_or_else(|| AppError::NotFound(format!("no language with code `{raw}`")))?;
         let modified = lang.updated_at;
-        let key = format!("lang-{}", lang.code);
+        let key = keys::lang(&lang.code);
         Ok(Fresh::json(&PublicLanguage::from(lang))?
             .modified(Some(modified))
-            .tags(["languages".to_owned(), key]))
+            .tags([keys::LANGUAGES.to_owned(), key]))
     })
     .await
 }

@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::app::{client_addr, AppState};
 use crate::articles::ArticleType;
 use crate::cache::http::{cached, Fresh};
+use crate::cache::keys;
 use crate::db::now;
 use crate::error::{AppError, AppResult};
 use crate::problem_responses;
@@ -174,7 +175,7 @@ pub async fn eligible_prompts(
             items,
         };
         let mut fresh =
-            Fresh::json(&body)?.tags(["donation-prompts".to_owned(), format!("lang-{}", chain[0])]);
+            Fresh::json(&body)?.tags([keys::DONATION_PROMPTS.to_owned(), keys::lang(&chain[0])]);
         if let Some(ttl) = stays_for(&set, at) {
             fresh = fresh.expires_after(ttl);
         }

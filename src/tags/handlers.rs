@@ -13,6 +13,7 @@ use crate::articles::changes::{self, Change};
 use crate::audit::{self, Actor};
 use crate::auth::{AuthUser, Role};
 use crate::cache::http::{cached, Fresh};
+use crate::cache::keys;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::problem_responses;
@@ -226,7 +227,7 @@ pub async fn list_public_tags(
             items: localized(c, &items, &chain)?,
             lang: chain[0].clone(),
         };
-        Ok(Fresh::json(&body)?.tags(["tags".to_owned(), format!("lang-{}", chain[0])]))
+        Ok(Fresh::json(&body)?.tags([keys::TAGS.to_owned(), keys::lang(&chain[0])]))
     })
     .await
 }
@@ -259,7 +260,7 @@ pub async fn get_public_tag(
         let item = localized(c, &[tag], &chain)?
             .pop()
             .ok_or_else(|| path_slug_not_found(&slug))?;
-        Ok(Fresh::json(&item)?.tags([format!("tag-{slug}"), format!("lang-{}", chain[0])]))
+        Ok(Fresh::json(&item)?.tags([keys::tag(&slug), keys::lang(&chain[0])]))
     })
     .await
 }
