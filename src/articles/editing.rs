@@ -17,11 +17,53 @@ use crate::languages::LanguageCode;
 use crate::slug::Slug;
 use crate::text::plain_text;
 
-pub const TITLE_MAX: usize = 300;
-pub const SUBTITLE_MAX: usize = 600;
-pub const EXCERPT_MAX: usize = 1000;
-pub const SEO_TITLE_MAX: usize = 200;
-pub const SEO_DESCRIPTION_MAX: usize = 400;
+const TITLE_MAX: usize = 300;
+const SUBTITLE_MAX: usize = 600;
+const EXCERPT_MAX: usize = 1000;
+const SEO_TITLE_MAX: usize = 200;
+const SEO_DESCRIPTION_MAX: usize = 400;
+
+/// A translation's text fields as a request sends them (the body aside, which is sanitized
+/// rather than checked); `None` where a field was not sent.
+#[derive(Debug, Default)]
+pub struct TextFields {
+    pub title: Option<String>,
+    pub subtitle: Option<String>,
+    pub excerpt: Option<String>,
+    pub seo_title: Option<String>,
+    pub seo_description: Option<String>,
+}
+
+impl TextFields {
+    /// Each field sent, checked by its rule: the title and SEO title are one line each (a
+    /// title never empty), the rest plain text, each bounded. Errors are named with `prefix`
+    /// and gathered in `f`; a field that fails is left out. The one check of a translation's
+    /// text, for a new translation and for a change alike.
+    pub fn checked(self, prefix: &str, f: &mut FieldErrors) -> TextFields {
+        let field = |name: &str| format!("{prefix}{name}");
+        TextFields {
+            title: self
+                .title
+                .and_then(|t| f.check(line(&t, &field("title"), TITLE_MAX, true))),
+            subtitle: self
+                .subtitle
+                .and_then(|t| f.check(plain_text(&t, &field("subtitle"), SUBTITLE_MAX))),
+            excerpt: self
+                .excerpt
+                .and_then(|t| f.check(plain_text(&t, &field("excerpt"), EXCERPT_MAX))),
+            seo_title: self
+                .seo_title
+                .and_then(|t| f.check(line(&t, &field("seo_title"), SEO_TITLE_MAX, false))),
+            seo_description: self.seo_description.and_then(|t| {
+                f.check(plain_text(
+                    &t,
+                    &field("seo_description"),
+                    SEO_DESCRIPTION_MAX,
+                ))
+            }),
+        }
+    }
+}
 
 /// A new translation.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -55,7 +97,7 @@ pub fn visible_story(conn: &mut DbConn, caller: &AuthUser, id: i64) -> AppResult
 }
 
 /// One line of text: trimmed, at most `max` characters, no control characters.
-pub fn line(raw: &str, field: &str, max: usize, required: bool) -> AppResult<String> {
+fn line(raw: &str, field: &str, max: usize, required: bool) -> AppResult<String> {
     let text = raw.trim();
     if required && text.is_empty() {
         return Err(AppError::invalid(field, "must not be empty"));
@@ -85,28 +127,14 @@ pub fn parse_new_translation(
     f: &mut FieldErrors,
 ) -> Option<NewTranslation> {
     let field = |name: &str| format!("{prefix}{name}");
-    let title = f.check(line(&b.title, &field("title"), TITLE_MAX, true));
-    let subtitle = f.check(plain_text(
-        b.subtitle.as_deref().unwrap_or(""),
-        &field("subtitle"),
-        SUBTITLE_MAX,
-    ));
-    let excerpt = f.check(plain_text(
-        b.excerpt.as_deref().unwrap_or(""),
-        &field("excerpt"),
-        EXCERPT_MAX,
-    ));
-    let seo_title = f.check(line(
-        b.seo_title.as_deref().unwrap_or(""),
-        &field("seo_title"),
-        SEO_TITLE_MAX,
-        false,
-    ));
-    let seo_description = f.check(plain_text(
-        b.seo_description.as_deref().unwrap_or(""),
-        &field("seo_description"),
-        SEO_DESCRIPTION_MAX,
-    ));
+    let text = TextFields {
+        title: Some(b.title),
+        subtitle: Some(b.subtitle.unwrap_or_default()),
+        excerpt: Some(b.excerpt.unwrap_or_default()),
+        seo_title: Some(b.seo_title.unwrap_or_default()),
+        seo_description: Some(b.seo_description.unwrap_or_default()),
+    }
+    .checked(prefix, f);
     let slug = f.check(
         b.slug
             .as_deref()
@@ -122,12 +150,12 @@ pub fn parse_new_translation(
     Some(NewTranslation {
         slug: slug?,
         text: Text {
-            title: title?,
-            subtitle: subtitle?,
+            title: text.title?,
+            subtitle: text.subtitle?,
             body: sanitizer.clean(b.body.as_deref().unwrap_or("")),
-            excerpt: excerpt?,
-            seo_title: seo_title?,
-            seo_description: seo_description?,
+            excerpt: text.excerpt?,
+            seo_title: text.seo_title?,
+            seo_description: text.seo_description?,
         },
         translated_from: translated_from?.map(|l| l.as_str().to_owned()),
     })

@@ -12,8 +12,8 @@ use utoipa::{IntoParams, ToSchema};
 use crate::app::AppState;
 use crate::articles::changes::{changed, Change};
 use crate::articles::editing::{
-    line, load, load_for_write, parse_new_translation, path_lang, source_of, visible_story,
-    CreateTranslation, EXCERPT_MAX, SEO_DESCRIPTION_MAX, SEO_TITLE_MAX, SUBTITLE_MAX, TITLE_MAX,
+    load, load_for_write, parse_new_translation, path_lang, source_of, visible_story,
+    CreateTranslation, TextFields,
 };
 use crate::articles::revisions::{self, RevisionResponse, RevisionSummary, SavedBy};
 use crate::articles::transitions;
@@ -30,7 +30,6 @@ use crate::languages::{self, LanguageCode};
 use crate::pagination::{Limit, REVISIONS};
 use crate::problem_responses;
 use crate::slug::Slug;
-use crate::text::plain_text;
 
 problem_responses!(
     /// Errors of reading translations and revisions.
@@ -319,21 +318,20 @@ pub async fn update_translation(
     let lang = path_lang(id, &raw_lang)?;
     let b = body.into_inner();
     let mut f = FieldErrors::default();
-    let title = b
-        .title
-        .and_then(|t| f.check(line(&t, "title", TITLE_MAX, true)));
-    let subtitle = b
-        .subtitle
-        .and_then(|t| f.check(plain_text(&t, "subtitle", SUBTITLE_MAX)));
-    let excerpt = b
-        .excerpt
-        .and_then(|t| f.check(plain_text(&t, "excerpt", EXCERPT_MAX)));
-    let seo_title = b
-        .seo_title
-        .and_then(|t| f.check(line(&t, "seo_title", SEO_TITLE_MAX, false)));
-    let seo_description = b
-        .seo_description
-        .and_then(|t| f.check(plain_text(&t, "seo_description", SEO_DESCRIPTION_MAX)));
+    let TextFields {
+        title,
+        subtitle,
+        excerpt,
+        seo_title,
+        seo_description,
+    } = TextFields {
+        title: b.title,
+        subtitle: b.subtitle,
+        excerpt: b.excerpt,
+        seo_title: b.seo_title,
+        seo_description: b.seo_description,
+    }
+    .checked("", &mut f);
     let slug = b.slug.and_then(|s| f.check(Slug::parse(&s, "slug")));
     let translated_from = b.translated_from.and_then(|src| {
         f.check(
