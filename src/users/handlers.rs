@@ -227,6 +227,10 @@ pub async fn update_user(
                 .db
                 .transaction(move |c| {
                     let user = users::update(c, id, &changes)?;
+                    // A disabled account's sessions end with it.
+                    if changes.disabled == Some(true) {
+                        sessions::revoke_all_for_user(c, id)?;
+                    }
                     audit::record(c, &actor, "user.update", "user", &id.to_string(), json!({ "display_name": changes.display_name, "role": changes.role, "disabled": changes.disabled }))?;
                     articles::changes::changed(c, Change::User(id))?;
                     Ok(user)

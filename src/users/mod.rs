@@ -183,15 +183,10 @@ pub fn update(conn: &mut DbConn, id: i64, changes: &UserChanges) -> AppResult<Us
     if user.is_enabled_admin() && !stays_admin {
         ensure_another_admin(conn, id)?;
     }
-    let revokes_sessions = changes.disabled == Some(true) && !user.disabled;
-    let updated = db_run!(conn, |c| diesel::update(users::table.find(id))
+    Ok(db_run!(conn, |c| diesel::update(users::table.find(id))
         .set((changes, users::updated_at.eq(now())))
         .returning(User::as_returning())
-        .get_result(c))?;
-    if revokes_sessions {
-        crate::auth::sessions::revoke_all_for_user(conn, id)?;
-    }
-    Ok(updated)
+        .get_result(c))?)
 }
 
 /// Deletes `id` unless it is the last enabled admin. Call inside a transaction.
