@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cache;
 pub mod config;
 pub mod content;
+pub mod dates;
 pub mod db;
 pub mod error;
 pub mod health;

@@ -136,8 +136,9 @@ impl KeyCursor {
         let micros = i64::from_be_bytes(bytes[1..9].try_into().map_err(|_| bad())?);
         let id = i64::from_be_bytes(bytes[9..17].try_into().map_err(|_| bad())?);
         let at = chrono::DateTime::from_timestamp_micros(micros)
-            .ok_or_else(bad)?
-            .naive_utc();
+            .map(|t| t.naive_utc())
+            .filter(|t| crate::dates::accepted(*t))
+            .ok_or_else(bad)?;
         Ok(Some(KeyCursor { at, id }))
     }
 }

@@ -295,7 +295,7 @@ pub async fn list_articles(
         kind: q.kind,
         outdated: q.outdated,
         title_contains: q.q.filter(|t| !t.trim().is_empty()),
-        updated_since: q.updated_since.map(|t| t.naive_utc()),
+        updated_since: crate::dates::query_time("updated_since", q.updated_since)?,
         owned_by: (caller.role == Role::Contributor).then_some(caller.id),
     };
     let list = state

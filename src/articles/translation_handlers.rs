@@ -482,7 +482,9 @@ pub async fn transition_translation(
     } = body.into_inner();
     let scheduled_at = match (to, scheduled_at) {
         // Stored to the microsecond, like every time.
-        (Status::Scheduled, Some(at)) if at > Utc::now() => Some(at.naive_utc().trunc_subsecs(6)),
+        (Status::Scheduled, Some(at)) if at > Utc::now() => {
+            Some(crate::dates::body_time("scheduled_at", at)?.trunc_subsecs(6))
+        }
         (Status::Scheduled, Some(_)) => {
             return Err(AppError::invalid("scheduled_at", "must be in the future"))
         }

@@ -70,8 +70,8 @@ pub async fn list_audit(
         action: q.action,
         object_type: q.object_type,
         object_id: q.object_id,
-        since: q.since.map(|t| t.naive_utc()),
-        until: q.until.map(|t| t.naive_utc()),
+        since: crate::dates::query_time("since", q.since)?,
+        until: crate::dates::query_time("until", q.until)?,
         before_id: IdCursor::parse(q.cursor.as_deref())?,
     };
     let rows = state

@@ -15,6 +15,7 @@ use crate::cache::keys;
 use crate::content::article_page::{self, no_story, Decision, Include};
 use crate::content::queries::{self, ArticleItem, Filter, PublicEntry, Sort, View};
 use crate::content::{cards, views};
+use crate::dates;
 use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{IdCursor, Limit, SEARCH_RESULTS};
@@ -282,8 +283,8 @@ pub async fn list_articles(
             kind: q.kind,
             author: q.author,
             featured: q.featured,
-            published_after: q.published_after.map(|t| t.naive_utc()),
-            published_before: q.published_before.map(|t| t.naive_utc()),
+            published_after: dates::query_time("published_after", q.published_after)?,
+            published_before: dates::query_time("published_before", q.published_before)?,
             ids: None,
         };
         let mut keys = vec![keys::ARTICLES.to_owned(), keys::lang(&lang)];

@@ -471,7 +471,8 @@ pub async fn delete_prompt(
 
 /// The period of a report: `to` defaults to today and `from` to 29 days before it.
 fn period(from: Option<NaiveDate>, to: Option<NaiveDate>) -> AppResult<(NaiveDate, NaiveDate)> {
-    let to = to.unwrap_or_else(|| Utc::now().date_naive());
+    let from = crate::dates::query_date("from", from)?;
+    let to = crate::dates::query_date("to", to)?.unwrap_or_else(|| Utc::now().date_naive());
     let from = from.unwrap_or(to - chrono::Duration::days(29));
     if from > to {
         return Err(AppError::bad_parameter("from", "must not be after `to`"));

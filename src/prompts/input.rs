@@ -7,6 +7,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::articles::ArticleType;
+use crate::dates;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::html::Sanitizer;
 use crate::http::present;
@@ -266,10 +267,14 @@ pub fn apply(sanitizer: &Sanitizer, d: &mut Draft, u: UpdatePrompt) -> AppResult
         d.article_types = parse_list(types, "article_types", &mut f, parse_article_type);
     }
     if let Some(starts_at) = u.starts_at {
-        d.starts_at = starts_at.map(|t| t.naive_utc());
+        d.starts_at = starts_at
+            .map(|t| dates::body_time("starts_at", t))
+            .transpose()?;
     }
     if let Some(ends_at) = u.ends_at {
-        d.ends_at = ends_at.map(|t| t.naive_utc());
+        d.ends_at = ends_at
+            .map(|t| dates::body_time("ends_at", t))
+            .transpose()?;
     }
     if let (Some(s), Some(e)) = (d.starts_at, d.ends_at) {
         if e <= s {

@@ -3,6 +3,7 @@
 
 mod articles;
 mod auth;
+mod bounds;
 mod common;
 mod content;
 mod demo;
