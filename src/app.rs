@@ -188,7 +188,10 @@ async fn request_context(
         path = %req.path()
     );
     let started = Instant::now();
-    let private = req.path().starts_with("/api/v1/admin") || req.path().starts_with("/api/v1/auth");
+    // Decided on the path as the router reads it: `/api/v1/%61dmin/…` is routed to the Admin
+    // API, and must not be cacheable because it was spelled another way.
+    let routed = routed_path(req.path());
+    let private = routed.starts_with("/api/v1/admin") || routed.starts_with("/api/v1/auth");
     let outcome = AssertUnwindSafe(next.call(req).instrument(span.clone()))
         .catch_unwind()
         .await;
@@ -228,6 +231,39 @@ async fn request_context(
         }
     });
     Ok(res)
+}
+
+/// `path` with its percent-escapes decoded as the router decodes them: every one but `%2F`,
+/// which stays inside its segment. Escapes that do not decode to UTF-8 are left as they are.
+fn routed_path(path: &str) -> std::borrow::Cow<'_, str> {
+    if !path.contains('%') {
+        return std::borrow::Cow::Borrowed(path);
+    }
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| bytes.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| std::str::from_utf8(hex).ok())
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+            .filter(|b| *b != b'/');
+        match escaped {
+            Some(b) => {
+                out.push(b);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(decoded) => std::borrow::Cow::Owned(decoded),
+        Err(_) => std::borrow::Cow::Borrowed(path),
+    }
 }
 
 fn cors(config: &Config) -> Cors {

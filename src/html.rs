@@ -59,6 +59,13 @@ const TAGS: &[&str] = &[
     "iframe",
 ];
 
+/// Whether an attribute's URL is `http(s)://…` (in any case) or starts with `/` (a path, or
+/// `//host/…` on the page's own scheme).
+fn web_or_local(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://") || value.starts_with('/')
+}
+
 /// The sanitizer, configured once at start-up with the hosts whose embeds are allowed.
 pub struct Sanitizer {
     builder: Builder<'static>,
@@ -129,10 +136,11 @@ impl Sanitizer {
                         .filter(|host| hosts.contains(host))
                         .map(|_| Cow::Borrowed(value)),
                     // Images load over the network, never from inline data a filter can't see.
-                    ("img", "src") => (value.starts_with("https://")
-                        || value.starts_with("http://")
-                        || value.starts_with('/'))
-                    .then_some(Cow::Borrowed(value)),
+                    // A quotation's source is a URL too, though ammonia does not check it as
+                    // one: only the web's schemes, or a path on this site.
+                    ("img", "src") | ("blockquote" | "q", "cite") => {
+                        web_or_local(value).then_some(Cow::Borrowed(value))
+                    }
                     _ => Some(Cow::Borrowed(value)),
                 }
             });
@@ -142,9 +150,15 @@ impl Sanitizer {
         Sanitizer { builder }
     }
 
-    /// The safe form of `html`.
+    /// The safe form of `html`, without control characters (ESC, NUL …; line breaks and tabs
+    /// stay), which no other text field accepts either.
     pub fn clean(&self, html: &str) -> String {
-        self.builder.clean(html).to_string()
+        let printable = |c: char| !c.is_control() || matches!(c, '\n' | '\r' | '\t');
+        if html.chars().all(printable) {
+            return self.builder.clean(html).to_string();
+        }
+        let stripped: String = html.chars().filter(|c| printable(*c)).collect();
+        self.builder.clean(&stripped).to_string()
     }
 }
 
@@ -313,5 +327,31 @@ mod tests {
             let out = s.clean(&format!(r#"<iframe src="{bad}"></iframe>"#));
             assert!(!out.contains("src="), "{bad} kept: {out}");
         }
+    }
+
+    #[test]
+    fn quotation_sources_keep_only_web_urls() {
+        let s = Sanitizer::new(&[]);
+        for bad in [
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            " javascript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox(1)",
+        ] {
+            for tag in ["blockquote", "q"] {
+                let out = s.clean(&format!(r#"<{tag} cite="{bad}">x</{tag}>"#));
+                assert!(!out.contains("cite="), "{tag} kept {bad}: {out}");
+            }
+        }
+        let ok = s.clean(r#"<blockquote cite="https://ok.example/source">x</blockquote>"#);
+        assert!(ok.contains(r#"cite="https://ok.example/source""#), "{ok}");
+    }
+
+    #[test]
+    fn control_characters_do_not_survive() {
+        let s = Sanitizer::new(&[]);
+        let out = s.clean("<p>Esc\u{1b}[31mape, nul\u{0} and del\u{7f}</p>\n<p>two\tlines</p>");
+        assert_eq!(out, "<p>Esc[31mape, nul and del</p>\n<p>two\tlines</p>");
     }
 }

@@ -23,7 +23,7 @@ use crate::http::IfMatch;
 use crate::pagination::Limit;
 use crate::problem_responses;
 use crate::tags;
-use crate::text::plain_text;
+use crate::text::{plain_text, web_url};
 
 problem_responses!(
     /// Errors of reading stories.
@@ -211,26 +211,14 @@ pub fn article_response(conn: &mut DbConn, id: i64) -> AppResult<ArticleResponse
 }
 
 fn parse_image(image: Image, f: &mut FieldErrors) -> Option<Image> {
-    let url_ok = (image.url.starts_with("https://") || image.url.starts_with("http://"))
-        && image.url.len() <= 2000
-        && !image
-            .url
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control());
-    if !url_ok {
-        f.check::<()>(Err(AppError::invalid(
-            "image.url",
-            "must be an http or https URL of at most 2000 characters",
-        )));
-    }
+    let url = f.check(web_url(&image.url, "image.url", 2000));
     let alt = f.check(plain_text(&image.alt, "image.alt", 300));
     let credit = f.check(plain_text(&image.credit, "image.credit", 200));
     Some(Image {
-        url: image.url,
+        url: url?,
         alt: alt?,
         credit: credit?,
     })
-    .filter(|_| url_ok)
 }
 
 /// The raw story-level fields of a request, before tags and bylines are looked up.
@@ -368,6 +356,7 @@ pub async fn create_article(
         .db
         .transaction(move |c| {
             let lang = crate::languages::require_existing(c, &lang, "translation.lang")?;
+            Access::credit(&caller, raw.bylines.as_deref().unwrap_or_default())?;
             let fields = resolve_story(c, raw)?;
             let article = articles::insert(c, fields, user_id)?;
             let t = new.insert(c, article.id, lang.as_str(), user_id)?;
@@ -478,6 +467,7 @@ pub async fn update_article(
             if !if_match.matches(&a.etag()) {
                 return Err(articles::stale(a));
             }
+            Access::credit(&caller, raw.bylines.as_deref().unwrap_or_default())?;
             if raw.featured.is_some_and(|v| v != a.featured)
                 || raw.syndicate.is_some_and(|v| v != a.syndicate)
             {

@@ -366,6 +366,16 @@ pub fn update(
 }
 
 fn set_bylines(conn: &mut DbConn, id: i64, bylines: &[i64]) -> AppResult<()> {
+    if let Some((i, dup)) = bylines
+        .iter()
+        .enumerate()
+        .find(|(i, b)| bylines[..*i].contains(b))
+    {
+        return Err(AppError::invalid(
+            "bylines",
+            format!("credits person {dup} twice (at position {i})"),
+        ));
+    }
     let wanted = bylines.to_vec();
     let known: Vec<i64> = db_run!(conn, |c| users::table
         .filter(users::id.eq_any(&wanted))

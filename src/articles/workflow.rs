@@ -128,6 +128,14 @@ impl Access {
         }
     }
 
+    /// Whom a story credits: contributors credit only themselves; authors and up anyone.
+    pub fn credit(caller: &AuthUser, bylines: &[i64]) -> AppResult<()> {
+        if caller.role == Role::Contributor && bylines.iter().any(|id| *id != caller.id) {
+            return Err(Self::forbidden("credit anyone but yourself"));
+        }
+        Ok(())
+    }
+
     /// Deleting a whole story is editorial: editors and admins.
     pub fn delete_story(&self) -> AppResult<()> {
         match self.role {

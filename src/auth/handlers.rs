@@ -85,6 +85,27 @@ fn limit_address(conn: &mut DbConn, state: &AppState, addr: &str) -> AppResult<(
     )
 }
 
+/// The key under which attempts at an account's password are counted.
+fn attempts_key(email: &str) -> String {
+    format!("login-attempts:{email}")
+}
+
+/// Counts an attempt at the password of the account `email` (a sign-in, or a password change
+/// that must name the current one); 429 once too many have failed. Counted before the password
+/// is checked, so that guesses sent together cannot all pass a check made before any of them
+/// failed. Attempts are forgotten a lockout's length after the latest that was let through, so
+/// the failure that locks an account locks it for the whole period, however often it is
+/// retried; a right password clears them.
+fn count_attempt(conn: &mut DbConn, state: &AppState, email: &str) -> AppResult<()> {
+    ratelimit::enforce(
+        conn,
+        &attempts_key(email),
+        state.config.login_max_failures,
+        Window::FromLatest(state.config.login_lockout_secs),
+        "too many failed attempts at this account's password; try again later",
+    )
+}
+
 fn token_response(
     state: &AppState,
     session: &Session,
@@ -152,27 +173,13 @@ pub async fn login(
         ));
     }
     let addr = client_addr(&req, &state.config);
-    let attempts_key = format!("login-attempts:{}", email.as_str());
-    // Attempts are forgotten a lockout's length after the latest that was let through, so the
-    // failure that locks an email locks it for the whole period, however often it is retried.
-    // A sign-in clears them.
-    let lockout = Window::FromLatest(state.config.login_lockout_secs);
-
     let st = state.clone();
-    let (a, key, e) = (addr.clone(), attempts_key.clone(), email.clone());
+    let (a, e) = (addr.clone(), email.clone());
     let user = state
         .db
         .run(move |c| {
             limit_address(c, &st, &a)?;
-            // Counted before the password is checked, so that guesses sent together cannot
-            // all pass a check made before any of them failed.
-            ratelimit::enforce(
-                c,
-                &key,
-                st.config.login_max_failures,
-                lockout,
-                "too many failed sign-ins for this account; try again later",
-            )?;
+            count_attempt(c, &st, e.as_str())?;
             users::find_by_email(c, &e)
         })
         .await?;
@@ -199,7 +206,7 @@ pub async fn login(
             let tokens = state
                 .db
                 .transaction(move |c| {
-                    ratelimit::clear(c, &attempts_key)?;
+                    ratelimit::clear(c, &attempts_key(email.as_str()))?;
                     users::record_login(c, user.id, rehash)?;
                     let user = users::find(c, user.id)?;
                     start_session(c, &st, user, ua, addr)
@@ -313,9 +320,14 @@ pub async fn change_password(
         .db
         .run(move |c| {
             limit_address(c, &st, &a)?;
-            users::find(c, id)
+            let account = users::find(c, id)?;
+            // A wrong current password counts like a failed sign-in: a stolen token must not
+            // be a way to guess the password without the lockout.
+            count_attempt(c, &st, &account.email)?;
+            Ok(account)
         })
         .await?;
+    let email = account.email.clone();
     let st = state.clone();
     let new_hash = off_executor(move || {
         if !st
@@ -333,6 +345,7 @@ pub async fn change_password(
     let tokens = state
         .db
         .transaction(move |c| {
+            ratelimit::clear(c, &attempts_key(&email))?;
             let account = users::set_password(c, id, &new_hash)?;
             sessions::revoke_all_for_user(c, id)?;
             start_session(c, &st, account, ua, addr)

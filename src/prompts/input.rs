@@ -14,7 +14,7 @@ use crate::http::present;
 use crate::languages::LanguageCode;
 use crate::prompts::{Draft, Placement, PromptStatus, PromptText};
 use crate::slug::Slug;
-use crate::text::{plain_text, short_name};
+use crate::text::{plain_text, short_name, web_url};
 
 pub fn parse_status(raw: &str, field: &str) -> AppResult<PromptStatus> {
     match raw {
@@ -157,19 +157,6 @@ pub fn parse_list(
     out
 }
 
-pub fn parse_url(raw: &str, field: &str) -> AppResult<String> {
-    let bad = || AppError::invalid(field, "must be an absolute http or https URL");
-    let raw = raw.trim();
-    if raw.len() > 2048 {
-        return Err(AppError::invalid(field, "must be at most 2048 characters"));
-    }
-    let url = url::Url::parse(raw).map_err(|_| bad())?;
-    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return Err(bad());
-    }
-    Ok(url.to_string())
-}
-
 pub fn parse_text(
     sanitizer: &Sanitizer,
     lang: &str,
@@ -203,7 +190,11 @@ pub fn parse_text(
         &input.button_label,
         &format!("{field}.button_label"),
     ));
-    let target_url = f.check(parse_url(&input.target_url, &format!("{field}.target_url")));
+    let target_url = f.check(web_url(
+        &input.target_url,
+        &format!("{field}.target_url"),
+        2048,
+    ));
     Some(PromptText {
         prompt_id: 0,
         lang: lang.to_owned(),

@@ -47,7 +47,10 @@ async fn times_outside_the_range_are_400_in_queries_and_422_in_bodies() {
             "updated_since",
         ),
         ("/api/v1/admin/audit?since=-4714-11-23T00:00:00Z", "since"),
-        ("/api/v1/admin/audit?until=%2B20000-01-01T00:00:00Z", "until"),
+        (
+            "/api/v1/admin/audit?until=%2B20000-01-01T00:00:00Z",
+            "until",
+        ),
     ] {
         let reply = app.get(path, Some(&admin)).await;
         assert_eq!(reply.status, 400, "{path}: {}", reply.body);

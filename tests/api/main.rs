@@ -9,6 +9,7 @@ mod content;
 mod demo;
 mod editing;
 mod errors;
+mod hardening;
 mod languages;
 mod live;
 mod openapi;

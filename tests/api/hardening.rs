@@ -1,0 +1,167 @@
+//! Defects found by trying to break Newsdesk, each with the test that showed it: URLs stored as
+//! sent, contributors crediting others, a password guessed through the change endpoint.
+
+use actix_web::http::Method;
+use serde_json::json;
+
+use newsdesk::auth::Role;
+
+use crate::common::{TestApp, PASSWORD};
+
+#[actix_web::test]
+async fn an_image_url_is_stored_as_a_url_and_nothing_else() {
+    let (app, editor) = TestApp::newsroom().await;
+    let contributor = app.token_for(Role::Contributor).await;
+    let create = |image: serde_json::Value| {
+        json!({
+            "type": "news",
+            "image": image,
+            "translation": {"lang": "en", "title": "Pictured", "body": "<p>Text.</p>"},
+        })
+    };
+    let reply = app
+        .post(
+            "/api/v1/admin/articles",
+            &contributor,
+            create(json!({"url": "https://ok.example/a.png\"onerror=\"alert(1)", "alt": "A"})),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let url = reply.body["image"]["url"].as_str().unwrap();
+    assert!(!url.contains('"') && !url.contains(' '), "{url}");
+    assert!(url.starts_with("https://ok.example/a.png"), "{url}");
+    for bad in [
+        "https://user:secret@ok.example/a.png",
+        "javascript:alert(1)",
+        "data:image/png;base64,AAAA",
+        "https://",
+        "/relative.png",
+    ] {
+        let reply = app
+            .post(
+                "/api/v1/admin/articles",
+                &editor,
+                create(json!({"url": bad})),
+            )
+            .await;
+        assert_eq!(reply.status, 422, "{bad}: {}", reply.body);
+        assert_eq!(reply.error_fields(), vec!["image.url"], "{bad}");
+    }
+}
+
+#[actix_web::test]
+async fn contributors_credit_only_themselves_and_nobody_is_credited_twice() {
+    let (app, editor) = TestApp::newsroom().await;
+    let contributor = app.token_for(Role::Contributor).await;
+    let me = app.get("/api/v1/auth/me", Some(&contributor)).await.body["id"]
+        .as_i64()
+        .unwrap();
+    let other = app.create_user("nino@newsroom.example", Role::Author);
+    let story = |bylines: Vec<i64>| {
+        json!({
+            "type": "news",
+            "bylines": bylines,
+            "translation": {"lang": "en", "title": "Credited", "body": "<p>Text.</p>"},
+        })
+    };
+    let reply = app
+        .post(
+            "/api/v1/admin/articles",
+            &contributor,
+            story(vec![me, other]),
+        )
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    let listed = app.get("/api/v1/admin/articles", Some(&editor)).await;
+    assert_eq!(
+        listed.body["items"].as_array().unwrap().len(),
+        0,
+        "nothing written"
+    );
+
+    let reply = app
+        .post("/api/v1/admin/articles", &contributor, story(vec![me]))
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let id = reply.body["id"].as_i64().unwrap();
+    let etag = reply
+        .headers
+        .get("etag")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let reply = app
+        .send_if_match(
+            Method::PATCH,
+            &format!("/api/v1/admin/articles/{id}"),
+            &contributor,
+            &etag,
+            Some(json!({"bylines": [other]})),
+        )
+        .await;
+    assert_eq!(reply.status, 403, "{}", reply.body);
+
+    let reply = app
+        .post("/api/v1/admin/articles", &editor, story(vec![other, other]))
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    assert_eq!(reply.error_fields(), vec!["bylines"]);
+}
+
+#[actix_web::test]
+async fn wrong_current_passwords_count_toward_the_lockout() {
+    let app = TestApp::new().await;
+    app.create_user("target@newsroom.example", Role::Editor);
+    let token = app.login("target@newsroom.example", PASSWORD).await.body["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let max = app.state.config.login_max_failures;
+    let mut statuses = Vec::new();
+    for i in 0..=max {
+        let reply = app
+            .send(
+                Method::POST,
+                "/api/v1/auth/password",
+                Some(&token),
+                Some(json!({"current_password": format!("guess {i}"), "new_password": "a whole new passphrase"})),
+            )
+            .await;
+        statuses.push(reply.status.as_u16());
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    assert!(
+        statuses[..max as usize].iter().all(|s| *s == 422),
+        "{statuses:?}"
+    );
+    // The account is locked for sign-ins too, even with the right password.
+    let reply = app.login("target@newsroom.example", PASSWORD).await;
+    assert_eq!(reply.status, 429, "{}", reply.body);
+}
+
+#[actix_web::test]
+async fn admin_and_auth_answers_are_never_cacheable_however_the_path_is_spelled() {
+    let app = TestApp::new().await;
+    app.create_user("spelled@newsroom.example", Role::Admin);
+    let reply = app
+        .send(
+            Method::POST,
+            "/api/v1/%61uth/login",
+            None,
+            Some(json!({"email": "spelled@newsroom.example", "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+    let token = reply.body["access_token"].as_str().unwrap().to_owned();
+    for path in [
+        "/api/v1/%61dmin/users",
+        "/api/v1/adm%69n/audit",
+        "/api/v1/%61uth/me",
+    ] {
+        let reply = app.get(path, Some(&token)).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        assert_eq!(reply.header("cache-control"), Some("no-store"), "{path}");
+    }
+}
