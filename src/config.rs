@@ -117,9 +117,21 @@ impl Config {
     /// Reads the environment (after `.env`, if present). Unknown values are errors, not
     /// silently replaced by defaults.
     pub fn from_env() -> Result<Self, String> {
-        let _ = dotenvy::dotenv();
-        let mut c =
-            Config::new(var("DATABASE_URL").unwrap_or_else(|| "sqlite://newsdesk.db".into()));
+        // The `.env` of the directory Newsdesk runs in, not of one above it.
+        if let Err(e) = dotenvy::from_path(".env") {
+            if !e.not_found() {
+                return Err(format!(".env: {e}"));
+            }
+        }
+        let url = var("DATABASE_URL").unwrap_or_else(|| "sqlite://newsdesk.db".into());
+        let known = ["sqlite://", "sqlite:", "postgres://", "postgresql://"];
+        if !known.iter().any(|scheme| url.starts_with(scheme)) {
+            return Err(format!(
+                "DATABASE_URL must be sqlite://FILE or postgres://…, not `{}`",
+                url.split("://").next().unwrap_or_default()
+            ));
+        }
+        let mut c = Config::new(url);
         parse_into(&mut c.database_pool_size, "DATABASE_POOL_SIZE")?;
         parse_into(&mut c.bind, "BIND_ADDRESS")?;
         parse_into(&mut c.workers, "WORKERS")?;

@@ -130,6 +130,7 @@ fn init_tracing(config: &Config) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match config.log_format {
         LogFormat::Json => builder.json().init(),
@@ -208,38 +209,89 @@ fn limit_malloc_arenas() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn limit_malloc_arenas() {}
 
+/// Ctrl-C (SIGINT) and SIGTERM, listened for from the moment this returns: both stop the
+/// server gracefully. The future ends with the name of the one that came.
+#[cfg(unix)]
+fn shutdown_signals() -> Result<impl std::future::Future<Output = &'static str>, String> {
+    use actix_web::rt::signal::unix::{signal, SignalKind};
+    let listen = |kind| signal(kind).map_err(|e| format!("cannot listen for signals: {e}"));
+    let (mut interrupt, mut terminate) = (
+        listen(SignalKind::interrupt())?,
+        listen(SignalKind::terminate())?,
+    );
+    Ok(async move {
+        let interrupt = Box::pin(async move {
+            interrupt.recv().await;
+            "SIGINT"
+        });
+        let terminate = Box::pin(async move {
+            terminate.recv().await;
+            "SIGTERM"
+        });
+        futures_util::future::select(interrupt, terminate)
+            .await
+            .factor_first()
+            .0
+    })
+}
+
+#[cfg(not(unix))]
+fn shutdown_signals() -> Result<impl std::future::Future<Output = &'static str>, String> {
+    Ok(async {
+        let _ = actix_web::rt::signal::ctrl_c().await;
+        "Ctrl-C"
+    })
+}
+
 #[actix_web::main]
 async fn serve(config: Config, demo: bool) -> Result<(), String> {
     let bind = config.bind;
     let workers = config.workers;
     let state = AppState::init(config)?;
-    if demo {
-        if let Some(admin) = newsdesk::tools::demo::seed(&state).map_err(|e| e.to_string())? {
-            println!();
-            println!("  Demo content created. Sign in as the demo admin (shown only this once):");
-            println!("    email:    {}", admin.email);
-            println!("    password: {}", admin.password);
-            println!();
-        }
-    }
-    newsdesk::app::spawn_background_tasks(&state);
-    tracing::info!(%bind, backend = ?state.db.backend(), "Newsdesk listening");
-    println!("Newsdesk is listening on http://{bind}");
-    // actix stops accepting on SIGTERM or SIGINT and lets in-flight requests finish.
     let app_state = state.clone();
     // Database work runs on the database's own threads (src/db/queue.rs). Each worker's
     // blocking threads hash passwords, which is CPU work and memory-hungry, and answer the
     // readiness check: one per worker.
     let blocking = 1;
-    let served = HttpServer::new(move || build_app(app_state.clone()))
+    // Bound before anything is announced: a port in use fails here, before a demo admin's
+    // password is printed by a server that would not serve.
+    let server = HttpServer::new(move || build_app(app_state.clone()))
         .workers(workers)
         .worker_max_blocking_threads(blocking)
         .shutdown_timeout(30)
+        .disable_signals()
         .bind(bind)
-        .map_err(|e| format!("cannot listen on {bind}: {e}"))?
-        .run()
-        .await
-        .map_err(|e| e.to_string());
+        .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+    if demo {
+        match newsdesk::tools::demo::seed(&state).map_err(|e| e.to_string())? {
+            Some(admin) => {
+                println!();
+                println!("  Demo content created. Sign in as the demo admin (shown only this once):");
+                println!("    email:    {}", admin.email);
+                println!("    password: {}", admin.password);
+                println!();
+            }
+            None => println!(
+                "The database already has content, so the demo was not added. To sign in, create an admin:\n  newsdesk user create --email you@example.org --name 'Your Name' --role admin"
+            ),
+        }
+    }
+    newsdesk::app::spawn_background_tasks(&state);
+    let server = server.run();
+    let handle = server.handle();
+    let stop = shutdown_signals()?;
+    actix_web::rt::spawn(async move {
+        let signal = stop.await;
+        tracing::info!(
+            signal,
+            "stopping: finishing requests in flight (30 s at most)"
+        );
+        eprintln!("Newsdesk received {signal}: finishing requests in flight, then stopping.");
+        handle.stop(true).await;
+    });
+    tracing::info!(%bind, backend = ?state.db.backend(), "Newsdesk listening");
+    println!("Newsdesk is listening on http://{bind}");
+    let served = server.await.map_err(|e| e.to_string());
     // Requests have finished: write the views and prompt events they counted, so a clean shutdown loses none.
     let (views, events) = state.write_counts().await;
     for (what, result) in [("views", views), ("donation prompt events", events)] {

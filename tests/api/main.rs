@@ -4,6 +4,7 @@
 mod articles;
 mod auth;
 mod bounds;
+mod cli;
 mod common;
 mod content;
 mod demo;

@@ -1,0 +1,131 @@
+//! The `newsdesk` command as a new user meets it: what it refuses before starting, what it says,
+//! and how it stops.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn newsdesk(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_newsdesk"));
+    cmd.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("LOG_FILTER", "info");
+    cmd
+}
+
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn an_unknown_database_url_is_refused_before_anything_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in ["mysql://root@127.0.0.1/newsdesk", "newsdesk.db"] {
+        let out = newsdesk(dir.path())
+            .arg("migrate")
+            .env("DATABASE_URL", url)
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{url}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("DATABASE_URL"), "{url}: {err}");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "{url}: nothing created"
+        );
+    }
+}
+
+#[test]
+fn a_port_in_use_fails_before_the_demo_admin_is_announced() {
+    let dir = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let out = newsdesk(dir.path())
+        .args(["serve", "--demo"])
+        .env("DATABASE_URL", "sqlite://newsdesk.db")
+        .env("BIND_ADDRESS", format!("127.0.0.1:{port}"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(!said.contains("password"), "{said}");
+    assert!(!said.contains("listening"), "{said}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("cannot listen"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Starts `serve --demo` in `dir` on a free port, reads its standard output until it says it
+/// listens, sends `signal` and returns what it printed, what it logged and how it ended.
+fn serve_then(dir: &std::path::Path, signal: &str) -> (String, String, std::process::ExitStatus) {
+    let port = free_port();
+    let mut child = newsdesk(dir)
+        .args(["serve", "--demo"])
+        .env("DATABASE_URL", "sqlite://newsdesk.db")
+        .env("BIND_ADDRESS", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = String::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        let Some(Ok(line)) = lines.next() else { break };
+        said.push_str(&line);
+        said.push('\n');
+        if line.contains("listening") {
+            break;
+        }
+    }
+    assert!(
+        said.contains("listening"),
+        "the server did not start: {said}"
+    );
+    let killed = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    for line in lines.map_while(Result::ok) {
+        said.push_str(&line);
+        said.push('\n');
+    }
+    (
+        said,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+        output.status,
+    )
+}
+
+#[test]
+fn ctrl_c_stops_gracefully_logs_to_a_pipe_are_plain_and_a_second_demo_run_adds_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (said, logged, status) = serve_then(dir.path(), "INT");
+    assert!(said.contains("password:"), "{said}");
+    assert!(status.success(), "{status:?}: {logged}");
+    assert!(
+        logged.contains("finishing requests in flight"),
+        "SIGINT is a graceful stop: {logged}"
+    );
+    assert!(
+        !logged.contains('\u{1b}'),
+        "logs to a pipe carry no colour codes: {logged:?}"
+    );
+    let (said, logged, status) = serve_then(dir.path(), "TERM");
+    assert!(!said.contains("password:"), "{said}");
+    assert!(said.contains("demo was not added"), "{said}");
+    assert!(said.contains("newsdesk user create"), "{said}");
+    assert!(status.success(), "{status:?}: {logged}");
+}
