@@ -17,10 +17,14 @@ impl Password {
     /// Checks the policy; `field` names the request field in the error.
     pub fn parse(raw: String, field: &str) -> AppResult<Password> {
         let chars = raw.chars().count();
-        if chars < MIN_PASSWORD_CHARS {
+        // Spaces around a password are kept (it is used as typed), but they do not count
+        // towards its length: twelve spaces are no password.
+        if raw.trim().chars().count() < MIN_PASSWORD_CHARS {
             return Err(AppError::invalid(
                 field,
-                format!("must be at least {MIN_PASSWORD_CHARS} characters long"),
+                format!(
+                    "must be at least {MIN_PASSWORD_CHARS} characters long, not counting spaces at either end"
+                ),
             ));
         }
         if chars > MAX_PASSWORD_CHARS {

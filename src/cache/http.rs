@@ -237,7 +237,8 @@ fn not_modified(req: &HttpRequest, entry: &Cached) -> bool {
             .and_then(|v| chrono::DateTime::parse_from_rfc2822(v).ok()),
         entry.last_modified,
     ) {
-        (Some(since), Some(modified)) => modified <= since,
+        // A date in the future is no date the client can have seen (RFC 9110): ignored.
+        (Some(since), Some(modified)) => modified <= since && since <= chrono::Utc::now(),
         _ => false,
     }
 }

@@ -688,10 +688,14 @@ pub async fn count_view(
     let id = match state.views.remembered(generation, &lang, &slug) {
         Some(id) => id,
         None => {
-            let (l, s) = (lang.clone(), slug.clone());
+            let (l, s, st) = (lang.clone(), slug.clone(), state.clone());
             let id = state
                 .db
-                .run(move |c| queries::id_of(c, &l, &s))
+                .run(move |c| {
+                    // Views in a disabled language are not counted: it has no readers.
+                    st.reader_chain(c, &l)?;
+                    queries::id_of(c, &l, &s)
+                })
                 .await?
                 .ok_or_else(|| no_story(&lang, &slug))?;
             state.views.remember(generation, &lang, &slug, id);

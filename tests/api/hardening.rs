@@ -165,3 +165,76 @@ async fn admin_and_auth_answers_are_never_cacheable_however_the_path_is_spelled(
         assert_eq!(reply.header("cache-control"), Some("no-store"), "{path}");
     }
 }
+
+#[actix_web::test]
+async fn a_future_if_modified_since_is_ignored() {
+    let (app, editor) = TestApp::newsroom().await;
+    let id = app.publish_story(&editor, "en", "Dated page", &[]).await;
+    let slug = app.slug_of(&editor, id, "en").await;
+    let path = format!("/api/v1/articles/en/{slug}");
+    let page = app.get(&path, None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let modified = page.header("last-modified").unwrap().to_owned();
+    let same = app
+        .call(
+            actix_web::test::TestRequest::get()
+                .uri(&path)
+                .insert_header(("if-modified-since", modified)),
+        )
+        .await;
+    assert_eq!(same.status, 304);
+    let future = app
+        .call(
+            actix_web::test::TestRequest::get()
+                .uri(&path)
+                .insert_header(("if-modified-since", "Tue, 01 Jan 2999 00:00:00 GMT")),
+        )
+        .await;
+    assert_eq!(future.status, 200, "a date in the future is ignored");
+}
+
+#[actix_web::test]
+async fn views_in_a_disabled_language_are_not_counted() {
+    let (app, editor) = TestApp::newsroom().await;
+    let admin = app.token_for(Role::Admin).await;
+    let id = app
+        .publish_story(&editor, "az", "Bakı xəbərləri", &[])
+        .await;
+    let slug = app.slug_of(&editor, id, "az").await;
+    let uri = format!("/api/v1/articles/az/{slug}/views");
+    let beacon = || {
+        actix_web::test::TestRequest::post()
+            .uri(&uri)
+            .insert_header((
+                "user-agent",
+                "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0",
+            ))
+    };
+    assert_eq!(app.call(beacon()).await.status, 202);
+    let off = app
+        .send(
+            Method::PATCH,
+            "/api/v1/admin/languages/az",
+            Some(&admin),
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(off.status, 200, "{}", off.body);
+    let reply = app.call(beacon()).await;
+    assert_eq!(reply.status, 404, "{}", reply.body);
+}
+
+#[actix_web::test]
+async fn spaces_are_not_a_password() {
+    let app = TestApp::new().await;
+    let admin = app.token_for(Role::Admin).await;
+    let reply = app
+        .post(
+            "/api/v1/admin/users",
+            &admin,
+            json!({"email": "blank@newsroom.example", "display_name": "Blank", "role": "author", "password": "            "}),
+        )
+        .await;
+    assert_eq!(reply.status, 422, "{}", reply.body);
+    assert_eq!(reply.error_fields(), vec!["password"]);
+}
