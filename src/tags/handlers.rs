@@ -170,9 +170,14 @@ fn check_languages(conn: &mut DbConn, names: &[NameInput]) -> AppResult<()> {
     Ok(())
 }
 
-fn tag_response(conn: &mut DbConn, tag: tags::Tag) -> AppResult<TagResponse> {
+/// The stories whose tags a caller may count: a contributor only their own.
+fn counted_for(caller: &AuthUser) -> Option<i64> {
+    (caller.role == Role::Contributor).then_some(caller.id)
+}
+
+fn tag_response(conn: &mut DbConn, tag: tags::Tag, caller: &AuthUser) -> AppResult<TagResponse> {
     let mut names = tags::names_of(conn, &[tag.id])?;
-    let count = tags::usage_counts(conn, &[tag.id])?;
+    let count = tags::usage_counts(conn, &[tag.id], counted_for(caller))?;
     let id = tag.id;
     Ok(TagResponse::new(
         tag,
@@ -187,7 +192,9 @@ fn path_slug_not_found(slug: &str) -> AppError {
 
 /// List tags in one language, each with the number of stories published in it.
 ///
-/// Names follow the language's fallback chain when a tag has none in the language itself.
+/// Only tags that a published story carries (in any language) are listed: a tag made ahead of
+/// an embargoed story stays unseen until the story is published. Names follow the language's
+/// fallback chain when a tag has none in the language itself.
 #[utoipa::path(
     get,
     path = "/api/v1/tags",
@@ -214,7 +221,7 @@ pub async fn list_public_tags(
         let mut after: Option<String> = None;
         // Every tag, a page at a time, so no single query is unbounded.
         loop {
-            let page = tags::list(c, kind.as_deref(), after.as_deref(), 500)?;
+            let page = tags::list(c, kind.as_deref(), after.as_deref(), 500, true)?;
             let done = page.len() < 500;
             after = page.last().map(|t| t.slug.clone());
             items.extend(page);
@@ -232,7 +239,8 @@ pub async fn list_public_tags(
     .await
 }
 
-/// Read one tag in one language, with the number of stories published in it.
+/// Read one tag in one language, with the number of stories published in it; 404 until a
+/// published story carries it.
 #[utoipa::path(
     get,
     path = "/api/v1/tags/{slug}",
@@ -257,6 +265,9 @@ pub async fn get_public_tag(
     cached(&req, &state.cache, &state.db, move |c| {
         let chain = st.reader_chain(c, &lang)?;
         let tag = tags::find_by_slug(c, &slug)?.ok_or_else(|| path_slug_not_found(&slug))?;
+        if !tags::is_public(c, tag.id)? {
+            return Err(path_slug_not_found(&slug));
+        }
         let item = localized(c, &[tag], &chain)?
             .pop()
             .ok_or_else(|| path_slug_not_found(&slug))?;
@@ -294,7 +305,7 @@ fn localized(
 )]
 pub async fn list_tags(
     state: web::Data<AppState>,
-    _caller: AuthUser,
+    caller: AuthUser,
     query: web::Query<TagListQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
@@ -313,11 +324,11 @@ pub async fn list_tags(
     let list = state
         .db
         .run(move |c| {
-            let rows = tags::list(c, kind.as_deref(), after.as_deref(), limit.fetch())?;
+            let rows = tags::list(c, kind.as_deref(), after.as_deref(), limit.fetch(), false)?;
             let (rows, next) = limit.split(rows, |t| t.slug.clone());
             let ids: Vec<i64> = rows.iter().map(|t| t.id).collect();
             let mut names = tags::names_of(c, &ids)?;
-            let counts = tags::usage_counts(c, &ids)?;
+            let counts = tags::usage_counts(c, &ids, counted_for(&caller))?;
             Ok(TagList {
                 items: rows
                     .into_iter()
@@ -348,7 +359,7 @@ pub async fn list_tags(
 )]
 pub async fn get_tag(
     state: web::Data<AppState>,
-    _caller: AuthUser,
+    caller: AuthUser,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
@@ -356,7 +367,7 @@ pub async fn get_tag(
         .db
         .run(move |c| {
             let tag = tags::find(c, id)?;
-            tag_response(c, tag)
+            tag_response(c, tag, &caller)
         })
         .await?;
     Ok(HttpResponse::Ok().json(tag))
@@ -419,7 +430,7 @@ pub async fn create_tag(
                 json!({ "slug": tag.slug, "kind": tag.kind }),
             )?;
             changes::changed(c, Change::Tag(tag.id))?;
-            tag_response(c, tag)
+            tag_response(c, tag, &caller)
         })
         .await?;
     Ok(HttpResponse::Created()
@@ -481,7 +492,7 @@ pub async fn update_tag(
             let tag = tags::update(c, id, changes)?;
             audit::record(c, &actor, "tag.update", "tag", &id.to_string(), detail)?;
             changes::changed(c, Change::Tag(id))?;
-            tag_response(c, tag)
+            tag_response(c, tag, &caller)
         })
         .await?;
     Ok(HttpResponse::Ok().json(tag))

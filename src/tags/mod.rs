@@ -10,7 +10,9 @@ use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db::schema::{article_tags, articles, donation_prompt_tags, tag_translations, tags};
+use crate::db::schema::{
+    article_bylines, article_tags, articles, donation_prompt_tags, tag_translations, tags,
+};
 use crate::db::{now, DbConn};
 use crate::db_run;
 use crate::error::{AppError, AppResult};
@@ -120,9 +122,15 @@ pub fn list(
     kind: Option<&str>,
     after_slug: Option<&str>,
     fetch: i64,
+    published_only: bool,
 ) -> AppResult<Vec<Tag>> {
     Ok(db_run!(conn, |c| {
         let mut q = tags::table.select(Tag::as_select()).into_boxed();
+        if published_only {
+            q = q.filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+                CARRIED_BY_A_PUBLISHED_STORY,
+            ));
+        }
         if let Some(kind) = kind {
             q = q.filter(tags::kind.eq(kind.to_owned()));
         }
@@ -195,14 +203,60 @@ fn names_without_descriptions(
     Ok(map)
 }
 
-/// How many stories carry each of these tags (any status), by tag id.
-pub fn usage_counts(conn: &mut DbConn, ids: &[i64]) -> AppResult<HashMap<i64, i64>> {
+/// Whether a published story carries the tag: until one does, the Content API does not show
+/// the tag (an embargoed topic's name and description must not leak). Standard SQL over the
+/// view of published translations, for both backends; the index on `article_tags (tag_id)`
+/// answers it with the first published story found.
+const CARRIED_BY_A_PUBLISHED_STORY: &str = "EXISTS (SELECT 1 FROM article_tags AS carried \
+     JOIN published_translations AS p ON p.article_id = carried.article_id \
+     WHERE carried.tag_id = tags.id)";
+
+/// Whether a published story carries tag `id`.
+pub fn is_public(conn: &mut DbConn, id: i64) -> AppResult<bool> {
+    Ok(db_run!(conn, |c| tags::table
+        .filter(tags::id.eq(id))
+        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            CARRIED_BY_A_PUBLISHED_STORY
+        ))
+        .count()
+        .get_result::<i64>(c))?
+        > 0)
+}
+
+/// How many stories carry each of these tags (any status), by tag id; with `visible_to`, only
+/// the stories that person created or is credited on (what a contributor may see).
+pub fn usage_counts(
+    conn: &mut DbConn,
+    ids: &[i64],
+    visible_to: Option<i64>,
+) -> AppResult<HashMap<i64, i64>> {
     let ids = ids.to_vec();
-    let rows: Vec<(i64, i64)> = db_run!(conn, |c| article_tags::table
-        .filter(article_tags::tag_id.eq_any(&ids))
-        .group_by(article_tags::tag_id)
-        .select((article_tags::tag_id, diesel::dsl::count_star()))
-        .load(c))?;
+    let rows: Vec<(i64, i64)> = match visible_to {
+        None => db_run!(conn, |c| article_tags::table
+            .filter(article_tags::tag_id.eq_any(&ids))
+            .group_by(article_tags::tag_id)
+            .select((article_tags::tag_id, diesel::dsl::count_star()))
+            .load(c))?,
+        Some(user) => {
+            let mut own: Vec<i64> = db_run!(conn, |c| articles::table
+                .filter(articles::created_by.eq(user))
+                .select(articles::id)
+                .union(
+                    article_bylines::table
+                        .filter(article_bylines::user_id.eq(user))
+                        .select(article_bylines::article_id),
+                )
+                .load(c))?;
+            own.sort_unstable();
+            own.dedup();
+            db_run!(conn, |c| article_tags::table
+                .filter(article_tags::tag_id.eq_any(&ids))
+                .filter(article_tags::article_id.eq_any(&own))
+                .group_by(article_tags::tag_id)
+                .select((article_tags::tag_id, diesel::dsl::count_star()))
+                .load(c))?
+        }
+    };
     Ok(rows.into_iter().collect())
 }
 

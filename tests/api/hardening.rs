@@ -238,3 +238,52 @@ async fn spaces_are_not_a_password() {
     assert_eq!(reply.status, 422, "{}", reply.body);
     assert_eq!(reply.error_fields(), vec!["password"]);
 }
+
+#[actix_web::test]
+async fn a_tag_no_published_story_carries_is_not_public_and_contributors_count_only_their_own() {
+    let (app, editor) = TestApp::newsroom().await;
+    let embargoed = app
+        .post(
+            "/api/v1/admin/tags",
+            &editor,
+            json!({"slug": "summit-2027", "kind": "topic",
+                   "names": {"en": {"name": "Summit 2027", "description": "Embargoed until the announcement"}}}),
+        )
+        .await;
+    assert_eq!(embargoed.status, 201, "{}", embargoed.body);
+    let draft = app
+        .create_story(&editor, "en", "Summit plans", &["summit-2027"])
+        .await;
+    let listed = app.get("/api/v1/tags?lang=en", None).await;
+    assert!(
+        !listed.body.to_string().contains("summit-2027"),
+        "{}",
+        listed.body
+    );
+    app.get("/api/v1/tags/summit-2027?lang=en", None)
+        .await
+        .problem(404);
+
+    // A contributor's admin list counts only the stories they may see.
+    let contributor = app.token_for(Role::Contributor).await;
+    let admin_list = app.get("/api/v1/admin/tags", Some(&contributor)).await;
+    let summit = admin_list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["slug"] == "summit-2027")
+        .unwrap()
+        .clone();
+    assert_eq!(summit["article_count"], 0, "{summit}");
+    let editors_view = app.get("/api/v1/admin/tags", Some(&editor)).await;
+    assert!(editors_view
+        .body
+        .to_string()
+        .contains("\"article_count\":1"));
+
+    app.transition(&editor, draft, "en", json!({"status": "published"}))
+        .await;
+    let tag = app.get("/api/v1/tags/summit-2027?lang=en", None).await;
+    assert_eq!(tag.status, 200, "{}", tag.body);
+    assert_eq!(tag.body["article_count"], 1);
+}

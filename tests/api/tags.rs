@@ -227,8 +227,9 @@ async fn public_tags_follow_the_fallback_chain_and_count_published_stories_per_l
     app.get("/api/v1/tags/nope?lang=en", None)
         .await
         .problem(404);
+    // Of the two countries, only the one a published story carries is shown.
     let countries = app.get("/api/v1/tags?lang=en&kind=country", None).await;
-    assert_eq!(countries.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(texts(&countries.body["items"], "slug"), vec!["georgia"]);
 }
 
 #[actix_web::test]
