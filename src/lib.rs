@@ -35,6 +35,10 @@ use crate::error::{Problem, PROBLEM_JSON};
 fn resource(path: &str, methods: &[&str]) -> Resource {
     let allow = methods
         .iter()
+        .flat_map(|m| match *m {
+            "get" => vec!["GET", "HEAD"],
+            other => vec![other],
+        })
         .map(|m| m.to_ascii_uppercase())
         .collect::<Vec<_>>()
         .join(", ");
@@ -56,6 +60,18 @@ fn resource(path: &str, methods: &[&str]) -> Resource {
     }))
 }
 
+/// The route of each method; a GET route answers HEAD too (the same headers, no body), as
+/// RFC 9110 asks of every GET resource.
+mod methods {
+    use actix_web::{guard, web, Route};
+
+    pub fn get() -> Route {
+        web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
+    }
+
+    pub use web::{delete, patch, post};
+}
+
 /// Declares every route once: its path, and per method the handler, whose `#[utoipa::path]`
 /// documents it. From the one list come [`routes`] (registration, in the order given, so put
 /// what readers call most first), [`ROUTES`] (what is registered, for the test that holds it
@@ -67,7 +83,7 @@ macro_rules! api {
             $(
                 cfg.service(
                     resource($path, &[$(stringify!($method)),+])
-                        $(.route(web::$method().to($($handler)::+)))+
+                        $(.route(methods::$method().to($($handler)::+)))+
                 );
             )*
         }

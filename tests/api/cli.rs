@@ -65,9 +65,17 @@ fn a_port_in_use_fails_before_the_demo_admin_is_announced() {
     );
 }
 
-/// Starts `serve --demo` in `dir` on a free port, reads its standard output until it says it
-/// listens, sends `signal` and returns what it printed, what it logged and how it ended.
-fn serve_then(dir: &std::path::Path, signal: &str) -> (String, String, std::process::ExitStatus) {
+/// A running `serve --demo` in a directory of its own.
+struct Server {
+    child: std::process::Child,
+    port: u16,
+    said: String,
+    lines: std::io::Lines<BufReader<std::process::ChildStdout>>,
+}
+
+/// Starts `serve --demo` in `dir` on a free port and reads its standard output until it says
+/// it listens.
+fn start(dir: &std::path::Path) -> Server {
     let port = free_port();
     let mut child = newsdesk(dir)
         .args(["serve", "--demo"])
@@ -92,21 +100,71 @@ fn serve_then(dir: &std::path::Path, signal: &str) -> (String, String, std::proc
         said.contains("listening"),
         "the server did not start: {said}"
     );
-    let killed = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let output = child.wait_with_output().unwrap();
-    for line in lines.map_while(Result::ok) {
-        said.push_str(&line);
-        said.push('\n');
-    }
-    (
+    Server {
+        child,
+        port,
         said,
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-        output.status,
-    )
+        lines,
+    }
+}
+
+impl Server {
+    /// Sends `signal` and returns what it printed, what it logged and how it ended.
+    fn stop(mut self, signal: &str) -> (String, String, std::process::ExitStatus) {
+        let killed = Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let output = self.child.wait_with_output().unwrap();
+        for line in self.lines.map_while(Result::ok) {
+            self.said.push_str(&line);
+            self.said.push('\n');
+        }
+        (
+            self.said,
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+            output.status,
+        )
+    }
+}
+
+fn serve_then(dir: &std::path::Path, signal: &str) -> (String, String, std::process::ExitStatus) {
+    start(dir).stop(signal)
+}
+
+#[test]
+fn head_answers_every_get_resource_with_its_headers_and_no_body() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let ask = |method: &str| {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        write!(
+            stream,
+            "{method} /api/v1/languages HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let head = ask("HEAD");
+    let get = ask("GET");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let (head_headers, head_body) = head.split_once("\r\n\r\n").unwrap();
+    let (get_headers, get_body) = get.split_once("\r\n\r\n").unwrap();
+    assert!(head_body.is_empty(), "{head_body}");
+    assert!(!get_body.is_empty());
+    let etag = |headers: &str| {
+        headers
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("etag:"))
+            .map(str::to_owned)
+    };
+    assert!(etag(head_headers).is_some(), "{head_headers}");
+    assert_eq!(etag(head_headers), etag(get_headers));
+    server.stop("TERM");
 }
 
 #[test]

@@ -46,13 +46,13 @@ async fn unknown_routes_and_wrong_methods_are_problems() {
         .send(Method::DELETE, "/api/v1/languages", None, None)
         .await;
     wrong.problem(405);
-    assert_eq!(wrong.header("allow"), Some("GET"));
+    assert_eq!(wrong.header("allow"), Some("GET, HEAD"));
 
     let wrong = app
         .send(Method::PUT, "/api/v1/admin/languages", None, None)
         .await;
     wrong.problem(405);
-    assert_eq!(wrong.header("allow"), Some("GET, POST"));
+    assert_eq!(wrong.header("allow"), Some("GET, HEAD, POST"));
 }
 
 #[actix_web::test]
