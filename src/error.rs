@@ -351,7 +351,23 @@ pub fn query_error(
     err: actix_web::error::QueryPayloadError,
     _req: &HttpRequest,
 ) -> actix_web::Error {
-    AppError::bad_request(format!("invalid query string: {err}")).into()
+    let text = match &err {
+        actix_web::error::QueryPayloadError::Deserialize(e) => e.to_string(),
+        other => other.to_string(),
+    };
+    // serde names the parameter in these two messages; a value it cannot read it does not.
+    let named = |prefix: &str| {
+        text.strip_prefix(prefix)
+            .and_then(|rest| rest.split('`').next())
+            .map(str::to_owned)
+    };
+    if let Some(name) = named("missing field `") {
+        return AppError::bad_parameter(&name, "is required").into();
+    }
+    if let Some(name) = named("unknown field `") {
+        return AppError::bad_parameter(&name, "is not a parameter of this resource").into();
+    }
+    AppError::bad_request(format!("invalid query string: {text}")).into()
 }
 
 pub fn path_error(err: actix_web::error::PathError, _req: &HttpRequest) -> actix_web::Error {

@@ -287,3 +287,18 @@ async fn a_tag_no_published_story_carries_is_not_public_and_contributors_count_o
     assert_eq!(tag.status, 200, "{}", tag.body);
     assert_eq!(tag.body["article_count"], 1);
 }
+
+#[actix_web::test]
+async fn a_missing_query_parameter_is_named() {
+    let app = TestApp::new().await;
+    app.seed_languages();
+    let missing = app.get("/api/v1/articles", None).await;
+    assert_eq!(missing.status, 400, "{}", missing.body);
+    assert_eq!(
+        missing.body["errors"][0]["field"], "lang",
+        "{}",
+        missing.body
+    );
+    let detail = missing.body["detail"].as_str().unwrap();
+    assert!(!detail.contains("deserialize"), "{detail}");
+}
