@@ -150,6 +150,18 @@ pub fn by_id(conn: &mut DbConn, id: i64) -> AppResult<Option<Full>> {
         .optional())?)
 }
 
+/// Whether the translation that holds or held a slug was ever published under it: only such
+/// slugs were public, and only they redirect. A slug a draft had (a working headline) stays
+/// unknown to readers.
+fn was_public() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+        "EXISTS (SELECT 1 FROM revisions AS r \
+         WHERE r.translation_id = translation_slugs.translation_id \
+         AND r.slug = translation_slugs.slug AND r.status = '{}')",
+        crate::articles::Status::Published.as_str()
+    ))
+}
+
 /// The published translation an old slug in `lang` belonged to, with its current slug.
 pub fn renamed(conn: &mut DbConn, lang: &str, slug: &str) -> AppResult<Option<String>> {
     let (lang, slug) = (lang.to_owned(), slug.to_owned());
@@ -157,18 +169,20 @@ pub fn renamed(conn: &mut DbConn, lang: &str, slug: &str) -> AppResult<Option<St
         .inner_join(pt::table.on(pt::id.eq(translation_slugs::translation_id)))
         .filter(translation_slugs::lang.eq(&lang))
         .filter(translation_slugs::slug.eq(&slug))
+        .filter(was_public())
         .select(pt::slug)
         .first(c)
         .optional())?)
 }
 
 /// The story a slug, current or old, names in any language, when it has a published
-/// translation.
+/// translation that was published under that slug.
 pub fn story_of_slug(conn: &mut DbConn, slug: &str) -> AppResult<Option<i64>> {
     let slug = slug.to_owned();
     Ok(db_run!(conn, |c| translation_slugs::table
         .inner_join(pt::table.on(pt::id.eq(translation_slugs::translation_id)))
         .filter(translation_slugs::slug.eq(&slug))
+        .filter(was_public())
         .select(pt::article_id)
         .first(c)
         .optional())?)

@@ -302,3 +302,56 @@ async fn a_missing_query_parameter_is_named() {
     let detail = missing.body["detail"].as_str().unwrap();
     assert!(!detail.contains("deserialize"), "{detail}");
 }
+
+#[actix_web::test]
+async fn only_slugs_that_were_public_redirect() {
+    let (app, editor) = TestApp::newsroom().await;
+    let id = app
+        .create_story(&editor, "en", "Minister to resign working headline", &[])
+        .await;
+    let path = format!("/api/v1/admin/articles/{id}/translations/en");
+    let (_, etag) = app.translation(&editor, id, "en").await;
+    let renamed = app
+        .send_if_match(
+            Method::PATCH,
+            &path,
+            &editor,
+            &etag,
+            Some(json!({"slug": "cabinet-reshuffle"})),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    app.transition(&editor, id, "en", json!({"status": "published"}))
+        .await;
+    // The draft's working slug was never public: no redirect confirms the guess.
+    app.get(
+        "/api/v1/articles/en/minister-to-resign-working-headline",
+        None,
+    )
+    .await
+    .problem(404);
+    app.get(
+        "/api/v1/articles/ru/minister-to-resign-working-headline",
+        None,
+    )
+    .await
+    .problem(404);
+    // A slug readers saw still redirects after it changes.
+    let (_, etag) = app.translation(&editor, id, "en").await;
+    let renamed = app
+        .send_if_match(
+            Method::PATCH,
+            &path,
+            &editor,
+            &etag,
+            Some(json!({"slug": "cabinet-reshuffle-confirmed"})),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    let moved = app.get("/api/v1/articles/en/cabinet-reshuffle", None).await;
+    assert_eq!(moved.status, 301, "{}", moved.body);
+    assert_eq!(
+        moved.header("location"),
+        Some("/api/v1/articles/en/cabinet-reshuffle-confirmed")
+    );
+}
