@@ -3,17 +3,67 @@
 use crate::error::{AppError, AppResult};
 
 /// A name shown to people (a display name, a language's name): trimmed, 1 to 100 characters,
-/// no control characters.
+/// no control characters, no characters that reorder text around them (bidi overrides and
+/// isolates), and some letter or digit outside anything that looks like a tag: a name that is
+/// only markup is no name.
 pub fn short_name(raw: &str, field: &str) -> AppResult<String> {
     let name = raw.trim();
     let chars = name.chars().count();
-    if chars == 0 || chars > 100 || name.chars().any(char::is_control) {
+    if chars == 0
+        || chars > 100
+        || name.chars().any(|c| c.is_control() || reorders_text(c))
+        || !has_text_outside_tags(name)
+    {
         return Err(AppError::invalid(
             field,
-            "must be 1 to 100 printable characters",
+            "must be 1 to 100 printable characters with some letter or digit, without markup or direction overrides",
         ));
     }
     Ok(name.to_owned())
+}
+
+/// Bidirectional embeddings, overrides and isolates, which make text shown after them read
+/// differently from how it is stored.
+fn reorders_text(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Whether `text` has a letter or digit outside `<…>`.
+fn has_text_outside_tags(text: &str) -> bool {
+    let mut in_tag = false;
+    text.chars().any(|c| {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            _ => return !in_tag && c.is_alphanumeric(),
+        }
+        false
+    })
+}
+
+/// Unicode's default-ignorable code points (zero-width spaces and joiners, soft hyphens,
+/// variation selectors, tags …): shown as nothing, so they must not tell two names apart.
+pub fn default_ignorable(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
 }
 
 /// Free text of at most `max` characters (a description, a caption): trimmed, no control

@@ -47,7 +47,16 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str, field: &str) -> AppResult<Email> {
-        let email = raw.trim().to_lowercase();
+        // One account per address however it is spelled: invisible characters are dropped and
+        // compatibility forms (fullwidth letters, ligatures) folded, before comparing.
+        let visible: String = raw
+            .trim()
+            .chars()
+            .filter(|c| !crate::text::default_ignorable(*c))
+            .collect();
+        let email = icu_normalizer::ComposingNormalizerBorrowed::new_nfkc()
+            .normalize(&visible)
+            .to_lowercase();
         let valid = email.len() <= 254
             && email.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty()

@@ -355,3 +355,50 @@ async fn only_slugs_that_were_public_redirect() {
         Some("/api/v1/articles/en/cabinet-reshuffle-confirmed")
     );
 }
+
+#[actix_web::test]
+async fn look_alike_emails_name_the_same_account_and_names_carry_no_tricks() {
+    let app = TestApp::new().await;
+    let admin = app.token_for(Role::Admin).await;
+    let create = |email: &str, name: &str| json!({"email": email, "display_name": name, "role": "author", "password": "a long enough passphrase"});
+    let first = app
+        .post(
+            "/api/v1/admin/users",
+            &admin,
+            create("nino@newsroom.example", "Nino"),
+        )
+        .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    for twin in [
+        "\u{FF4E}ino@newsroom.example",
+        "ni\u{200B}no@newsroom.example",
+        "NINO@newsroom.example",
+        "nino\u{FE0F}@newsroom.example",
+    ] {
+        let reply = app
+            .post("/api/v1/admin/users", &admin, create(twin, "Nino"))
+            .await;
+        assert_eq!(reply.status, 409, "{twin:?}: {}", reply.body);
+    }
+    // The look-alike spelling signs in to the one account.
+    let reply = app
+        .login("\u{FF4E}ino@newsroom.example", "a long enough passphrase")
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    for name in [
+        "<img src=x onerror=alert(1)>",
+        "<b></b>",
+        "Nino \u{202E}evil",
+        "\u{2067}Nino",
+    ] {
+        let reply = app
+            .post(
+                "/api/v1/admin/users",
+                &admin,
+                create("other@newsroom.example", name),
+            )
+            .await;
+        assert_eq!(reply.status, 422, "{name:?}: {}", reply.body);
+        assert_eq!(reply.error_fields(), vec!["display_name"], "{name:?}");
+    }
+}
