@@ -49,6 +49,11 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Write a consistent copy of the SQLite database to FILE, while it serves.
+    Backup {
+        /// A file that does not exist yet.
+        file: std::path::PathBuf,
+    },
     /// Manage editor accounts.
     User {
         #[command(subcommand)]
@@ -111,6 +116,7 @@ fn main() -> ExitCode {
             languages,
             seed,
         } => seed_archive(config, stories, languages, seed),
+        Command::Backup { file } => backup(&config, &file),
         Command::User {
             command: UserCommand::Create { email, name, role },
         } => create_user(config, &email, &name, &role),
@@ -136,6 +142,23 @@ fn init_tracing(config: &Config) {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
     }
+}
+
+fn backup(config: &Config, file: &std::path::Path) -> Result<(), String> {
+    if file.exists() {
+        return Err(format!(
+            "{} exists already; name a new file",
+            file.display()
+        ));
+    }
+    let path = file
+        .to_str()
+        .ok_or("the backup file's name must be UTF-8")?;
+    let db = Database::connect(&config.database_url, 1)?;
+    let mut conn = db.get().map_err(|e| e.to_string())?;
+    newsdesk::db::specific::backup(&mut conn, path).map_err(|e| e.to_string())?;
+    println!("wrote a copy of the database to {path}");
+    Ok(())
 }
 
 fn migrate(config: &Config) -> Result<(), String> {

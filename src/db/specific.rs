@@ -159,3 +159,20 @@ pub fn optimize_after_bulk_load(conn: &mut DbConn) -> AppResult<()> {
     };
     Ok(())
 }
+
+/// Writes a consistent copy of a SQLite database to the new file `path` while it serves: one
+/// read transaction sees the database as of one commit, and writers go on meanwhile (WAL).
+/// PostgreSQL has its own tools for that (`pg_dump`), which the README names.
+pub fn backup(conn: &mut DbConn, path: &str) -> AppResult<()> {
+    match conn {
+        DbConn::Sqlite(c) => {
+            diesel::sql_query("VACUUM INTO ?")
+                .bind::<diesel::sql_types::Text, _>(path)
+                .execute(&mut **c)?;
+            Ok(())
+        }
+        DbConn::Postgres(_) => Err(crate::error::AppError::bad_request(
+            "a PostgreSQL database is backed up with pg_dump (see the README)",
+        )),
+    }
+}

@@ -187,3 +187,26 @@ fn ctrl_c_stops_gracefully_logs_to_a_pipe_are_plain_and_a_second_demo_run_adds_n
     assert!(said.contains("newsdesk user create"), "{said}");
     assert!(status.success(), "{status:?}: {logged}");
 }
+
+#[test]
+fn backup_writes_a_new_file_and_never_overwrites_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        newsdesk(dir.path())
+            .args(args)
+            .env("DATABASE_URL", "sqlite://newsdesk.db")
+            .output()
+            .unwrap()
+    };
+    assert!(run(&["migrate"]).status.success());
+    let first = run(&["backup", "copy.db"]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(dir.path().join("copy.db").metadata().unwrap().len() > 0);
+    let again = run(&["backup", "copy.db"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+}
