@@ -56,7 +56,8 @@ impl AppState {
     /// Connects to the database, applies migrations and prepares keys and hasher.
     pub fn init(config: Config) -> Result<Arc<AppState>, String> {
         let secret = config.resolve_jwt_secret()?;
-        let db = Database::connect(&config.database_url, config.database_pool_size)?;
+        let db = Database::connect(&config.database_url, config.database_pool_size)?
+            .shedding_after(Duration::from_millis(config.database_max_wait_ms));
         let applied = db.migrate()?;
         if applied > 0 {
             tracing::info!(applied, "applied database migrations");

@@ -27,6 +27,9 @@ pub enum LogFormat {
 pub struct Config {
     pub database_url: String,
     pub database_pool_size: u32,
+    /// How long queued database work may wait before uncached reads are refused (503), in
+    /// ms; 0 never refuses.
+    pub database_max_wait_ms: u64,
     pub bind: SocketAddr,
     pub workers: usize,
     /// A configured secret; `None` lets the embedded default generate and keep one.
@@ -80,6 +83,7 @@ impl Config {
                 Backend::Sqlite => cores as u32,
                 Backend::Postgres => 8,
             },
+            database_max_wait_ms: 2000,
             database_url,
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             workers: cores,
@@ -133,6 +137,7 @@ impl Config {
         }
         let mut c = Config::new(url);
         parse_into(&mut c.database_pool_size, "DATABASE_POOL_SIZE")?;
+        parse_into(&mut c.database_max_wait_ms, "DATABASE_MAX_WAIT_MS")?;
         parse_into(&mut c.bind, "BIND_ADDRESS")?;
         parse_into(&mut c.workers, "WORKERS")?;
         c.jwt_secret = var("JWT_SECRET");

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::cache::{public_cache_control, Cached, Flight, ResponseCache};
 use crate::db::{Database, DbConn};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// A response the Content API computed, before it is cached and sent.
 pub struct Fresh {
@@ -207,6 +207,11 @@ where
         }
         Flight::Leading(leader) => Some(leader),
     };
+    if db.overloaded() {
+        return Err(AppError::Unavailable(
+            "the database is busy; try again in a moment".into(),
+        ));
+    }
     let generation = cache.generation();
     let fresh = db.run(compute).await?;
     let keep = fresh.keep;

@@ -152,6 +152,8 @@ pub struct Database {
     queue: Arc<queue::Queue>,
     /// Runs after every [`Database::transaction`] that committed a change readers can see.
     on_change: Arc<OnceLock<ChangeHook>>,
+    /// How long queued work may wait before [`Database::overloaded`] says so.
+    max_wait: Option<Duration>,
 }
 
 type ChangeHook = Box<dyn Fn() + Send + Sync>;
@@ -257,7 +259,22 @@ impl Database {
             pool,
             queue: Arc::new(queue),
             on_change: Arc::default(),
+            max_wait: None,
         })
+    }
+
+    /// Sheds load once queued work has waited longer than `max_wait` (zero: never).
+    pub fn shedding_after(mut self, max_wait: Duration) -> Self {
+        self.max_wait = (!max_wait.is_zero()).then_some(max_wait);
+        self
+    }
+
+    /// Whether the work queued longest ago has waited longer than the bound: new work that
+    /// can be refused (an uncached read) is, with 503 and `Retry-After`, rather than queued
+    /// behind it, while answers that need no database keep being served.
+    pub fn overloaded(&self) -> bool {
+        self.max_wait
+            .is_some_and(|bound| self.queue.oldest_wait() > bound)
     }
 
     pub fn backend(&self) -> Backend {

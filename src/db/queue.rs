@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
 /// Database work: it takes its connection and sends its own answer.
 pub type Job = Box<dyn FnOnce() + Send>;
@@ -19,7 +20,8 @@ struct Shared {
 }
 
 struct State {
-    jobs: VecDeque<Job>,
+    /// Each job with when it was queued.
+    jobs: VecDeque<(Instant, Job)>,
     /// Threads waiting for a job: a push wakes one only when there is one to wake.
     idle: usize,
     /// False once every handle on the queue is gone: the threads finish what is queued, then
@@ -59,10 +61,19 @@ impl Queue {
         Ok(Queue { shared })
     }
 
+    /// How long the job queued longest ago has been waiting (zero when none waits).
+    pub fn oldest_wait(&self) -> Duration {
+        self.shared
+            .lock()
+            .jobs
+            .front()
+            .map_or(Duration::ZERO, |(at, _)| at.elapsed())
+    }
+
     /// Queues `job` behind every job queued before it.
     pub fn push(&self, job: Job) {
         let mut state = self.shared.lock();
-        state.jobs.push_back(job);
+        state.jobs.push_back((Instant::now(), job));
         let wake = state.idle > 0;
         drop(state);
         if wake {
@@ -83,7 +94,7 @@ fn serve(shared: &Shared) {
         let job = {
             let mut state = shared.lock();
             loop {
-                if let Some(job) = state.jobs.pop_front() {
+                if let Some((_, job)) = state.jobs.pop_front() {
                     break job;
                 }
                 if !state.open {
@@ -107,7 +118,6 @@ fn serve(shared: &Shared) {
 mod tests {
     use super::*;
     use std::sync::mpsc;
-    use std::time::Duration;
 
     #[test]
     fn jobs_start_in_the_order_they_were_queued() {

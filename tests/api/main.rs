@@ -15,6 +15,7 @@ mod hardening;
 mod languages;
 mod live;
 mod openapi;
+mod overload;
 mod prompts;
 mod tags;
 mod users;
