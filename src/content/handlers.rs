@@ -35,6 +35,10 @@ problem_responses!(
 const SEARCH_CANDIDATES: i64 = 200;
 const RELATED: usize = 5;
 const MOST_READ_INCLUDED: i64 = 5;
+/// How long a "Most read" list, or a page that includes one, may be kept by this node, clients
+/// and CDNs: it moves with every view, but a reader cannot tell a list half a minute old, and a
+/// CDN can then absorb a popular page's traffic.
+const MOST_READ_TTL: Duration = Duration::from_secs(30);
 const LIVE_ENTRIES_INCLUDED: i64 = 50;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -466,7 +470,6 @@ pub async fn get_article(
     let generation = state.cache.generation();
     let st = state.clone().into_inner();
     let query_string = req.query_string().to_owned();
-    let freshness = Duration::from_millis(state.config.content_freshness_ms);
     cached(&req, &state.cache, &state.db, move |c| {
         let chain = st.reader_chain(c, &lang)?;
         let requested = chain[0].clone();
@@ -563,8 +566,8 @@ pub async fn get_article(
             // Most read moves with every view; related stories with every publication.
             // A prompt's window opening or closing changes the prompt included.
             let ttl = match (include.most_read, prompt_ttl) {
-                (true, Some(t)) => Some(t.min(freshness)),
-                (true, None) => Some(freshness),
+                (true, Some(t)) => Some(t.min(MOST_READ_TTL)),
+                (true, None) => Some(MOST_READ_TTL),
                 (false, t) => t,
             };
             if let Some(ttl) = ttl {
@@ -653,7 +656,6 @@ pub async fn most_read(
         }
     };
     let st = state.clone().into_inner();
-    let freshness = Duration::from_millis(state.config.content_freshness_ms);
     cached(&req, &state.cache, &state.db, move |c| {
         let chain = st.reader_chain(c, &q.lang)?;
         let lang = chain[0].clone();
@@ -664,7 +666,7 @@ pub async fn most_read(
             items,
         })?
         .tags([keys::MOST_READ.to_owned(), keys::lang(&lang)])
-        .expires_after(freshness))
+        .expires_after(MOST_READ_TTL))
     })
     .await
 }

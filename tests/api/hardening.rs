@@ -402,3 +402,26 @@ async fn look_alike_emails_name_the_same_account_and_names_carry_no_tricks() {
         assert_eq!(reply.error_fields(), vec!["display_name"], "{name:?}");
     }
 }
+
+#[actix_web::test]
+async fn most_read_lists_and_pages_that_include_one_can_be_cached_for_a_while() {
+    let (app, editor) = TestApp::newsroom().await;
+    let id = app.publish_story(&editor, "en", "Read a lot", &[]).await;
+    let slug = app.slug_of(&editor, id, "en").await;
+    let max_age = |reply: &crate::common::Reply| {
+        let cc = reply.header("cache-control").unwrap_or_default().to_owned();
+        cc.split(',')
+            .find_map(|d| d.trim().strip_prefix("max-age=").map(str::to_owned))
+            .and_then(|s| s.parse::<u64>().ok())
+            .unwrap_or_else(|| panic!("no max-age in {cc}"))
+    };
+    for path in [
+        "/api/v1/articles/most-read?lang=en".to_owned(),
+        format!("/api/v1/articles/en/{slug}?include=most_read"),
+    ] {
+        let reply = app.get(&path, None).await;
+        assert_eq!(reply.status, 200, "{path}: {}", reply.body);
+        let age = max_age(&reply);
+        assert!((20..=60).contains(&age), "{path}: max-age={age}");
+    }
+}
