@@ -1,0 +1,1 @@
+//! Nothing: only its dependency matters.
