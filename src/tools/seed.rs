@@ -361,6 +361,9 @@ pub fn run(
     let started = now();
     let mut done = 0;
     let mut written = 0;
+    // Progress on standard error every few seconds, whatever the log filter: a large archive
+    // takes minutes, and a silent command looks stuck.
+    let mut told = std::time::Instant::now();
     while done < stories {
         let n = BATCH.min(stories - done);
         written += conn.transaction(|c| {
@@ -368,10 +371,15 @@ pub fn run(
             batch(c, &vocab, &mut rng, &langs, ids, started, seed, done, n)
         })?;
         done += n;
-        if done % 5000 < BATCH || done == stories {
-            tracing::info!(stories = done, translations = written, "seeding");
+        if told.elapsed() >= std::time::Duration::from_secs(3) || done == stories {
+            eprintln!(
+                "seeding: {done} of {stories} stories ({}%), {written} published translations",
+                done * 100 / stories
+            );
+            told = std::time::Instant::now();
         }
     }
+    eprintln!("seeding: updating the database's statistics");
     crate::db::specific::optimize_after_bulk_load(&mut conn)?;
     Ok(Seeded {
         stories,

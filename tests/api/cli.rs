@@ -210,3 +210,21 @@ fn backup_writes_a_new_file_and_never_overwrites_one() {
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
 }
+
+#[test]
+fn seeding_reports_its_progress_whatever_the_log_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = newsdesk(dir.path())
+        .args(["seed", "--stories", "3", "--languages", "2"])
+        .env("DATABASE_URL", "sqlite://newsdesk.db")
+        .env("LOG_FILTER", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("3 of 3 stories (100%)"), "{err}");
+}
