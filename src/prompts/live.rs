@@ -48,6 +48,13 @@ impl LivePrompt {
             .or_else(|| self.texts.first())
     }
 
+    /// Whether a reader of `lang` could be shown the prompt at `at`: what an event about it
+    /// must be, to be counted.
+    pub fn shown_to(&self, lang: &str, at: NaiveDateTime) -> bool {
+        in_window(self.starts_at, self.ends_at, at)
+            && (self.languages.is_empty() || self.languages.iter().any(|l| l == lang))
+    }
+
     fn matches(&self, page: &Page, at: NaiveDateTime) -> bool {
         self.placement == page.placement
             && in_window(self.starts_at, self.ends_at, at)

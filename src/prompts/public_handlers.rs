@@ -327,17 +327,24 @@ pub async fn record_event(
     })?;
     let generation = state.cache.generation();
     let set = live_set(&state, generation).await?;
-    if set.find(id).is_none() {
+    let Some(prompt) = set.find(id) else {
         return Err(AppError::NotFound(format!(
             "no active donation prompt with id {id}"
         )));
-    }
+    };
     let lang = set
         .chain(&event.lang)
         .map(|mut chain| chain.swap_remove(0))
         .ok_or_else(|| {
             AppError::bad_parameter("lang", format!("no language with code `{}`", event.lang))
         })?;
+    // Only what the prompt could have produced is counted: it is shown to readers of this
+    // language, and its window is open.
+    if !prompt.shown_to(&lang, now()) {
+        return Err(AppError::NotFound(format!(
+            "donation prompt {id} is not shown to `{lang}` readers now"
+        )));
+    }
     if !crate::content::views::from_robot(&req) {
         state.prompt_events.count(id, &lang, kind);
     }

@@ -425,3 +425,58 @@ async fn most_read_lists_and_pages_that_include_one_can_be_cached_for_a_while() 
         assert!((20..=60).contains(&age), "{path}: max-age={age}");
     }
 }
+
+#[actix_web::test]
+async fn prompt_events_count_only_where_the_prompt_could_have_been_shown() {
+    let (app, editor) = TestApp::newsroom().await;
+    let text = json!({"headline": "Support us", "body": "<p>Please.</p>", "button_label": "Support Us",
+                      "target_url": "https://newsroom.example/donate"});
+    let create = |extra: serde_json::Value| {
+        let mut body = json!({"name": "Georgian readers", "placement": "header",
+                              "translations": {"en": text.clone(), "ka": text.clone()}});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let georgian = app
+        .post(
+            "/api/v1/admin/donation-prompts",
+            &editor,
+            create(json!({"languages": ["ka"]})),
+        )
+        .await;
+    assert_eq!(georgian.status, 201, "{}", georgian.body);
+    let later = app
+        .post(
+            "/api/v1/admin/donation-prompts",
+            &editor,
+            create(
+                json!({"starts_at": (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339()}),
+            ),
+        )
+        .await;
+    assert_eq!(later.status, 201, "{}", later.body);
+    let event = |id: i64, lang: &str| {
+        actix_web::test::TestRequest::post()
+            .uri(&format!("/api/v1/donation-prompts/{id}/events"))
+            .insert_header((
+                "user-agent",
+                "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0",
+            ))
+            .set_json(json!({"type": "click", "lang": lang}))
+    };
+    let georgian = georgian.body["id"].as_i64().unwrap();
+    let later = later.body["id"].as_i64().unwrap();
+    assert_eq!(app.call(event(georgian, "ka")).await.status, 202);
+    let reply = app.call(event(georgian, "en")).await;
+    assert_eq!(
+        reply.status, 404,
+        "a prompt shown only in Georgian: {}",
+        reply.body
+    );
+    let reply = app.call(event(later, "en")).await;
+    assert_eq!(reply.status, 404, "a window not open yet: {}", reply.body);
+    let written = app.state.prompt_events.flush(&app.state.db).await.unwrap();
+    assert_eq!(written, 1, "only the Georgian reader's click");
+}
