@@ -268,12 +268,17 @@ pub fn prefix(text: &str, max: usize) -> &str {
 
 /// The first sentences of `text`, cut at a word boundary with an ellipsis when shortened.
 pub fn excerpt(text: &str) -> String {
+    // Plain text, like every text field but bodies: what the body showed as text (an escaped
+    // `&lt;img …&gt;`) must not become markup here.
     if text.chars().count() <= EXCERPT_CHARS {
-        return text.to_owned();
+        return crate::text::without_markup(text);
     }
     let cut: String = text.chars().take(EXCERPT_CHARS).collect();
     let at_word = cut.rfind(' ').map_or(cut.as_str(), |i| &cut[..i]);
-    format!("{}…", at_word.trim_end_matches([',', ';', ':', ' ']))
+    crate::text::without_markup(&format!(
+        "{}…",
+        at_word.trim_end_matches([',', ';', ':', ' '])
+    ))
 }
 
 pub fn word_count(text: &str) -> usize {

@@ -4,19 +4,18 @@ use crate::error::{AppError, AppResult};
 
 /// A name shown to people (a display name, a language's name): trimmed, 1 to 100 characters,
 /// no control characters, no characters that reorder text around them (bidi overrides and
-/// isolates), and some letter or digit outside anything that looks like a tag: a name that is
-/// only markup is no name.
+/// isolates), and no markup.
 pub fn short_name(raw: &str, field: &str) -> AppResult<String> {
     let name = raw.trim();
     let chars = name.chars().count();
     if chars == 0
         || chars > 100
         || name.chars().any(|c| c.is_control() || reorders_text(c))
-        || !has_text_outside_tags(name)
+        || has_markup(name)
     {
         return Err(AppError::invalid(
             field,
-            "must be 1 to 100 printable characters with some letter or digit, without markup or direction overrides",
+            "must be 1 to 100 printable characters, without markup or direction overrides",
         ));
     }
     Ok(name.to_owned())
@@ -26,19 +25,6 @@ pub fn short_name(raw: &str, field: &str) -> AppResult<String> {
 /// differently from how it is stored.
 fn reorders_text(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-}
-
-/// Whether `text` has a letter or digit outside `<…>`.
-fn has_text_outside_tags(text: &str) -> bool {
-    let mut in_tag = false;
-    text.chars().any(|c| {
-        match c {
-            '<' => in_tag = true,
-            '>' => in_tag = false,
-            _ => return !in_tag && c.is_alphanumeric(),
-        }
-        false
-    })
 }
 
 /// Unicode's default-ignorable code points (zero-width spaces and joiners, soft hyphens,
@@ -66,10 +52,40 @@ pub fn default_ignorable(c: char) -> bool {
     )
 }
 
+/// Whether `text` holds what an HTML parser reads as the start of a tag, a comment or a
+/// declaration: `<` followed by a letter, `/`, `!` or `?`. Plain-text fields never do, so that
+/// even a template that forgets to escape them renders no markup.
+pub fn has_markup(text: &str) -> bool {
+    text.as_bytes()
+        .windows(2)
+        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?')))
+}
+
+/// `text` with every `<` that would open a tag written as `‹`: for plain text derived from
+/// HTML (an excerpt), where a body's escaped `&lt;img …&gt;` became `<img …>`.
+pub fn without_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let opens = c == '<'
+            && chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'));
+        out.push(if opens { '‹' } else { c });
+    }
+    out
+}
+
 /// Free text of at most `max` characters (a description, a caption): trimmed, no control
-/// characters other than line breaks and tabs. Empty is allowed.
+/// characters other than line breaks and tabs, no markup ([`has_markup`]). Empty is allowed.
 pub fn plain_text(raw: &str, field: &str, max: usize) -> AppResult<String> {
     let text = raw.trim();
+    if has_markup(text) {
+        return Err(AppError::invalid(
+            field,
+            "must be plain text, without markup such as `<b>`: it is shown as text",
+        ));
+    }
     if text.chars().count() > max
         || text
             .chars()

@@ -72,15 +72,20 @@ pub struct CreateTranslation {
     /// Only in a new story's first translation; otherwise the path names the language.
     #[schema(example = "ru")]
     pub lang: Option<String>,
+    /// Plain text, without markup (422 otherwise); frontends escape it.
     #[schema(example = "Georgia and Russia agree to resume direct flights")]
     pub title: String,
     /// The lead, shown under the title.
+    /// Plain text, without markup (422 otherwise); frontends escape it.
     pub subtitle: Option<String>,
     /// HTML; sanitized on write.
     pub body: Option<String>,
     /// Derived from the body when left out or empty.
+    /// Plain text, without markup (422 otherwise); frontends escape it.
     pub excerpt: Option<String>,
+    /// Plain text, without markup (422 otherwise); frontends escape it.
     pub seo_title: Option<String>,
+    /// Plain text, without markup (422 otherwise); frontends escape it.
     pub seo_description: Option<String>,
     /// Made from the title, transliterated to ASCII, when left out.
     pub slug: Option<String>,
@@ -106,6 +111,12 @@ fn line(raw: &str, field: &str, max: usize, required: bool) -> AppResult<String>
         return Err(AppError::invalid(
             field,
             format!("must be one line of at most {max} characters"),
+        ));
+    }
+    if crate::text::has_markup(text) {
+        return Err(AppError::invalid(
+            field,
+            "must be plain text, without markup such as `<b>`: it is shown as text",
         ));
     }
     Ok(text.to_owned())

@@ -118,9 +118,11 @@ pub struct Image {
     #[schema(example = "https://media.newsroom.example/2026/tbilisi-talks.jpg")]
     pub url: String,
     /// Describes the image for readers who cannot see it.
+    /// Plain text, without markup; frontends escape it.
     #[serde(default)]
     pub alt: String,
     /// Photographer or agency.
+    /// Plain text, without markup; frontends escape it.
     #[serde(default)]
     pub credit: String,
 }

@@ -48,13 +48,18 @@ problem_responses!(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTranslation {
+    /// Plain text, without markup (422 otherwise); frontends escape it.
     pub title: Option<String>,
+    /// Plain text, without markup (422 otherwise); frontends escape it.
     pub subtitle: Option<String>,
     /// HTML; sanitized on write.
     pub body: Option<String>,
     /// An empty string derives the excerpt from the body again.
+    /// Plain text, without markup (422 otherwise); frontends escape it.
     pub excerpt: Option<String>,
+    /// Plain text, without markup (422 otherwise); frontends escape it.
     pub seo_title: Option<String>,
+    /// Plain text, without markup (422 otherwise); frontends escape it.
     pub seo_description: Option<String>,
     /// A new slug; the old one is kept so that old links can be redirected.
     pub slug: Option<String>,
@@ -98,14 +103,19 @@ pub struct TranslationResponse {
     pub slug: String,
     /// Earlier slugs, newest first; old links to them can be redirected.
     pub old_slugs: Vec<String>,
+    /// Plain text: frontends escape it; it never holds markup.
     pub title: String,
+    /// Plain text: frontends escape it; it never holds markup.
     pub subtitle: String,
     /// Sanitized HTML.
     pub body: String,
+    /// Plain text: frontends escape it; it never holds markup.
     pub excerpt: String,
     /// The excerpt was derived from the body.
     pub excerpt_auto: bool,
+    /// Plain text: frontends escape it; it never holds markup.
     pub seo_title: String,
+    /// Plain text: frontends escape it; it never holds markup.
     pub seo_description: String,
     pub word_count: i32,
     pub reading_minutes: i32,

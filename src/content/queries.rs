@@ -306,6 +306,7 @@ pub struct ItemTag {
     pub slug: String,
     #[schema(example = "topic")]
     pub kind: String,
+    /// Plain text: frontends escape it; it never holds markup.
     #[schema(example = "Georgia–Russia")]
     pub name: String,
 }
@@ -336,8 +337,11 @@ pub struct ArticleItem {
     #[schema(example = "en")]
     pub lang: String,
     pub slug: String,
+    /// Plain text: frontends escape it; it never holds markup.
     pub title: String,
+    /// Plain text: frontends escape it; it never holds markup.
     pub subtitle: String,
+    /// Plain text: frontends escape it; it never holds markup.
     pub excerpt: String,
     #[serde(rename = "type")]
     pub kind: ArticleType,

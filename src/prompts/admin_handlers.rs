@@ -37,9 +37,11 @@ const MAX_REPORT_DAYS: i64 = 366;
 /// A prompt's text in one language, as stored.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PromptTextResponse {
+    /// Plain text: frontends escape it; it never holds markup.
     pub headline: String,
     /// Sanitized HTML.
     pub body: String,
+    /// Plain text: frontends escape it; it never holds markup.
     pub button_label: String,
     pub target_url: String,
 }

@@ -56,6 +56,7 @@ pub fn parse_article_type(raw: &str, field: &str) -> AppResult<String> {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromptTextInput {
+    /// Plain text, without markup (422 otherwise); frontends escape it.
     #[schema(example = "Support our newsroom")]
     pub headline: String,
     /// HTML, sanitized like article bodies; may be empty.
@@ -63,6 +64,7 @@ pub struct PromptTextInput {
         example = "<p>Independent journalism in five languages depends on readers like you.</p>"
     )]
     pub body: Option<String>,
+    /// Plain text, without markup (422 otherwise); frontends escape it.
     #[schema(example = "Support Us")]
     pub button_label: String,
     /// An absolute `http` or `https` URL.

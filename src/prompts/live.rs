@@ -284,9 +284,11 @@ pub struct PublicPrompt {
     /// The language of the text: the one asked for, or one from its fallback chain.
     #[schema(example = "ka")]
     pub lang: String,
+    /// Plain text: frontends escape it; it never holds markup.
     pub headline: String,
     /// Sanitized HTML.
     pub body: String,
+    /// Plain text: frontends escape it; it never holds markup.
     pub button_label: String,
     pub target_url: String,
     /// Show prompts of the highest priority first.

@@ -487,8 +487,10 @@ pub fn localize<'a>(names: &'a [TagName], chain: &[String]) -> Option<&'a TagNam
 /// A tag's name and description in one language.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TagNameResponse {
+    /// Plain text: frontends escape it; it never holds markup.
     #[schema(example = "Georgia–Russia")]
     pub name: String,
+    /// Plain text: frontends escape it; it never holds markup.
     pub description: String,
 }
 
@@ -540,8 +542,10 @@ pub struct PublicTag {
     pub slug: String,
     #[schema(example = "topic")]
     pub kind: String,
+    /// Plain text: frontends escape it; it never holds markup.
     #[schema(example = "Georgia–Russia")]
     pub name: String,
+    /// Plain text: frontends escape it; it never holds markup.
     pub description: String,
     /// The language the name is in: the one asked for, or one from its fallback chain.
     #[schema(example = "en")]

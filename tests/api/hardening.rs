@@ -480,3 +480,45 @@ async fn prompt_events_count_only_where_the_prompt_could_have_been_shown() {
     let written = app.state.prompt_events.flush(&app.state.db).await.unwrap();
     assert_eq!(written, 1, "only the Georgian reader's click");
 }
+
+#[actix_web::test]
+async fn plain_text_fields_never_carry_markup() {
+    let (app, editor) = TestApp::newsroom().await;
+    let story = |title: &str, subtitle: &str, body: &str| json!({"type": "news", "translation": {"lang": "en", "title": title, "subtitle": subtitle, "body": body}});
+    let reply = app
+        .post(
+            "/api/v1/admin/articles",
+            &editor,
+            story(
+                "Profits < 5% as costs rise",
+                "Shares fell 3 > 2 analysts expected",
+                "<p>The page showed &lt;img src=x onerror=alert(1)&gt; as text.</p>",
+            ),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let id = reply.body["id"].as_i64().unwrap();
+    let (t, _) = app.translation(&editor, id, "en").await;
+    let excerpt = t["excerpt"].as_str().unwrap();
+    assert!(excerpt.contains("img src=x"), "{excerpt}");
+    assert!(
+        !excerpt.contains("<img"),
+        "the excerpt is plain text: {excerpt}"
+    );
+    assert_eq!(t["title"], "Profits < 5% as costs rise");
+    for (field, title, subtitle) in [
+        ("translation.title", "<script>alert(1)</script>", ""),
+        ("translation.subtitle", "Fine", "<b>bold</b> claim"),
+        ("translation.subtitle", "Fine", "a comment <!-- here -->"),
+    ] {
+        let reply = app
+            .post(
+                "/api/v1/admin/articles",
+                &editor,
+                story(title, subtitle, "<p>x</p>"),
+            )
+            .await;
+        assert_eq!(reply.status, 422, "{title} / {subtitle}: {}", reply.body);
+        assert_eq!(reply.error_fields(), vec![field]);
+    }
+}
