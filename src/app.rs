@@ -244,12 +244,7 @@ fn routed_path(path: &str) -> std::borrow::Cow<'_, str> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| bytes.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| std::str::from_utf8(hex).ok())
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-            .filter(|b| *b != b'/');
+        let escaped = escaped_byte(&bytes[i..]).filter(|b| *b != b'/');
         match escaped {
             Some(b) => {
                 out.push(b);
@@ -357,13 +352,19 @@ fn is_refused_control(c: char) -> bool {
 /// Whether a percent-encoded path or query string decodes to an ASCII control byte. A raw
 /// control byte never gets this far: the HTTP parser refuses it.
 fn has_control_escape(raw: &str) -> bool {
-    raw.as_bytes().windows(3).any(|w| {
-        w[0] == b'%'
-            && std::str::from_utf8(&w[1..])
-                .ok()
-                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
-                .is_some_and(|b| is_refused_control(char::from(b)))
-    })
+    raw.as_bytes()
+        .windows(3)
+        .any(|w| escaped_byte(w).is_some_and(|b| is_refused_control(char::from(b))))
+}
+
+/// The byte a percent-escape (`%` and two hex digits) at the start of `bytes` stands for.
+fn escaped_byte(bytes: &[u8]) -> Option<u8> {
+    match bytes {
+        [b'%', hi, lo, ..] => std::str::from_utf8(&[*hi, *lo])
+            .ok()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok()),
+        _ => None,
+    }
 }
 
 /// The first query parameter whose name or value holds a refused control character.

@@ -58,7 +58,12 @@ pub fn default_ignorable(c: char) -> bool {
 pub fn has_markup(text: &str) -> bool {
     text.as_bytes()
         .windows(2)
-        .any(|w| w[0] == b'<' && (w[1].is_ascii_alphabetic() || matches!(w[1], b'/' | b'!' | b'?')))
+        .any(|w| w[0] == b'<' && opens_tag(char::from(w[1])))
+}
+
+/// Whether `<` followed by `next` starts a tag, a comment or a declaration.
+fn opens_tag(next: char) -> bool {
+    next.is_ascii_alphabetic() || matches!(next, '/' | '!' | '?')
 }
 
 /// `text` with every `<` that would open a tag written as `‹`: for plain text derived from
@@ -67,10 +72,7 @@ pub fn without_markup(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
-        let opens = c == '<'
-            && chars
-                .peek()
-                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'));
+        let opens = c == '<' && chars.peek().is_some_and(|n| opens_tag(*n));
         out.push(if opens { '‹' } else { c });
     }
     out

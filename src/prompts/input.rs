@@ -28,11 +28,11 @@ pub fn parse_status(raw: &str, field: &str) -> AppResult<PromptStatus> {
     }
 }
 
-pub fn parse_placement(raw: &str, field: &str) -> AppResult<Placement> {
+fn parse_placement(raw: &str, field: &str) -> AppResult<Placement> {
     Placement::parse(raw).ok_or_else(|| AppError::invalid(field, Placement::expected()))
 }
 
-pub fn parse_article_type(raw: &str, field: &str) -> AppResult<String> {
+fn parse_article_type(raw: &str, field: &str) -> AppResult<String> {
     const TYPES: [ArticleType; 5] = [
         ArticleType::News,
         ArticleType::Opinion,
@@ -142,7 +142,7 @@ pub fn query_placement(raw: &str) -> AppResult<Placement> {
 }
 
 /// Each item parsed by `parse`, named `field[i]`, without repeats.
-pub fn parse_list(
+fn parse_list(
     raw: Vec<String>,
     field: &str,
     f: &mut FieldErrors,
@@ -159,7 +159,7 @@ pub fn parse_list(
     out
 }
 
-pub fn parse_text(
+fn parse_text(
     sanitizer: &Sanitizer,
     lang: &str,
     input: PromptTextInput,
@@ -207,7 +207,7 @@ pub fn parse_text(
     })
 }
 
-pub fn parse_hints(raw: serde_json::Value, f: &mut FieldErrors) -> Option<String> {
+fn parse_hints(raw: serde_json::Value, f: &mut FieldErrors) -> Option<String> {
     if !raw.is_object() {
         f.check::<()>(Err(AppError::invalid("hints", "must be a JSON object")));
         return None;
