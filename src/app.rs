@@ -25,6 +25,8 @@ use crate::db::{Database, DbConn};
 use crate::error::{self, AppError, AppResult};
 use crate::html::Sanitizer;
 use crate::languages::Language;
+use crate::partners::access::{KeyRing, RateLimits};
+use crate::partners::usage::UsageCounter;
 use crate::prompts::events::EventCounter;
 use crate::prompts::live::LiveCache;
 
@@ -50,6 +52,12 @@ pub struct AppState {
     pub views: Arc<ViewCounter>,
     /// Donation prompt events counted and not yet written.
     pub prompt_events: Arc<EventCounter>,
+    /// The partner keys that work, for the current cache generation.
+    pub partner_keys: Generational<KeyRing>,
+    /// Partner requests in the current minute, per key, on this node.
+    pub partner_limits: RateLimits,
+    /// Partner usage counted and not yet written.
+    pub partner_usage: Arc<UsageCounter>,
 }
 
 impl AppState {
@@ -83,6 +91,9 @@ impl AppState {
             live_prompts: Default::default(),
             views: Default::default(),
             prompt_events: Default::default(),
+            partner_keys: Default::default(),
+            partner_limits: Default::default(),
+            partner_usage: Default::default(),
             db,
             config,
         }))
@@ -93,35 +104,50 @@ impl AppState {
         crate::languages::reader_chain(conn, &self.languages, self.cache.generation(), lang)
     }
 
-    /// Writes the article views and donation prompt events counted since the last write.
-    /// Returns how many of each; what could not be written is kept for the next try.
-    pub async fn write_counts(&self) -> (AppResult<usize>, AppResult<usize>) {
-        write_counts(&self.db, &self.views, &self.prompt_events).await
+    /// Writes what readers and partners were counted doing since the last write: article
+    /// views, donation prompt events and partner usage. Says, for each, how many it wrote;
+    /// what could not be written is kept for the next try.
+    pub async fn write_counts(&self) -> Vec<(&'static str, AppResult<usize>)> {
+        self.counters().write().await
+    }
+
+    fn counters(&self) -> Counters {
+        Counters {
+            db: self.db.clone(),
+            views: self.views.clone(),
+            events: self.prompt_events.clone(),
+            usage: self.partner_usage.clone(),
+        }
     }
 }
 
-async fn write_counts(
-    db: &Database,
-    views: &ViewCounter,
-    events: &EventCounter,
-) -> (AppResult<usize>, AppResult<usize>) {
-    (views.flush(db).await, events.flush(db).await)
-}
-
-/// Writes counts every `period` for as long as the node runs.
-async fn write_counts_every(
+/// Everything counted in memory and written in batches.
+struct Counters {
     db: Database,
     views: Arc<ViewCounter>,
     events: Arc<EventCounter>,
-    period: Duration,
-) {
-    let mut ticker = actix_web::rt::time::interval(period);
-    loop {
-        ticker.tick().await;
-        let (views, events) = write_counts(&db, &views, &events).await;
-        for (what, result) in [("view counts", views), ("prompt events", events)] {
-            if let Err(e) = result {
-                tracing::warn!(error = %e, "writing {what} failed; they will be retried");
+    usage: Arc<UsageCounter>,
+}
+
+impl Counters {
+    async fn write(&self) -> Vec<(&'static str, AppResult<usize>)> {
+        let db = &self.db;
+        vec![
+            ("article views", self.views.flush(db).await),
+            ("donation prompt events", self.events.flush(db).await),
+            ("partner usage", self.usage.flush(db).await),
+        ]
+    }
+
+    /// Writes every `period` for as long as the node runs.
+    async fn write_every(self, period: Duration) {
+        let mut ticker = actix_web::rt::time::interval(period);
+        loop {
+            ticker.tick().await;
+            for (what, result) in self.write().await {
+                if let Err(e) = result {
+                    tracing::warn!(error = %e, "writing {what} failed; they will be retried");
+                }
             }
         }
     }
@@ -153,12 +179,11 @@ pub fn spawn_background_tasks(state: &Arc<AppState>) {
         state.db.clone(),
         Duration::from_millis(config.content_freshness_ms),
     ));
-    actix_web::rt::spawn(write_counts_every(
-        state.db.clone(),
-        state.views.clone(),
-        state.prompt_events.clone(),
-        Duration::from_millis(config.view_flush_ms),
-    ));
+    actix_web::rt::spawn(
+        state
+            .counters()
+            .write_every(Duration::from_millis(config.view_flush_ms)),
+    );
     actix_web::rt::spawn(purge_rate_limits_every(state.db.clone()));
 }
 
@@ -236,7 +261,7 @@ async fn request_context(
 
 /// `path` with its percent-escapes decoded as the router decodes them: every one but `%2F`,
 /// which stays inside its segment. Escapes that do not decode to UTF-8 are left as they are.
-fn routed_path(path: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn routed_path(path: &str) -> std::borrow::Cow<'_, str> {
     if !path.contains('%') {
         return std::borrow::Cow::Borrowed(path);
     }
@@ -315,6 +340,7 @@ pub fn build_app(
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         .configure(crate::routes)
         .default_service(web::to(not_found))
+        .wrap(from_fn(crate::partners::access::guard))
         .wrap(from_fn(refuse_control_characters))
         .wrap(ErrorHandlers::new().default_handler(error::ensure_problem))
         .wrap(Condition::new(cors_enabled, cors))

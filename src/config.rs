@@ -66,6 +66,15 @@ pub struct Config {
     pub view_flush_ms: u64,
     /// Donation prompt events each client address may send a node per minute; 0 for no limit.
     pub prompt_events_per_minute: u32,
+    /// The newsroom's name, as feeds and the news sitemap give it.
+    pub newsroom_name: String,
+    /// The copyright notice syndicated items carry; empty: none.
+    pub copyright_notice: String,
+    /// The usage terms syndicated items carry; empty: none.
+    pub usage_terms: String,
+    /// Whether feeds carry each story's whole text (`content:encoded`, Atom `content`, JSON
+    /// Feed `content_html`) or only its excerpt.
+    pub feed_full_text: bool,
 }
 
 impl Config {
@@ -115,6 +124,10 @@ impl Config {
             content_freshness_ms: 1000,
             view_flush_ms: 1000,
             prompt_events_per_minute: 300,
+            newsroom_name: "Newsdesk".into(),
+            copyright_notice: String::new(),
+            usage_terms: String::new(),
+            feed_full_text: true,
         }
     }
 
@@ -170,6 +183,16 @@ impl Config {
         parse_into(&mut c.content_freshness_ms, "CONTENT_FRESHNESS_MS")?;
         parse_into(&mut c.view_flush_ms, "VIEW_FLUSH_MS")?;
         parse_into(&mut c.prompt_events_per_minute, "PROMPT_EVENTS_PER_MINUTE")?;
+        if let Some(v) = var("NEWSROOM_NAME") {
+            c.newsroom_name = v.trim().to_owned();
+        }
+        if let Some(v) = var("SYNDICATION_COPYRIGHT_NOTICE") {
+            c.copyright_notice = v.trim().to_owned();
+        }
+        if let Some(v) = var("SYNDICATION_USAGE_TERMS") {
+            c.usage_terms = v.trim().to_owned();
+        }
+        parse_into(&mut c.feed_full_text, "FEED_FULL_TEXT")?;
         if let Some(v) = var("LOG_FILTER").or_else(|| var("RUST_LOG")) {
             c.log_filter = v;
         }
@@ -234,6 +257,9 @@ impl Config {
             || self.public_site_url.starts_with("http://"))
         {
             return Err("PUBLIC_SITE_URL must be an http or https URL".into());
+        }
+        if self.newsroom_name.is_empty() {
+            return Err("NEWSROOM_NAME must not be empty".into());
         }
         if !(100..=60_000).contains(&self.scheduler_interval_ms) {
             return Err("SCHEDULER_INTERVAL_MS must be between 100 and 60000".into());

@@ -49,3 +49,25 @@ pub fn body_time(field: &str, at: DateTime<Utc>) -> AppResult<NaiveDateTime> {
 pub fn accepted(at: NaiveDateTime) -> bool {
     in_range(at.year())
 }
+
+/// The days a report covers, from its `from` and `to` query parameters: `to` defaults to today
+/// and `from` to 29 days before it; at most `max_days` days. 400 naming the parameter otherwise.
+pub fn report_period(
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    max_days: i64,
+) -> AppResult<(NaiveDate, NaiveDate)> {
+    let from = query_date("from", from)?;
+    let to = query_date("to", to)?.unwrap_or_else(|| Utc::now().date_naive());
+    let from = from.unwrap_or(to - chrono::Duration::days(29));
+    if from > to {
+        return Err(AppError::bad_parameter("from", "must not be after `to`"));
+    }
+    if (to - from).num_days() >= max_days {
+        return Err(AppError::bad_parameter(
+            "to",
+            format!("a report covers at most {max_days} days"),
+        ));
+    }
+    Ok((from, to))
+}

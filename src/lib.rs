@@ -16,10 +16,12 @@ pub mod http;
 pub mod languages;
 pub mod openapi;
 pub mod pagination;
+pub mod partners;
 pub mod prompts;
 pub mod ratelimit;
 pub mod scheduler;
 pub mod slug;
+pub mod syndication;
 pub mod tags;
 pub mod tally;
 pub mod text;
@@ -119,6 +121,8 @@ api! {
     "/api/v1/languages" => { get: languages::handlers::list_public_languages },
     "/api/v1/languages/{code}" => { get: languages::handlers::get_public_language },
     "/api/v1/openapi.json" => { get: openapi::serve_openapi },
+    "/api/v1/syndication/changes" => { get: syndication::handlers::changes },
+    "/api/v1/syndication/articles/{id}/{lang}" => { get: syndication::handlers::item },
     "/api/v1/auth/login" => { post: auth::handlers::login },
     "/api/v1/auth/refresh" => { post: auth::handlers::refresh },
     "/api/v1/auth/logout" => { post: auth::handlers::logout },
@@ -199,4 +203,15 @@ api! {
         delete: articles::entry_handlers::delete_entry,
     },
     "/api/v1/admin/audit" => { get: audit::handlers::list_audit },
+    "/api/v1/admin/partners" => {
+        get: partners::handlers::list_partners,
+        post: partners::handlers::create_partner,
+    },
+    "/api/v1/admin/partners/{id}" => {
+        get: partners::handlers::get_partner,
+        patch: partners::handlers::update_partner,
+        delete: partners::handlers::delete_partner,
+    },
+    "/api/v1/admin/partners/{id}/keys" => { post: partners::handlers::rotate_key },
+    "/api/v1/admin/partners/{id}/usage" => { get: partners::handlers::partner_usage },
 }

@@ -315,9 +315,8 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
     tracing::info!(%bind, backend = ?state.db.backend(), "Newsdesk listening");
     println!("Newsdesk is listening on http://{bind}");
     let served = server.await.map_err(|e| e.to_string());
-    // Requests have finished: write the views and prompt events they counted, so a clean shutdown loses none.
-    let (views, events) = state.write_counts().await;
-    for (what, result) in [("views", views), ("donation prompt events", events)] {
+    // Requests have finished: write what they counted, so a clean shutdown loses none.
+    for (what, result) in state.write_counts().await {
         match result {
             Ok(n) if n > 0 => tracing::info!(count = n, "wrote counted {what} at shutdown"),
             Ok(_) => {}

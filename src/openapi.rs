@@ -13,8 +13,10 @@ use actix_web::HttpResponse;
         title = "Newsdesk",
         description = "A headless CMS for multilingual online newsrooms. The Content API \
                        (`/api/v1/…`) is public and serves published content only; the Admin API \
-                       (`/api/v1/admin/…`) needs a bearer token from `/api/v1/auth/login`. Every \
-                       error is an RFC 9457 `application/problem+json` body."
+                       (`/api/v1/admin/…`) needs a bearer token from `/api/v1/auth/login`; the \
+                       partner routes (`/api/v1/syndication/…`) need a partner key. Feeds and \
+                       sitemaps are public. Every error is an RFC 9457 \
+                       `application/problem+json` body."
     ),
     components(schemas(crate::error::Problem, crate::error::FieldError)),
     modifiers(&BearerAuth),
@@ -28,6 +30,9 @@ use actix_web::HttpResponse;
         (name = "articles", description = "Stories, their translations, workflow, revisions and live entries"),
         (name = "audit", description = "Who changed what (admins)"),
         (name = "donation prompts", description = "\"Support us\" messages: management, targeting, rotation and what readers did with them"),
+        (name = "partners", description = "Partner sites, their keys and usage (admins)"),
+        (name = "syndication", description = "What partner sites pull with their keys: the change feed and items, as JSON or IPTC ninjs"),
+        (name = "feeds", description = "Public RSS, Atom and JSON feeds and sitemaps"),
     )
 )]
 pub struct ApiDoc;
@@ -40,6 +45,15 @@ impl Modify for BearerAuth {
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
         scheme.bearer_format = Some("JWT".into());
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+        let mut partner = Http::new(HttpAuthScheme::Bearer);
+        partner.bearer_format = Some("ndp_ partner key".into());
+        partner.description = Some(
+            "A partner key (`ndp_…`) from `POST /api/v1/admin/partners`, sent as \
+             `Authorization: Bearer ndp_…`; never in a query string. Editors' tokens are refused \
+             here, and partner keys on the Admin API."
+                .into(),
+        );
+        components.add_security_scheme("partner_key", SecurityScheme::Http(partner));
     }
 }
 

@@ -68,6 +68,43 @@ impl IdCursor {
     }
 }
 
+/// A position in the change feed partners follow: the last change read, as (sequence, row).
+/// Opaque to partners; a cursor of any other list is refused.
+pub struct ChangeCursor;
+
+impl ChangeCursor {
+    const PREFIX: &'static str = "c1.";
+
+    pub fn encode((seq, id): (i64, i64)) -> String {
+        let mut bytes = seq.to_be_bytes().to_vec();
+        bytes.extend(id.to_be_bytes());
+        format!("{}{}", Self::PREFIX, hex::encode(bytes))
+    }
+
+    /// The position `raw` names, read from the query parameter `field`; the start when absent.
+    pub fn parse(raw: Option<&str>, field: &str) -> AppResult<(i64, i64)> {
+        let Some(raw) = raw else { return Ok((0, 0)) };
+        let bad = || {
+            AppError::bad_parameter(
+                field,
+                "is not a cursor of this feed: pass the `next` of an earlier page, or leave it out to start from the beginning",
+            )
+        };
+        let bytes = raw
+            .strip_prefix(Self::PREFIX)
+            .and_then(|h| hex::decode(h).ok())
+            .ok_or_else(bad)?;
+        let bytes: [u8; 16] = bytes.try_into().map_err(|_| bad())?;
+        let (seq, id) = bytes.split_at(8);
+        let seq = i64::from_be_bytes(seq.try_into().map_err(|_| bad())?);
+        let id = i64::from_be_bytes(id.try_into().map_err(|_| bad())?);
+        if seq < 0 || id < 0 {
+            return Err(bad());
+        }
+        Ok((seq, id))
+    }
+}
+
 /// A cursor that names a number the client may see anyway: a revision's version, a result's
 /// position in a search. Each list has its own prefix, so a cursor is never read against another
 /// list. Opaque to clients all the same.
@@ -154,6 +191,15 @@ mod tests {
             Some(42)
         );
         assert!(IdCursor::parse(Some("42")).is_err());
+        let at = (7, 1234);
+        assert_eq!(
+            ChangeCursor::parse(Some(&ChangeCursor::encode(at)), "since").unwrap(),
+            at
+        );
+        assert_eq!(ChangeCursor::parse(None, "since").unwrap(), (0, 0));
+        let foreign = IdCursor::encode(7);
+        assert!(ChangeCursor::parse(Some(&foreign), "since").is_err());
+        assert!(ChangeCursor::parse(Some("c1.00"), "since").is_err());
         assert!(IdCursor::parse(Some("i1.zz")).is_err());
         assert!(Limit::parse(Some(0)).is_err());
         assert!(Limit::parse(Some(101)).is_err());

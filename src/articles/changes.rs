@@ -7,6 +7,7 @@
 
 use diesel::prelude::*;
 
+use crate::articles::projections::change_log::{self, Touched};
 use crate::articles::projections::{cards, search_index};
 use crate::articles::translations::Translation;
 use crate::db::schema::content_version;
@@ -38,6 +39,8 @@ pub enum Change<'a> {
     Prompt(i64),
     /// A person's account, as bylines show it.
     User(i64),
+    /// A partner or its keys: every node reads the keys that work afresh.
+    Partner(i64),
 }
 
 impl<'a> Change<'a> {
@@ -49,6 +52,7 @@ impl<'a> Change<'a> {
 
 /// Announces `change`. Call inside the transaction of the write, after it.
 pub fn changed(conn: &mut DbConn, change: Change) -> AppResult<()> {
+    let seq = bump_version(conn)?;
     match change {
         Change::Translations(written) => {
             for t in written {
@@ -58,6 +62,8 @@ pub fn changed(conn: &mut DbConn, change: Change) -> AppResult<()> {
             stories.sort_unstable();
             stories.dedup();
             cards::refresh_many(conn, &stories)?;
+            let ids: Vec<i64> = written.iter().map(|t| t.id).collect();
+            change_log::sync(conn, seq, Touched::Translations(&ids))?;
         }
         Change::TranslationDeleted {
             article_id,
@@ -65,30 +71,37 @@ pub fn changed(conn: &mut DbConn, change: Change) -> AppResult<()> {
         } => {
             search_index::remove(conn, translation_id)?;
             cards::refresh(conn, article_id)?;
+            change_log::translation_deleted(conn, seq, translation_id)?;
         }
-        Change::Story(id) => cards::refresh(conn, id)?,
-        // Its cards and index entries went with its translations; what every node shows of
-        // tags, languages, prompts and people is read afresh in the next cache generation.
-        Change::StoryDeleted(_)
-        | Change::Entry(_)
-        | Change::Tag(_)
-        | Change::Language(_)
-        | Change::Prompt(_)
-        | Change::User(_) => {}
+        Change::Story(id) => {
+            cards::refresh(conn, id)?;
+            change_log::sync(conn, seq, Touched::Stories(&[id]))?;
+        }
+        // Its cards and index entries went with its translations.
+        Change::StoryDeleted(id) => change_log::story_deleted(conn, seq, id)?,
+        Change::Tag(id) => change_log::tag_changed(conn, seq, id)?,
+        Change::User(id) => change_log::byline_changed(conn, seq, id)?,
+        // What every node shows of languages, prompts and entries, and the partner keys it
+        // lets in, are read afresh in the next cache generation; partners' items carry none
+        // of it.
+        Change::Entry(_) | Change::Language(_) | Change::Prompt(_) | Change::Partner(_) => {}
     }
-    bump_version(conn)?;
     db::note_change();
     Ok(())
 }
 
-/// Moves the content version, which every node watches to know its caches are stale.
-fn bump_version(conn: &mut DbConn) -> AppResult<()> {
+/// Moves the content version, which every node watches to know its caches are stale, and
+/// returns it. The row stays locked until the transaction ends, which orders the changes of
+/// concurrent writers by their commits (see [`change_log`]).
+fn bump_version(conn: &mut DbConn) -> AppResult<i64> {
     let at = now();
-    db_run!(conn, |c| diesel::update(content_version::table.find(1))
-        .set((
-            content_version::version.eq(content_version::version + 1),
-            content_version::changed_at.eq(at),
-        ))
-        .execute(c))?;
-    Ok(())
+    Ok(db_run!(conn, |c| diesel::update(
+        content_version::table.find(1)
+    )
+    .set((
+        content_version::version.eq(content_version::version + 1),
+        content_version::changed_at.eq(at),
+    ))
+    .returning(content_version::version)
+    .get_result(c))?)
 }

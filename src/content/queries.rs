@@ -512,6 +512,14 @@ impl Decorations {
         [story, tags, bylines].into_iter().flatten().max()
     }
 
+    /// The ids of the tags story `article_id` carries.
+    pub fn tag_ids(&self, article_id: i64) -> Vec<i64> {
+        self.tags
+            .get(&article_id)
+            .map(|t| t.iter().map(|t| t.id).collect())
+            .unwrap_or_default()
+    }
+
     /// Cache tags naming what an item of `article_id` shows.
     pub fn keys(&self, article_id: i64) -> Vec<String> {
         let mut keys = vec![keys::article(article_id)];

@@ -304,6 +304,59 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    partners (id) {
+        id -> BigInt,
+        name -> Text,
+        contact_email -> Text,
+        languages -> Text,
+        tags -> Text,
+        requests_per_minute -> Integer,
+        expires_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    partner_keys (id) {
+        id -> BigInt,
+        partner_id -> BigInt,
+        key_hash -> Text,
+        prefix -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    partner_usage (key_id, day) {
+        key_id -> BigInt,
+        partner_id -> BigInt,
+        day -> Date,
+        requests -> BigInt,
+        items -> BigInt,
+        client_errors -> BigInt,
+        rate_limited -> BigInt,
+    }
+}
+
+diesel::table! {
+    /// The change feed partners follow: one row per story and language (see the migration).
+    syndication_changes (id) {
+        id -> BigInt,
+        seq -> BigInt,
+        article_id -> BigInt,
+        lang -> Text,
+        translation_id -> BigInt,
+        action -> Text,
+        reason -> Nullable<Text>,
+        changed_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(published_translations -> articles (article_id));
 diesel::joinable!(tag_translations -> tags (tag_id));
@@ -320,6 +373,7 @@ diesel::joinable!(donation_prompt_tags -> donation_prompts (prompt_id));
 diesel::joinable!(donation_prompt_tags -> tags (tag_id));
 diesel::joinable!(donation_prompt_translations -> donation_prompts (prompt_id));
 diesel::joinable!(donation_prompt_events -> donation_prompts (prompt_id));
+diesel::joinable!(partner_keys -> partners (partner_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     languages,
@@ -345,5 +399,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     donation_prompts,
     donation_prompt_tags,
     donation_prompt_translations,
-    donation_prompt_events
+    donation_prompt_events,
+    partners,
+    partner_keys,
+    partner_usage,
+    syndication_changes
 );

@@ -473,19 +473,7 @@ pub async fn delete_prompt(
 
 /// The period of a report: `to` defaults to today and `from` to 29 days before it.
 fn period(from: Option<NaiveDate>, to: Option<NaiveDate>) -> AppResult<(NaiveDate, NaiveDate)> {
-    let from = crate::dates::query_date("from", from)?;
-    let to = crate::dates::query_date("to", to)?.unwrap_or_else(|| Utc::now().date_naive());
-    let from = from.unwrap_or(to - chrono::Duration::days(29));
-    if from > to {
-        return Err(AppError::bad_parameter("from", "must not be after `to`"));
-    }
-    if (to - from).num_days() >= MAX_REPORT_DAYS {
-        return Err(AppError::bad_parameter(
-            "to",
-            format!("a report covers at most {MAX_REPORT_DAYS} days"),
-        ));
-    }
-    Ok((from, to))
+    crate::dates::report_period(from, to, MAX_REPORT_DAYS)
 }
 
 /// A prompt's impressions, clicks, dismissals and click-through rate per day and language.

@@ -17,6 +17,7 @@ mod live;
 mod openapi;
 mod overload;
 mod prompts;
+mod syndication;
 mod tags;
 mod users;
 mod workflow;

@@ -1,0 +1,4 @@
+DROP TABLE syndication_changes;
+DROP TABLE partner_usage;
+DROP TABLE partner_keys;
+DROP TABLE partners;

@@ -1,0 +1,210 @@
+//! The change feed partners follow (`syndication_changes`): one row per story and language,
+//! an `upsert` while the translation is published in a syndicated story, a `delete` (a
+//! tombstone with its reason) once it no longer is. Each change moves its rows to the head of
+//! the feed with the content version it commits with (`seq`). That version's row is locked by
+//! every change until it commits, so versions are taken in commit order and a reader that has
+//! seen a `seq` has seen every smaller one: no change is skipped, whatever order two editors'
+//! transactions run in.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use diesel::upsert::excluded;
+
+use crate::articles::workflow::Status;
+use crate::db::schema::translations;
+use crate::db::schema::{article_bylines, article_tags, articles, syndication_changes as sc};
+use crate::db::{now, DbConn};
+use crate::db_run;
+use crate::error::AppResult;
+
+pub const UPSERT: &str = "upsert";
+pub const DELETE: &str = "delete";
+
+/// Why a translation left the feed.
+pub mod reason {
+    /// Moved back to draft, review or scheduled.
+    pub const UNPUBLISHED: &str = "unpublished";
+    pub const ARCHIVED: &str = "archived";
+    /// The translation or its story was deleted.
+    pub const DELETED: &str = "deleted";
+    /// Its story's `syndicate` flag was turned off.
+    pub const NOT_SYNDICATED: &str = "not_syndicated";
+}
+
+/// Which translations a change touched.
+pub enum Touched<'a> {
+    /// These translations, by id.
+    Translations(&'a [i64]),
+    /// Every translation of these stories.
+    Stories(&'a [i64]),
+}
+
+/// Brings the rows of the touched translations in step with them: an upsert for each that is
+/// published in a syndicated story (its text or facts may have changed), a tombstone for each
+/// that partners had and may no longer have.
+pub fn sync(conn: &mut DbConn, seq: i64, touched: Touched) -> AppResult<()> {
+    let current: Vec<(i64, i64, String, String, bool)> = match touched {
+        Touched::Translations(ids) => {
+            let ids = ids.to_vec();
+            db_run!(conn, |c| translations::table
+                .inner_join(articles::table)
+                .filter(translations::id.eq_any(&ids))
+                .select((
+                    translations::id,
+                    translations::article_id,
+                    translations::lang,
+                    translations::status,
+                    articles::syndicate,
+                ))
+                .load(c))?
+        }
+        Touched::Stories(ids) => {
+            let ids = ids.to_vec();
+            db_run!(conn, |c| translations::table
+                .inner_join(articles::table)
+                .filter(translations::article_id.eq_any(&ids))
+                .select((
+                    translations::id,
+                    translations::article_id,
+                    translations::lang,
+                    translations::status,
+                    articles::syndicate,
+                ))
+                .load(c))?
+        }
+    };
+    if current.is_empty() {
+        return Ok(());
+    }
+    let stories: Vec<i64> = current.iter().map(|r| r.1).collect();
+    let offered: HashMap<(i64, String), String> = db_run!(conn, |c| sc::table
+        .filter(sc::article_id.eq_any(&stories))
+        .select((sc::article_id, sc::lang, sc::action))
+        .load::<(i64, String, String)>(c))?
+    .into_iter()
+    .map(|(a, l, action)| ((a, l), action))
+    .collect();
+    for (id, article_id, lang, status, syndicate) in current {
+        let published = status == Status::Published.as_str();
+        if published && syndicate {
+            write(conn, seq, (article_id, &lang, id), UPSERT, None)?;
+            continue;
+        }
+        let had_it = offered
+            .get(&(article_id, lang.clone()))
+            .is_some_and(|a| a == UPSERT);
+        if had_it {
+            let why = if published {
+                reason::NOT_SYNDICATED
+            } else if status == Status::Archived.as_str() {
+                reason::ARCHIVED
+            } else {
+                reason::UNPUBLISHED
+            };
+            write(conn, seq, (article_id, &lang, id), DELETE, Some(why))?;
+        }
+    }
+    Ok(())
+}
+
+/// Tombstones for a deleted translation. One partners already had as withdrawn moves too, so
+/// they learn it will not come back.
+pub fn translation_deleted(conn: &mut DbConn, seq: i64, translation_id: i64) -> AppResult<()> {
+    let at = now();
+    db_run!(conn, |c| diesel::update(
+        sc::table.filter(sc::translation_id.eq(translation_id))
+    )
+    .set((
+        sc::seq.eq(seq),
+        sc::action.eq(DELETE),
+        sc::reason.eq(reason::DELETED),
+        sc::changed_at.eq(at),
+    ))
+    .execute(c))?;
+    Ok(())
+}
+
+/// Tombstones for every translation of a deleted story, as for [`translation_deleted`].
+pub fn story_deleted(conn: &mut DbConn, seq: i64, article_id: i64) -> AppResult<()> {
+    let at = now();
+    db_run!(conn, |c| diesel::update(
+        sc::table.filter(sc::article_id.eq(article_id))
+    )
+    .set((
+        sc::seq.eq(seq),
+        sc::action.eq(DELETE),
+        sc::reason.eq(reason::DELETED),
+        sc::changed_at.eq(at),
+    ))
+    .execute(c))?;
+    Ok(())
+}
+
+/// Announces again every offered translation of the stories that carry tag `tag_id` (its names
+/// are part of what partners get).
+pub fn tag_changed(conn: &mut DbConn, seq: i64, tag_id: i64) -> AppResult<()> {
+    let at = now();
+    db_run!(conn, |c| diesel::update(
+        sc::table.filter(sc::action.eq(UPSERT)).filter(
+            sc::article_id.eq_any(
+                article_tags::table
+                    .filter(article_tags::tag_id.eq(tag_id))
+                    .select(article_tags::article_id)
+            )
+        )
+    )
+    .set((sc::seq.eq(seq), sc::changed_at.eq(at)))
+    .execute(c))?;
+    Ok(())
+}
+
+/// Announces again every offered translation of the stories that credit user `user_id`.
+pub fn byline_changed(conn: &mut DbConn, seq: i64, user_id: i64) -> AppResult<()> {
+    let at = now();
+    db_run!(conn, |c| diesel::update(
+        sc::table.filter(sc::action.eq(UPSERT)).filter(
+            sc::article_id.eq_any(
+                article_bylines::table
+                    .filter(article_bylines::user_id.eq(user_id))
+                    .select(article_bylines::article_id)
+            )
+        )
+    )
+    .set((sc::seq.eq(seq), sc::changed_at.eq(at)))
+    .execute(c))?;
+    Ok(())
+}
+
+/// Puts the row of (story, language) at `seq` with `action`.
+fn write(
+    conn: &mut DbConn,
+    seq: i64,
+    (article_id, lang, translation_id): (i64, &str, i64),
+    action: &str,
+    why: Option<&str>,
+) -> AppResult<()> {
+    let at = now();
+    let row = (
+        sc::seq.eq(seq),
+        sc::article_id.eq(article_id),
+        sc::lang.eq(lang),
+        sc::translation_id.eq(translation_id),
+        sc::action.eq(action),
+        sc::reason.eq(why),
+        sc::changed_at.eq(at),
+    );
+    db_run!(conn, |c| diesel::insert_into(sc::table)
+        .values(row)
+        .on_conflict((sc::article_id, sc::lang))
+        .do_update()
+        .set((
+            sc::seq.eq(excluded(sc::seq)),
+            sc::translation_id.eq(excluded(sc::translation_id)),
+            sc::action.eq(excluded(sc::action)),
+            sc::reason.eq(excluded(sc::reason)),
+            sc::changed_at.eq(excluded(sc::changed_at)),
+        ))
+        .execute(c))?;
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! Items as IPTC ninjs 3.1 documents (`format=ninjs`, or `Accept: application/ninjs+json`).
+//! Every document the tests see is validated against IPTC's schema.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{json, Map, Value};
+
+use crate::config::Config;
+use crate::syndication::SyndicatedItem;
+
+pub const MEDIA_TYPE: &str = "application/ninjs+json";
+const SCHEMA: &str = "http://www.iptc.org/std/ninjs/ninjs-schema_3.1.json#";
+
+fn time(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The stable identifier of story `id` in `lang`: the same in every version, whatever its slug.
+pub fn uri(config: &Config, id: i64, lang: &str) -> String {
+    let host = url::Url::parse(&config.public_site_url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| "newsdesk".into());
+    format!("urn:newsdesk:{host}:story:{id}:{lang}")
+}
+
+/// `item` as a ninjs document; `modified` is when anything it shows last changed.
+pub fn document(config: &Config, item: &SyndicatedItem, modified: DateTime<Utc>) -> Value {
+    let a = &item.item;
+    let mut doc = Map::new();
+    let mut put = |key: &str, value: Value| {
+        doc.insert(key.to_owned(), value);
+    };
+    put("uri", json!(uri(config, a.id, &a.lang)));
+    put(
+        "standard",
+        json!({ "name": "ninjs", "version": "3.1", "schema": SCHEMA }),
+    );
+    put("type", json!("text"));
+    put("representationType", json!("full"));
+    put("version", json!(item.version.to_string()));
+    put("language", json!(a.lang));
+    put("pubStatus", json!("usable"));
+    put("firstCreated", json!(time(a.published_at)));
+    put("versionCreated", json!(time(modified.max(a.updated_at))));
+    let mut headlines =
+        vec![json!({ "role": "main", "contentType": "text/plain", "value": a.title })];
+    if !a.subtitle.is_empty() {
+        headlines.push(json!({ "role": "sub", "contentType": "text/plain", "value": a.subtitle }));
+    }
+    put("headlines", Value::Array(headlines));
+    if !a.excerpt.is_empty() {
+        put(
+            "descriptions",
+            json!([{ "role": "summary", "contentType": "text/plain", "value": a.excerpt }]),
+        );
+    }
+    put(
+        "bodies",
+        json!([{
+            "role": "main",
+            "contentType": "text/html",
+            "value": item.body,
+            "wordCount": item.word_count,
+        }]),
+    );
+    if !a.bylines.is_empty() {
+        let names: Vec<&str> = a.bylines.iter().map(|b| b.display_name.as_str()).collect();
+        put("by", json!(names.join(", ")));
+    }
+    if !a.tags.is_empty() {
+        let subjects: Vec<Value> = a
+            .tags
+            .iter()
+            .map(|t| json!({ "name": t.name, "literal": t.slug, "rel": t.kind }))
+            .collect();
+        put("subjects", Value::Array(subjects));
+    }
+    if let Some(image) = &a.image {
+        let mut picture = json!({
+            "name": "featureimage",
+            "rel": "featureimage",
+            "uri": image.url,
+            "type": "picture",
+            "renditions": [{ "name": "original", "href": image.url }],
+        });
+        if !image.alt.is_empty() {
+            picture["descriptions"] = json!([{ "role": "alt", "value": image.alt }]);
+        }
+        if !image.credit.is_empty() {
+            picture["by"] = json!(image.credit);
+        }
+        put("associations", json!([picture]));
+    }
+    let mut alt_ids = vec![json!({ "role": "url", "value": a.url })];
+    alt_ids.extend(a.translations.iter().filter(|t| t.lang != a.lang).map(|t| {
+        json!({
+            "role": format!("translation:{}", t.lang),
+            "value": uri(config, a.id, &t.lang),
+        })
+    }));
+    put("altIds", Value::Array(alt_ids));
+    if !config.copyright_notice.is_empty() {
+        put("copyrightNotice", json!(config.copyright_notice));
+    }
+    if !config.usage_terms.is_empty() {
+        put("usageTerms", json!(config.usage_terms));
+    }
+    Value::Object(doc)
+}
+
+/// What a partner gets of an item withdrawn: its identifier, canceled.
+pub fn tombstone(config: &Config, id: i64, lang: &str, version: i64, at: DateTime<Utc>) -> Value {
+    json!({
+        "uri": uri(config, id, lang),
+        "standard": { "name": "ninjs", "version": "3.1", "schema": SCHEMA },
+        "type": "text",
+        "representationType": "partial",
+        "version": version.to_string(),
+        "language": lang,
+        "pubStatus": "canceled",
+        "versionCreated": time(at),
+    })
+}
