@@ -99,6 +99,13 @@ impl AppState {
         }))
     }
 
+    /// The enabled languages in switcher order, as of the current cache generation.
+    pub fn enabled_languages(&self, conn: &mut DbConn) -> AppResult<Arc<Vec<Language>>> {
+        self.languages.get(self.cache.generation(), || {
+            crate::languages::list(conn, true)
+        })
+    }
+
     /// The fallback chain of a language a reader asked for; 404 unless it is enabled.
     pub fn reader_chain(&self, conn: &mut DbConn, lang: &str) -> AppResult<Vec<String>> {
         crate::languages::reader_chain(conn, &self.languages, self.cache.generation(), lang)

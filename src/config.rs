@@ -66,12 +66,17 @@ pub struct Config {
     pub view_flush_ms: u64,
     /// Donation prompt events each client address may send a node per minute; 0 for no limit.
     pub prompt_events_per_minute: u32,
+    /// Where clients reach this API, for links feeds give to themselves (`rel="self"`):
+    /// `http://<BIND_ADDRESS>` unless set.
+    pub public_api_url: String,
     /// The newsroom's name, as feeds and the news sitemap give it.
     pub newsroom_name: String,
     /// The copyright notice syndicated items carry; empty: none.
     pub copyright_notice: String,
     /// The usage terms syndicated items carry; empty: none.
     pub usage_terms: String,
+    /// Stories per sitemap page: at most 50,000, the sitemaps protocol's limit.
+    pub sitemap_urls: u32,
     /// Whether feeds carry each story's whole text (`content:encoded`, Atom `content`, JSON
     /// Feed `content_html`) or only its excerpt.
     pub feed_full_text: bool,
@@ -124,10 +129,12 @@ impl Config {
             content_freshness_ms: 1000,
             view_flush_ms: 1000,
             prompt_events_per_minute: 300,
+            public_api_url: "http://127.0.0.1:8080".into(),
             newsroom_name: "Newsdesk".into(),
             copyright_notice: String::new(),
             usage_terms: String::new(),
             feed_full_text: true,
+            sitemap_urls: 50_000,
         }
     }
 
@@ -183,6 +190,10 @@ impl Config {
         parse_into(&mut c.content_freshness_ms, "CONTENT_FRESHNESS_MS")?;
         parse_into(&mut c.view_flush_ms, "VIEW_FLUSH_MS")?;
         parse_into(&mut c.prompt_events_per_minute, "PROMPT_EVENTS_PER_MINUTE")?;
+        c.public_api_url = match var("PUBLIC_API_URL") {
+            Some(v) => v.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", c.bind),
+        };
         if let Some(v) = var("NEWSROOM_NAME") {
             c.newsroom_name = v.trim().to_owned();
         }
@@ -193,6 +204,7 @@ impl Config {
             c.usage_terms = v.trim().to_owned();
         }
         parse_into(&mut c.feed_full_text, "FEED_FULL_TEXT")?;
+        parse_into(&mut c.sitemap_urls, "SITEMAP_URLS")?;
         if let Some(v) = var("LOG_FILTER").or_else(|| var("RUST_LOG")) {
             c.log_filter = v;
         }
@@ -257,6 +269,14 @@ impl Config {
             || self.public_site_url.starts_with("http://"))
         {
             return Err("PUBLIC_SITE_URL must be an http or https URL".into());
+        }
+        if !(self.public_api_url.starts_with("https://")
+            || self.public_api_url.starts_with("http://"))
+        {
+            return Err("PUBLIC_API_URL must be an http or https URL".into());
+        }
+        if !(1..=50_000).contains(&self.sitemap_urls) {
+            return Err("SITEMAP_URLS must be between 1 and 50000".into());
         }
         if self.newsroom_name.is_empty() {
             return Err("NEWSROOM_NAME must not be empty".into());

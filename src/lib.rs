@@ -10,6 +10,7 @@ pub mod content;
 pub mod dates;
 pub mod db;
 pub mod error;
+pub mod feeds;
 pub mod health;
 pub mod html;
 pub mod http;
@@ -121,6 +122,11 @@ api! {
     "/api/v1/languages" => { get: languages::handlers::list_public_languages },
     "/api/v1/languages/{code}" => { get: languages::handlers::get_public_language },
     "/api/v1/openapi.json" => { get: openapi::serve_openapi },
+    "/api/v1/feeds/{lang}.{format}" => { get: feeds::handlers::language_feed },
+    "/api/v1/feeds/{lang}/tags/{slug}.{format}" => { get: feeds::handlers::tag_feed },
+    "/api/v1/feeds/{lang}/authors/{id}.{format}" => { get: feeds::handlers::author_feed },
+    "/sitemap.xml" => { get: feeds::handlers::sitemap_index },
+    "/sitemaps/{name}.xml" => { get: feeds::handlers::sitemap },
     "/api/v1/syndication/changes" => { get: syndication::handlers::changes },
     "/api/v1/syndication/articles/{id}/{lang}" => { get: syndication::handlers::item },
     "/api/v1/auth/login" => { post: auth::handlers::login },

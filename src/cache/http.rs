@@ -26,9 +26,26 @@ pub struct Fresh {
     ttl: Option<Duration>,
     keep: bool,
     cache_control: Option<String>,
+    content_type: &'static str,
 }
 
 impl Fresh {
+    /// 200 with `body`, a document of media type `content_type` (a feed, a sitemap).
+    pub fn document(body: Vec<u8>, content_type: &'static str) -> Fresh {
+        Fresh {
+            status: StatusCode::OK,
+            body,
+            last_modified: None,
+            keys: Vec::new(),
+            location: None,
+            content_language: None,
+            ttl: None,
+            keep: true,
+            cache_control: None,
+            content_type,
+        }
+    }
+
     /// 200 with `value` as JSON.
     pub fn json<T: Serialize>(value: &T) -> AppResult<Fresh> {
         Self::json_sized(value, 0)
@@ -39,31 +56,15 @@ impl Fresh {
     pub fn json_sized<T: Serialize>(value: &T, size: usize) -> AppResult<Fresh> {
         let mut body = Vec::with_capacity(size.max(128));
         serde_json::to_writer(&mut body, value)?;
-        Ok(Fresh {
-            status: StatusCode::OK,
-            body,
-            last_modified: None,
-            keys: Vec::new(),
-            location: None,
-            content_language: None,
-            ttl: None,
-            keep: true,
-            cache_control: None,
-        })
+        Ok(Self::document(body, "application/json"))
     }
 
     /// 301 to `location`: where an old link now lives.
     pub fn moved(location: String) -> Fresh {
         Fresh {
             status: StatusCode::MOVED_PERMANENTLY,
-            body: Vec::new(),
-            last_modified: None,
-            keys: Vec::new(),
             location: Some(location),
-            content_language: None,
-            ttl: None,
-            keep: true,
-            cache_control: None,
+            ..Self::document(Vec::new(), "application/json")
         }
     }
 
@@ -143,7 +144,7 @@ impl Fresh {
             add(header::LOCATION, location);
         }
         if !self.body.is_empty() {
-            add(header::CONTENT_TYPE, "application/json".to_owned());
+            add(header::CONTENT_TYPE, self.content_type.to_owned());
         }
         // The cache holds what it is given: no spare capacity from serialising. (A response
         // sent once and dropped keeps its buffer: shrinking it would copy the body.)

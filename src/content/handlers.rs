@@ -13,6 +13,7 @@ use crate::articles::ArticleType;
 use crate::cache::http::{cached, Fresh};
 use crate::cache::keys;
 use crate::content::article_page::{self, no_story, Decision, Include};
+use crate::content::feed_links::{self, FeedLink};
 use crate::content::queries::{self, ArticleItem, Filter, PublicEntry, Sort, View};
 use crate::content::{cards, views};
 use crate::dates;
@@ -81,6 +82,8 @@ pub struct PublishedArticleList {
     pub items: Vec<ArticleItem>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
+    /// The language's feeds (the tag's, when filtered by `tag`).
+    pub feeds: Vec<FeedLink>,
 }
 
 /// A page of search results: [`PublishedArticleList`] as written from item cards.
@@ -89,6 +92,7 @@ struct SearchPage<'a> {
     lang: String,
     items: Vec<cards::SearchItem<'a>>,
     next_cursor: Option<String>,
+    feeds: Vec<FeedLink>,
 }
 
 /// A tag page: the tag in one language and a page of its stories.
@@ -97,6 +101,8 @@ pub struct TagPage {
     pub tag: PublicTagCount,
     pub items: Vec<ArticleItem>,
     pub next_cursor: Option<String>,
+    /// The tag's feeds in the language.
+    pub feeds: Vec<FeedLink>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -168,6 +174,8 @@ pub struct ArticleDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<PublicPrompt>)]
     pub donation_prompt: Option<Option<PublicPrompt>>,
+    /// The feeds of the language served and of the story's primary tag.
+    pub feeds: Vec<FeedLink>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -273,6 +281,7 @@ pub async fn list_articles(
                 Some(id) => Some(id),
                 None => {
                     return Fresh::json(&PublishedArticleList {
+                        feeds: list_feeds(&st, &lang, None),
                         lang,
                         items: Vec::new(),
                         next_cursor: None,
@@ -350,6 +359,7 @@ pub async fn list_articles(
                 )?;
                 let page = SearchPage {
                     items: found.items(&chain, &st.config.public_site_url)?,
+                    feeds: list_feeds(&st, &lang, None),
                     lang,
                     next_cursor: (end < total).then(|| SEARCH_RESULTS.encode(end as i64)),
                 };
@@ -359,6 +369,7 @@ pub async fn list_articles(
             }
         };
         Ok(Fresh::json(&PublishedArticleList {
+            feeds: list_feeds(&st, &lang, q.tag.as_deref()),
             lang,
             items,
             next_cursor,
@@ -413,6 +424,9 @@ pub async fn tag_articles(
         let count = tags::published_count(c, tag.id, &lang)?;
         let rows = queries::list(c, &filter, sort, cursor, limit.fetch())?;
         let (items, next_cursor) = queries::page(c, rows, limit, sort, &view(&st, &chain))?;
+        let tag_name =
+            queries::ItemTag::name(&tag, names.get(&tag.id).map_or(&[], Vec::as_slice), &chain)
+                .to_owned();
         let page = TagPage {
             tag: PublicTagCount {
                 tag: PublicTag::new(&tag, names.get(&tag.id).map_or(&[], Vec::as_slice), &chain),
@@ -420,6 +434,11 @@ pub async fn tag_articles(
             },
             items,
             next_cursor,
+            feeds: feed_links::links(
+                &st.config.public_api_url,
+                &format!("{lang}/tags/{slug}"),
+                &tag_name,
+            ),
         };
         Ok(Fresh::json(&page)?.tags(["articles".to_owned(), keys::lang(&lang), keys::tag(&slug)]))
     })
@@ -488,6 +507,7 @@ pub async fn get_article(
         let d = queries::decorations(c, &[row.article_id], &chain)?;
         let item = d.item(&row, &chain, &st.config.public_site_url)?;
         let is_live = item.kind == ArticleType::Live;
+        let primary_tag = item.primary_tag.clone();
         let newest_entry = if is_live {
             queries::entries(c, row.id, None, 1)?
                 .first()
@@ -557,6 +577,7 @@ pub async fn get_article(
             most_read,
             live_entries,
             donation_prompt,
+            feeds: article_feeds(&st, &served_lang, primary_tag.as_ref()),
         };
         if include.donation_prompt {
             keys.push(keys::DONATION_PROMPTS.to_owned());
@@ -587,6 +608,28 @@ pub async fn get_article(
         Ok(fresh)
     })
     .await
+}
+
+/// The feeds a list names: the language's, or with a tag filter the tag's.
+fn list_feeds(st: &AppState, lang: &str, tag: Option<&str>) -> Vec<FeedLink> {
+    let api = &st.config.public_api_url;
+    match tag {
+        Some(slug) => feed_links::links(api, &format!("{lang}/tags/{slug}"), slug),
+        None => feed_links::links(api, lang, &st.config.newsroom_name),
+    }
+}
+
+/// The feeds an article page names: its language's and its primary tag's.
+fn article_feeds(st: &AppState, lang: &str, primary: Option<&queries::ItemTag>) -> Vec<FeedLink> {
+    let mut links = list_feeds(st, lang, None);
+    if let Some(tag) = primary {
+        links.extend(feed_links::links(
+            &st.config.public_api_url,
+            &format!("{lang}/tags/{}", tag.slug),
+            &tag.name,
+        ));
+    }
+    links
 }
 
 fn most_read_items(

@@ -5,6 +5,7 @@
 
 pub mod article_page;
 pub mod cards;
+pub mod feed_links;
 pub mod handlers;
 pub mod queries;
 pub mod search;

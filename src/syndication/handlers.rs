@@ -90,6 +90,7 @@ fn delivered(format: Format, body: &impl Serialize, n: usize) -> HttpResponse {
     get,
     path = "/api/v1/syndication/changes",
     tag = "syndication",
+    operation_id = "syndication_changes",
     security(("partner_key" = [])),
     params(ChangesQuery),
     responses(
@@ -148,6 +149,7 @@ pub async fn changes(
     get,
     path = "/api/v1/syndication/articles/{id}/{lang}",
     tag = "syndication",
+    operation_id = "syndication_item",
     security(("partner_key" = [])),
     params(("id" = i64, Path, description = "The story's id"),
         ("lang" = String, Path, example = "ka"), ItemQuery),

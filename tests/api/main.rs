@@ -11,6 +11,7 @@ mod content;
 mod demo;
 mod editing;
 mod errors;
+mod feeds;
 mod hardening;
 mod languages;
 mod live;

@@ -1,0 +1,200 @@
+//! Sitemaps for search engines: an index, a sitemap per language and page (oldest stories
+//! first, so a page's contents stay put as stories are added) with every translation's
+//! `hreflang` alternates, and a Google News sitemap per language. Every location is on the
+//! newsroom's site (`PUBLIC_SITE_URL`), which serves `/sitemap.xml` and `/sitemaps/…` from here.
+
+use std::collections::HashMap;
+
+use chrono::{NaiveDateTime, Utc};
+use diesel::dsl::{count_star, max};
+use diesel::prelude::*;
+
+use crate::config::Config;
+use crate::content::queries::canonical_url;
+use crate::db::schema::published_translations as pt;
+use crate::db::{specific, DbConn};
+use crate::db_run;
+use crate::error::{AppError, AppResult};
+use crate::feeds::xml::{element, push_text, rfc3339};
+use crate::languages::Language;
+
+/// Stories a Google News sitemap holds at most, and how recent they must be.
+const NEWS_MAX: i64 = 1000;
+const NEWS_HOURS: i64 = 48;
+
+/// What `/sitemaps/{name}.xml` names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sitemap {
+    /// Page `n` (from 1) of a language's stories.
+    Page { lang: String, n: i64 },
+    /// A language's Google News sitemap.
+    News { lang: String },
+}
+
+impl Sitemap {
+    /// From `en-1` or `news-en`; 404 for anything else.
+    pub fn parse(name: &str) -> AppResult<Sitemap> {
+        let missing = || AppError::NotFound(format!("no sitemap `{}`", name.escape_debug()));
+        if let Some(lang) = name.strip_prefix("news-") {
+            return Ok(Sitemap::News {
+                lang: lang.to_owned(),
+            });
+        }
+        let (lang, n) = name.rsplit_once('-').ok_or_else(missing)?;
+        let n: i64 = n.parse().map_err(|_| missing())?;
+        if n < 1 {
+            return Err(missing());
+        }
+        Ok(Sitemap::Page {
+            lang: lang.to_owned(),
+            n,
+        })
+    }
+}
+
+const XML_HEAD: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+
+/// The index of every sitemap: each enabled language's pages and news sitemap.
+pub fn index(
+    conn: &mut DbConn,
+    config: &Config,
+    languages: &[Language],
+) -> AppResult<(String, Option<NaiveDateTime>)> {
+    let stats: HashMap<String, (i64, Option<NaiveDateTime>)> = db_run!(conn, |c| pt::table
+        .group_by(pt::lang)
+        .select((pt::lang, count_star(), max(pt::updated_at)))
+        .load::<(String, i64, Option<NaiveDateTime>)>(c))?
+    .into_iter()
+    .map(|(lang, n, at)| (lang, (n, at)))
+    .collect();
+    let site = &config.public_site_url;
+    let per_page = config.sitemap_urls as i64;
+    let mut out = String::from(XML_HEAD);
+    out.push_str("<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n");
+    let mut newest = None;
+    for language in languages {
+        let (count, at) = stats.get(&language.code).copied().unwrap_or((0, None));
+        newest = newest.max(at);
+        let pages = ((count + per_page - 1) / per_page).max(1);
+        for n in 1..=pages {
+            out.push_str("<sitemap>\n");
+            element(
+                &mut out,
+                "loc",
+                &format!("{site}/sitemaps/{}-{n}.xml", language.code),
+            );
+            if let Some(at) = at {
+                element(&mut out, "lastmod", &rfc3339(at.and_utc()));
+            }
+            out.push_str("</sitemap>\n");
+        }
+        out.push_str("<sitemap>\n");
+        element(
+            &mut out,
+            "loc",
+            &format!("{site}/sitemaps/news-{}.xml", language.code),
+        );
+        out.push_str("</sitemap>\n");
+    }
+    out.push_str("</sitemapindex>\n");
+    Ok((out, newest))
+}
+
+/// Page `n` of `lang`'s stories: 404 past the last page (the first page of a language
+/// without stories is empty).
+pub fn page(
+    conn: &mut DbConn,
+    config: &Config,
+    languages: &[Language],
+    lang: &str,
+    n: i64,
+) -> AppResult<(String, Option<NaiveDateTime>)> {
+    let per_page = config.sitemap_urls as i64;
+    let lang_owned = lang.to_owned();
+    let rows: Vec<(i64, String, NaiveDateTime)> = db_run!(conn, |c| pt::table
+        .filter(pt::lang.eq(&lang_owned))
+        .order((pt::published_at, pt::id))
+        .offset((n - 1) * per_page)
+        .limit(per_page)
+        .select((pt::article_id, pt::slug, pt::updated_at))
+        .load(c))?;
+    if rows.is_empty() && n > 1 {
+        return Err(AppError::NotFound(format!(
+            "`{lang}` has no sitemap page {n}"
+        )));
+    }
+    let stories: Vec<i64> = rows.iter().map(|r| r.0).collect();
+    let mut alternates: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+    for (story, alt_lang, slug) in specific::alternates(conn, &stories)? {
+        alternates.entry(story).or_default().push((alt_lang, slug));
+    }
+    let default = languages.iter().find(|l| l.is_default).map(|l| &l.code);
+    let site = &config.public_site_url;
+    let mut out = String::with_capacity(XML_HEAD.len() + rows.len() * 400);
+    out.push_str(XML_HEAD);
+    out.push_str(
+        "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" \
+         xmlns:xhtml=\"http://www.w3.org/1999/xhtml\">\n",
+    );
+    let mut newest = None;
+    for (story, slug, updated) in &rows {
+        newest = newest.max(Some(*updated));
+        out.push_str("<url>\n");
+        element(&mut out, "loc", &canonical_url(site, lang, slug));
+        element(&mut out, "lastmod", &rfc3339(updated.and_utc()));
+        let alts = alternates.get(story).map_or(&[][..], Vec::as_slice);
+        for (alt_lang, alt_slug) in alts {
+            hreflang(&mut out, alt_lang, &canonical_url(site, alt_lang, alt_slug));
+        }
+        if let Some((d, d_slug)) = alts.iter().find(|(l, _)| Some(l) == default) {
+            hreflang(&mut out, "x-default", &canonical_url(site, d, d_slug));
+        }
+        out.push_str("</url>\n");
+    }
+    out.push_str("</urlset>\n");
+    Ok((out, newest))
+}
+
+fn hreflang(out: &mut String, lang: &str, href: &str) {
+    out.push_str("<xhtml:link rel=\"alternate\" hreflang=\"");
+    push_text(out, lang);
+    out.push_str("\" href=\"");
+    push_text(out, href);
+    out.push_str("\"/>\n");
+}
+
+/// `lang`'s Google News sitemap: what was published in the last 48 hours, newest first.
+pub fn news(conn: &mut DbConn, config: &Config, lang: &str) -> AppResult<String> {
+    let since = Utc::now().naive_utc() - chrono::Duration::hours(NEWS_HOURS);
+    let lang_owned = lang.to_owned();
+    let rows: Vec<(String, String, NaiveDateTime)> = db_run!(conn, |c| pt::table
+        .filter(pt::lang.eq(&lang_owned))
+        .filter(pt::published_at.gt(since))
+        .order((pt::published_at.desc(), pt::id.desc()))
+        .limit(NEWS_MAX)
+        .select((pt::slug, pt::title, pt::published_at))
+        .load(c))?;
+    let site = &config.public_site_url;
+    let mut out = String::from(XML_HEAD);
+    out.push_str(
+        "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" \
+         xmlns:news=\"http://www.google.com/schemas/sitemap-news/0.9\">\n",
+    );
+    for (slug, title, published) in &rows {
+        out.push_str("<url>\n");
+        element(&mut out, "loc", &canonical_url(site, lang, slug));
+        out.push_str("<news:news>\n<news:publication>\n");
+        element(&mut out, "news:name", &config.newsroom_name);
+        element(&mut out, "news:language", lang);
+        out.push_str("</news:publication>\n");
+        element(
+            &mut out,
+            "news:publication_date",
+            &rfc3339(published.and_utc()),
+        );
+        element(&mut out, "news:title", title);
+        out.push_str("</news:news>\n</url>\n");
+    }
+    out.push_str("</urlset>\n");
+    Ok(out)
+}
