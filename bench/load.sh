@@ -12,7 +12,10 @@
 # Requests spread over many URLs: article pages over the 500 newest stories in every language
 # (the part of an archive readers actually read), tag pages over 40 tags × 5 languages, search
 # over 10,000 distinct two-word queries; donation prompts over every language, placement and
-# tag, resolved for random stories and readers, and events for every prompt and language. Each endpoint gets a warm-up pass (WARMUP seconds,
+# tag, resolved for random stories and readers, and events for every prompt and language; the
+# partner change feed in pages of 100 from random points (with a partner key the script makes),
+# each language's RSS, 40 tags' RSS per language, each language's first sitemap page and news
+# sitemap. Each endpoint gets a warm-up pass (WARMUP seconds,
 # default 5) before it is measured, as a node that has been serving for a while has its
 # readers' pages cached. DURATION (seconds, default 10), CONNECTIONS (default 64) and STORIES
 # can be set in the environment; BENCH_DIR keeps the SQLite archive. ENDPOINTS names the ones
@@ -76,12 +79,15 @@ start_server() {
   for _ in $(seq 200); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && return; sleep 0.1; done
   echo "the server did not start:" >&2; cat "$work/err" >&2; exit 1
 }
+# A partner whose rate the benchmark stays under.
+partner_key=$("$bin" partner create --name "Benchmark partner" --email bench@newsdesk.local \
+  --requests-per-minute 1000000 2>/dev/null)
 start_server
 
 # The URLs to spread requests over, read from the API itself.
 api="http://127.0.0.1:$PORT/api/v1"
-python3 - "$api" "$work" <<'PY'
-import json, sys, urllib.request, urllib.parse, random
+PARTNER_KEY="$partner_key" python3 - "$api" "$work" <<'PY'
+import json, os, sys, urllib.request, urllib.parse, random, time
 api, work = sys.argv[1], sys.argv[2]
 get = lambda path: json.load(urllib.request.urlopen(api + path))
 langs = [l["code"] for l in get("/languages")["items"]]
@@ -129,23 +135,46 @@ prompt_ids = sorted({p["id"] for l in langs for p in get(f"/donation-prompts?lan
 kinds = ["impression"] * 8 + ["click", "dismiss"]
 write("events", [f"/api/v1/donation-prompts/{i}/events\t" + json.dumps({"type": k, "lang": l})
                  for i in prompt_ids for k in kinds for l in langs])
+# Points in the change feed to read on from: where each page of 500 ends.
+partner = {"Authorization": "Bearer " + os.environ["PARTNER_KEY"]}
+cursors, since = [], ""
+while True:
+    page = json.load(urllib.request.urlopen(urllib.request.Request(
+        api + "/syndication/changes?limit=500" + since, headers=partner)))
+    cursors.append(page["next"])
+    since = "&since=" + page["next"]
+    if not page["has_more"]:
+        break
+write("changes", [f"/api/v1/syndication/changes?limit=100&since={c}" for c in cursors[:-1] or cursors])
+write("rss", [f"/api/v1/feeds/{l}.rss" for l in langs])
+# Tag pages are /api/v1/tags/<slug>/articles?lang=<lang>.
+write("tagrss", [f"/api/v1/feeds/{t.split('lang=')[1]}/tags/{t.split('/')[4]}.rss" for t in tags])
+write("sitemap", [f"/sitemaps/{l}-1.xml" for l in langs])
+write("news", [f"/sitemaps/news-{l}.xml" for l in langs])
+# A sitemap page built with nothing cached: the largest one there is.
+started = time.monotonic()
+body = urllib.request.urlopen(api.replace("/api/v1", "") + f"/sitemaps/{langs[0]}-1.xml").read()
+with open(f"{work}/sitemap-cold", "w") as f:
+    f.write(f"{body.count(b'<url>')} {time.monotonic() - started:.2f}")
 PY
 
 # A long-running node has its readers' pages in its cache; a pass before measuring gets there.
-warm() { # paths-file
-  wrk -t2 -c"$CONNECTIONS" -d"${WARMUP:-5}s" -H "User-Agent: Mozilla/5.0 (bench reader)" \
+warm() { # paths-file [HEADER]
+  local extra=(-H "User-Agent: Mozilla/5.0 (bench reader)")
+  if [ -n "${2:-}" ]; then extra+=(-H "$2"); fi
+  wrk -t2 -c"$CONNECTIONS" -d"${WARMUP:-5}s" "${extra[@]}" \
     -s bench/rotate.lua "http://127.0.0.1:$PORT" -- "$work/$1" >/dev/null
 }
 
-measure() { # name paths-file [METHOD] → "name|rps|p50|p99|errors|requests|rss after"
-  local report
-  if [ "$2" != "-" ] && [ "${3:-GET}" = GET ]; then warm "$2"; fi
+measure() { # name paths-file [METHOD [HEADER]] → "name|rps|p50|p99|errors|requests|rss after"
+  local report extra=(-H "User-Agent: Mozilla/5.0 (bench reader)")
+  if [ -n "${4:-}" ]; then extra+=(-H "$4"); fi
+  if [ "$2" != "-" ] && [ "${3:-GET}" = GET ]; then warm "$2" "${4:-}"; fi
   if [ "$2" = "-" ]; then
     report=$(wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "http://127.0.0.1:$PORT/healthz")
   else
     report=$(METHOD=${3:-GET} wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency \
-      -H "User-Agent: Mozilla/5.0 (bench reader)" -s bench/rotate.lua \
-      "http://127.0.0.1:$PORT" -- "$work/$2")
+      "${extra[@]}" -s bench/rotate.lua "http://127.0.0.1:$PORT" -- "$work/$2")
   fi
   local rps p50 p99 errors total
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$report")
@@ -162,10 +191,13 @@ results=("$(measure healthz -)")
 beacons=0 events=0
 for spec in article-by-slug:article tag-page:tag list-by-tag:list home-list:home most-read:mostread \
   search:search view-beacon:beacon:POST prompts-eligible:prompts prompt-resolve:resolve \
-  prompt-event:events:POST; do
-  IFS=: read -r name file method <<<"$spec"
+  prompt-event:events:POST change-feed:changes:GET:partner feed-rss:rss tag-rss:tagrss \
+  sitemap-page:sitemap news-sitemap:news; do
+  IFS=: read -r name file method auth <<<"$spec"
   [[ ",${ENDPOINTS:-$name}," == *",$name,"* ]] || continue
-  results+=("$(measure "$name" "$file" "${method:-GET}")")
+  header=""
+  if [ "${auth:-}" = partner ]; then header="Authorization: Bearer $partner_key"; fi
+  results+=("$(measure "$name" "$file" "${method:-GET}" "$header")")
   case $name in
     view-beacon) beacons=$(cut -d'|' -f6 <<<"${results[-1]}") ;;
     prompt-event) events=$(cut -d'|' -f6 <<<"${results[-1]}") ;;
@@ -187,6 +219,8 @@ for row in "${results[@]}"; do
 done
 printf '\npeak RSS: %d MB; %s stories × 5 languages; backend %s; %s connections, %ss per endpoint\n' \
   $((peak_kb / 1024)) "$STORIES" "${url%%:*}" "$CONNECTIONS" "$DURATION"
+read -r cold_urls cold_secs <"$work/sitemap-cold"
+printf 'uncached sitemap page: %s URLs in %s s\n' "$cold_urls" "$cold_secs"
 printf 'views: %s beacons answered with 202, %s more in the database after a clean shutdown\n' \
   "$beacons" "$counted"
 printf 'prompt events: %s answered with 202, %s more in the database after a clean shutdown\n' \

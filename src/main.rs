@@ -59,6 +59,26 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Manage partner sites.
+    Partner {
+        #[command(subcommand)]
+        command: PartnerCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PartnerCommand {
+    /// Let a partner site in, with every language and tag; prints its key, once.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Whom to contact about the partner's use.
+        #[arg(long)]
+        email: String,
+        /// Requests a minute, per node.
+        #[arg(long, default_value_t = 120)]
+        requests_per_minute: i32,
+    },
 }
 
 #[derive(Subcommand)]
@@ -120,6 +140,14 @@ fn main() -> ExitCode {
         Command::User {
             command: UserCommand::Create { email, name, role },
         } => create_user(config, &email, &name, &role),
+        Command::Partner {
+            command:
+                PartnerCommand::Create {
+                    name,
+                    email,
+                    requests_per_minute,
+                },
+        } => create_partner(config, &name, &email, requests_per_minute),
         Command::Openapi => unreachable!("handled above"),
     };
     match result {
@@ -188,6 +216,49 @@ fn create_user(config: Config, email: &str, name: &str, role: &str) -> Result<()
     let mut conn = state.db.get().map_err(|e| e.to_string())?;
     let user = users::insert(&mut conn, &email, &name, role, &hash).map_err(|e| e.to_string())?;
     println!("created {} ({}) with id {}", user.email, user.role, user.id);
+    Ok(())
+}
+
+fn create_partner(config: Config, name: &str, email: &str, rate: i32) -> Result<(), String> {
+    use newsdesk::articles::changes::{changed, Change};
+    use newsdesk::partners::{self, Fields, NewKey};
+    let email = Email::parse(email, "email").map_err(|_| "--email is not an email address")?;
+    let name = newsdesk::text::short_name(name, "name")
+        .map_err(|_| "--name must be 1 to 100 printable characters, without markup")?;
+    if !(1..=1_000_000).contains(&rate) {
+        return Err("--requests-per-minute must be between 1 and 1000000".into());
+    }
+    let state = AppState::init(config)?;
+    let key = NewKey::generate();
+    let fields = Fields {
+        name,
+        contact_email: email.as_str().to_owned(),
+        languages: Vec::new(),
+        tag_ids: Vec::new(),
+        requests_per_minute: rate,
+        expires_at: None,
+    };
+    let mut conn = state.db.get().map_err(|e| e.to_string())?;
+    let partner = conn
+        .transaction(|c| {
+            let partner = partners::insert(c, &fields, &key)?;
+            newsdesk::audit::record(
+                c,
+                &newsdesk::audit::Actor::system(),
+                "partner.create",
+                "partner",
+                &partner.id.to_string(),
+                serde_json::json!({ "name": partner.name, "key_prefix": key.prefix }),
+            )?;
+            changed(c, Change::Partner(partner.id))?;
+            Ok::<_, newsdesk::error::AppError>(partner)
+        })
+        .map_err(|e| e.to_string())?;
+    eprintln!(
+        "created partner {} ({}); its key, shown only this once:",
+        partner.id, partner.name
+    );
+    println!("{}", key.key);
     Ok(())
 }
 
@@ -292,6 +363,9 @@ async fn serve(config: Config, demo: bool) -> Result<(), String> {
                 println!("  Demo content created. Sign in as the demo admin (shown only this once):");
                 println!("    email:    {}", admin.email);
                 println!("    password: {}", admin.password);
+                println!();
+                println!("  A partner key for the change feed (also shown only this once):");
+                println!("    partner key: {}", admin.partner_key);
                 println!();
             }
             None => println!(

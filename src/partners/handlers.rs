@@ -17,7 +17,7 @@ use crate::error::{AppError, AppResult, FieldErrors};
 use crate::http::{self as http_util, Current, IfMatch};
 use crate::pagination::{IdCursor, Limit};
 use crate::partners::usage::{self, DayUsage};
-use crate::partners::{self, Fields, KeyRow, NewKey, PartnerRow};
+use crate::partners::{self, Fields, KeyInfo, NewKey, PartnerRow};
 use crate::problem_responses;
 use crate::text::short_name;
 use crate::users::Email;
@@ -44,7 +44,7 @@ const MAX_USAGE_DAYS: i64 = 366;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePartner {
-    /// Plain text, at most 200 characters.
+    /// Plain text, 1 to 100 characters.
     #[schema(example = "Caucasus Regional Daily")]
     pub name: String,
     #[schema(example = "syndication@partner.example")]
@@ -108,7 +108,7 @@ pub struct PartnerResponse {
     /// When a key of the partner last made a request (written within `VIEW_FLUSH_MS`).
     pub last_used_at: Option<DateTime<Utc>>,
     /// Keys that work, or stopped working within the last day, newest first.
-    pub keys: Vec<KeyRow>,
+    pub keys: Vec<KeyInfo>,
     pub version: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -177,7 +177,10 @@ pub struct PartnerUsage {
 }
 
 fn response(conn: &mut DbConn, row: PartnerRow) -> AppResult<PartnerResponse> {
-    let keys = partners::keys_of(conn, &[row.id])?;
+    let keys = partners::keys_of(conn, &[row.id])?
+        .into_iter()
+        .map(KeyInfo::from)
+        .collect();
     let mut tag_slugs = Vec::new();
     for id in row.tag_ids() {
         // A tag deleted since is no longer named, and no story carries it.

@@ -9,7 +9,7 @@ pub mod access;
 pub mod handlers;
 pub mod usage;
 
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -55,22 +55,38 @@ impl PartnerRow {
     }
 }
 
-/// A key as lists show it: never the key itself.
-#[derive(Debug, Clone, Queryable, Selectable, Serialize, ToSchema)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = partner_keys)]
 pub struct KeyRow {
     pub id: i64,
-    #[serde(skip)]
     pub partner_id: i64,
+    pub prefix: String,
+    pub created_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// A key as lists show it: never the key itself.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct KeyInfo {
+    pub id: i64,
     /// The key's first characters, to recognise it by.
     #[schema(example = "ndp_3f9a1c07")]
     pub prefix: String,
-    #[schema(value_type = chrono::DateTime<chrono::Utc>)]
-    pub created_at: NaiveDateTime,
+    pub created_at: DateTime<Utc>,
     /// When the key stops working: absent for a current key; in the future during a
     /// rotation's grace period.
-    #[schema(value_type = Option<chrono::DateTime<chrono::Utc>>)]
-    pub revoked_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<KeyRow> for KeyInfo {
+    fn from(k: KeyRow) -> KeyInfo {
+        KeyInfo {
+            id: k.id,
+            prefix: k.prefix,
+            created_at: k.created_at.and_utc(),
+            revoked_at: k.revoked_at.map(|t| t.and_utc()),
+        }
+    }
 }
 
 /// A partner's fields as validated for writing.

@@ -104,3 +104,83 @@ async fn the_demo_has_stories_in_every_language_status_and_type() {
         .iter()
         .all(|p| p["totals"]["impressions"].as_i64() > Some(0)));
 }
+
+/// A partner with the demo's key follows the change feed from the start to the end, then sees
+/// a newly published story as an upsert and an unpublished one as a tombstone.
+#[actix_web::test]
+async fn the_demo_partner_follows_the_change_feed() {
+    use serde_json::json;
+    let app = TestApp::new().await;
+    let demo = newsdesk::tools::demo::seed(&app.state).unwrap().unwrap();
+    let key = demo.partner_key;
+    assert!(key.starts_with("ndp_"));
+    let login = app.login(&demo.email, &demo.password).await;
+    let token = login.body["access_token"].as_str().unwrap().to_owned();
+
+    let mut since = String::new();
+    let mut upserts = BTreeSet::new();
+    loop {
+        let page = app
+            .get(
+                &format!("/api/v1/syndication/changes?limit=7{since}"),
+                Some(&key),
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        for c in page.body["items"].as_array().unwrap() {
+            assert_eq!(c["action"], "upsert", "{c}");
+            upserts.insert((
+                c["id"].as_i64().unwrap(),
+                c["lang"].as_str().unwrap().to_owned(),
+            ));
+        }
+        since = format!("&since={}", page.body["next"].as_str().unwrap());
+        if page.body["has_more"] == false {
+            break;
+        }
+    }
+    // Every published translation of the demo, each once.
+    let mut published = BTreeSet::new();
+    for lang in ["az", "en", "hy", "ka", "ru"] {
+        let list = app
+            .get(&format!("/api/v1/articles?lang={lang}&limit=100"), None)
+            .await;
+        for item in list.body["items"].as_array().unwrap() {
+            published.insert((item["id"].as_i64().unwrap(), lang.to_owned()));
+        }
+    }
+    assert!(published.len() > 5);
+    assert_eq!(upserts, published);
+
+    let made = app
+        .post(
+            "/api/v1/admin/articles",
+            &token,
+            json!({"type": "news", "syndicate": true,
+                   "translation": {"lang": "en", "title": "Breaking", "body": "<p>News.</p>"}}),
+        )
+        .await;
+    let id = made.body["id"].as_i64().unwrap();
+    app.transition(&token, id, "en", json!({"status": "published"}))
+        .await;
+    let page = app
+        .get(
+            &format!("/api/v1/syndication/changes?{}", &since[1..]),
+            Some(&key),
+        )
+        .await;
+    assert_eq!(page.body["items"][0]["action"], "upsert");
+    assert_eq!(page.body["items"][0]["item"]["title"], "Breaking");
+    let since = page.body["next"].as_str().unwrap().to_owned();
+    app.transition(&token, id, "en", json!({"status": "draft"}))
+        .await;
+    let page = app
+        .get(
+            &format!("/api/v1/syndication/changes?since={since}"),
+            Some(&key),
+        )
+        .await;
+    assert_eq!(page.body["items"][0]["action"], "delete");
+    assert_eq!(page.body["items"][0]["id"], id);
+    assert_eq!(page.body["items"][0]["reason"], "unpublished");
+}

@@ -7,6 +7,7 @@ mod stories;
 use chrono::Duration;
 
 use crate::app::AppState;
+use crate::articles::changes::{self, Change};
 use crate::articles::translations::{self, Row, Source, Text};
 use crate::articles::{self, entries, Image, Status, StoryFields};
 use crate::auth::Role;
@@ -14,6 +15,7 @@ use crate::db::{now, DbConn};
 use crate::error::AppResult;
 use crate::html::Sanitizer;
 use crate::languages;
+use crate::partners::{self, Fields, NewKey};
 use crate::prompts::{self, Draft, PromptStatus, PromptText};
 use crate::slug::Slug;
 use crate::tags::{self, NameInput};
@@ -21,10 +23,12 @@ use crate::users::{self, Email};
 
 pub const DEMO_ADMIN_EMAIL: &str = "admin@newsdesk.local";
 
-/// The credentials of the admin account the demo created.
+/// The credentials of the admin account the demo created, and the key of its partner.
 pub struct DemoAdmin {
     pub email: String,
     pub password: String,
+    /// A partner key for the change feed: every language and tag, 600 requests a minute.
+    pub partner_key: String,
 }
 
 /// Seeds the demo content unless the database already has users or languages. Returns the
@@ -51,9 +55,20 @@ pub fn seed(state: &AppState) -> AppResult<Option<DemoAdmin>> {
         }
         seed_stories(c, &state.sanitizer, admin.id, &journalists)?;
         seed_prompts(c, &state.sanitizer, &state.config.public_site_url, admin.id)?;
+        let key = NewKey::generate();
+        let partner = Fields {
+            name: "Demo partner".into(),
+            contact_email: "partner@newsdesk.local".into(),
+            languages: Vec::new(),
+            tag_ids: Vec::new(),
+            requests_per_minute: 600,
+            expires_at: None,
+        };
+        partners::insert(c, &partner, &key)?;
         Ok(Some(DemoAdmin {
             email: DEMO_ADMIN_EMAIL.to_owned(),
             password,
+            partner_key: key.key,
         }))
     })
 }
@@ -77,6 +92,7 @@ fn seed_stories(
         tags::insert(c, Some(Slug::parse(tag.slug, "slug")?), tag.kind, &names)?;
     }
     let mut published = Vec::new();
+    let mut written = Vec::new();
     for story in stories::STORIES {
         let slugs: Vec<String> = story.tags.iter().map(|t| (*t).to_owned()).collect();
         let author = journalists.get(story.byline).copied().unwrap_or(admin);
@@ -122,8 +138,11 @@ fn seed_stories(
                 let action = format!("transition:{}", text.status.as_str());
                 let saved = translations::write(c, &t, t.version, row, &action, Some(admin))?;
                 if text.status == Status::Published {
-                    published.push((saved.id, saved.lang));
+                    published.push((saved.id, saved.lang.clone()));
                 }
+                written.push(saved);
+            } else {
+                written.push(t);
             }
         }
         for (lang, bodies) in story.entries {
@@ -134,6 +153,8 @@ fn seed_stories(
             }
         }
     }
+    // Through the change pipeline, as any write: item cards, the search index, the change feed.
+    changes::changed(c, Change::Translations(&written))?;
     // Readers for "Most read": a different number of views for each story over three days.
     let today = chrono::Utc::now().date_naive();
     let mut views = Vec::new();
