@@ -2,11 +2,25 @@
 //! `cursor` naming where the previous page ended.
 
 use chrono::NaiveDateTime;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::error::{AppError, AppResult};
 
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
+
+/// The query of a list paged by id: `limit` and the `cursor` a previous page returned.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1 to 100.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+}
 
 /// A page size that is known to be in range.
 #[derive(Debug, Clone, Copy)]

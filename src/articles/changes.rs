@@ -7,7 +7,7 @@
 
 use diesel::prelude::*;
 
-use crate::articles::projections::change_log::{self, Touched};
+use crate::articles::projections::change_log::{self, Credited, Deleted, Touched};
 use crate::articles::projections::{cards, search_index};
 use crate::articles::translations::Translation;
 use crate::db::schema::content_version;
@@ -71,16 +71,16 @@ pub fn changed(conn: &mut DbConn, change: Change) -> AppResult<()> {
         } => {
             search_index::remove(conn, translation_id)?;
             cards::refresh(conn, article_id)?;
-            change_log::translation_deleted(conn, seq, translation_id)?;
+            change_log::deleted(conn, seq, Deleted::Translation(translation_id))?;
         }
         Change::Story(id) => {
             cards::refresh(conn, id)?;
             change_log::sync(conn, seq, Touched::Stories(&[id]))?;
         }
         // Its cards and index entries went with its translations.
-        Change::StoryDeleted(id) => change_log::story_deleted(conn, seq, id)?,
-        Change::Tag(id) => change_log::tag_changed(conn, seq, id)?,
-        Change::User(id) => change_log::byline_changed(conn, seq, id)?,
+        Change::StoryDeleted(id) => change_log::deleted(conn, seq, Deleted::Story(id))?,
+        Change::Tag(id) => change_log::facts_changed(conn, seq, Credited::Tag(id))?,
+        Change::User(id) => change_log::facts_changed(conn, seq, Credited::Person(id))?,
         // What every node shows of languages, prompts and entries, and the partner keys it
         // lets in, are read afresh in the next cache generation; partners' items carry none
         // of it.

@@ -17,6 +17,45 @@ problem_responses!(
 
 const XML: &str = "application/xml; charset=utf-8";
 
+/// What a feed route answers besides problems: the feed in the format its extension names, or
+/// 304.
+pub struct FeedAnswers;
+
+impl utoipa::IntoResponses for FeedAnswers {
+    fn responses() -> std::collections::BTreeMap<
+        String,
+        utoipa::openapi::RefOr<utoipa::openapi::response::Response>,
+    > {
+        use utoipa::openapi::content::ContentBuilder;
+        use utoipa::openapi::header::Header;
+        use utoipa::openapi::response::ResponseBuilder;
+        use utoipa::openapi::schema::{Object, Type};
+        let mut feed = ResponseBuilder::new()
+            .description("The feed: RSS 2.0, Atom 1.0 or JSON Feed 1.1, as the extension says");
+        for (media_type, kind) in [
+            ("application/rss+xml", Type::String),
+            ("application/atom+xml", Type::String),
+            ("application/feed+json", Type::Object),
+        ] {
+            let content = ContentBuilder::new()
+                .schema(Some(Object::with_type(kind)))
+                .build();
+            feed = feed.content(media_type, content);
+        }
+        for name in ["ETag", "Cache-Control", "Last-Modified"] {
+            feed = feed.header(name, Header::new(Object::with_type(Type::String)));
+        }
+        let unchanged =
+            ResponseBuilder::new().description("Not modified since the ETag in `If-None-Match`");
+        [
+            ("200".to_owned(), feed.build().into()),
+            ("304".to_owned(), unchanged.build().into()),
+        ]
+        .into_iter()
+        .collect()
+    }
+}
+
 async fn feed(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -55,14 +94,7 @@ async fn feed(
     tag = "feeds",
     params(("lang" = String, Path, example = "ka"),
         ("format" = String, Path, description = "`rss`, `atom` or `json`", example = "rss")),
-    responses(
-        (status = 200, description = "The feed",
-            content((String = "application/rss+xml"), (String = "application/atom+xml"),
-                (Object = "application/feed+json")),
-            headers(("ETag" = String), ("Cache-Control" = String), ("Last-Modified" = String))),
-        (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
-        FeedErrors
-    )
+    responses(FeedAnswers, FeedErrors)
 )]
 pub async fn language_feed(
     req: HttpRequest,
@@ -81,14 +113,7 @@ pub async fn language_feed(
     params(("lang" = String, Path, example = "ka"),
         ("slug" = String, Path, example = "georgia-russia"),
         ("format" = String, Path, description = "`rss`, `atom` or `json`", example = "atom")),
-    responses(
-        (status = 200, description = "The feed",
-            content((String = "application/rss+xml"), (String = "application/atom+xml"),
-                (Object = "application/feed+json")),
-            headers(("ETag" = String), ("Cache-Control" = String), ("Last-Modified" = String))),
-        (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
-        FeedErrors
-    )
+    responses(FeedAnswers, FeedErrors)
 )]
 pub async fn tag_feed(
     req: HttpRequest,
@@ -107,14 +132,7 @@ pub async fn tag_feed(
     params(("lang" = String, Path, example = "ka"),
         ("id" = i64, Path, description = "The author's id, as bylines give it"),
         ("format" = String, Path, description = "`rss`, `atom` or `json`", example = "json")),
-    responses(
-        (status = 200, description = "The feed",
-            content((String = "application/rss+xml"), (String = "application/atom+xml"),
-                (Object = "application/feed+json")),
-            headers(("ETag" = String), ("Cache-Control" = String), ("Last-Modified" = String))),
-        (status = 304, description = "Not modified since the ETag in `If-None-Match`"),
-        FeedErrors
-    )
+    responses(FeedAnswers, FeedErrors)
 )]
 pub async fn author_feed(
     req: HttpRequest,

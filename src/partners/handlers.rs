@@ -15,7 +15,7 @@ use crate::auth::{AuthUser, Role};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::http::{self as http_util, Current, IfMatch};
-use crate::pagination::{IdCursor, Limit};
+use crate::pagination::{IdCursor, Limit, PageQuery};
 use crate::partners::usage::{self, DayUsage};
 use crate::partners::{self, Fields, KeyInfo, NewKey, PartnerRow};
 use crate::problem_responses;
@@ -129,17 +129,6 @@ pub struct PartnerList {
     pub items: Vec<PartnerResponse>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct PartnerListQuery {
-    /// Page size, 1 to 100.
-    #[param(minimum = 1, maximum = 100, default = 20)]
-    pub limit: Option<i64>,
-    /// `next_cursor` from the previous page.
-    pub cursor: Option<String>,
 }
 
 /// A key rotation.
@@ -260,16 +249,21 @@ fn expiry(f: &mut FieldErrors, at: Option<DateTime<Utc>>) -> Option<chrono::Naiv
     at.and_then(|t| f.check(crate::dates::body_time("expires_at", t)))
 }
 
-fn stale(row: &PartnerRow) -> AppError {
-    http_util::stale(
-        "this partner",
-        Current {
-            version: row.version,
-            etag: row.etag(),
-            updated_at: row.updated_at,
-            updated_by: serde_json::Value::Null,
-        },
-    )
+/// Partner `id` as it stands, if `if_match` names it; 412 with its current version if not.
+fn current(conn: &mut DbConn, id: i64, if_match: &IfMatch) -> AppResult<PartnerRow> {
+    let row = partners::find(conn, id)?;
+    if !if_match.matches(&row.etag()) {
+        return Err(http_util::stale(
+            "this partner",
+            Current {
+                version: row.version,
+                etag: row.etag(),
+                updated_at: row.updated_at,
+                updated_by: serde_json::Value::Null,
+            },
+        ));
+    }
+    Ok(row)
 }
 
 /// Let a partner site in. Admins only. The answer holds the partner's key, once.
@@ -347,13 +341,13 @@ pub async fn create_partner(
     path = "/api/v1/admin/partners",
     tag = "partners",
     security(("bearer" = [])),
-    params(PartnerListQuery),
+    params(PageQuery),
     responses((status = 200, description = "A page of partners", body = PartnerList), PartnerReadErrors)
 )]
 pub async fn list_partners(
     state: web::Data<AppState>,
     caller: AuthUser,
-    query: web::Query<PartnerListQuery>,
+    query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     caller.require(Role::Admin)?;
     let q = query.into_inner();
@@ -441,10 +435,7 @@ pub async fn update_partner(
     let (partner, etag) = state
         .db
         .transaction(move |c| {
-            let row = partners::find(c, id)?;
-            if !if_match.matches(&row.etag()) {
-                return Err(stale(&row));
-            }
+            let row = current(c, id, &if_match)?;
             let mut f = FieldErrors::default();
             let changed: Vec<&str> = [
                 ("name", b.name.is_some()),
@@ -517,10 +508,7 @@ pub async fn delete_partner(
     state
         .db
         .transaction(move |c| {
-            let row = partners::find(c, id)?;
-            if !if_match.matches(&row.etag()) {
-                return Err(stale(&row));
-            }
+            let row = current(c, id, &if_match)?;
             partners::delete(c, id)?;
             audit::record(
                 c,

@@ -157,20 +157,40 @@ pub fn keys_of(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<KeyRow>> {
         .load(c))?)
 }
 
+/// The columns a partner's [`Fields`] are stored in.
+#[derive(Insertable, AsChangeset)]
+#[diesel(table_name = partners, treat_none_as_null = true)]
+struct Stored<'a> {
+    name: &'a str,
+    contact_email: &'a str,
+    languages: String,
+    tags: String,
+    requests_per_minute: i32,
+    expires_at: Option<NaiveDateTime>,
+    version: i32,
+    updated_at: NaiveDateTime,
+}
+
+impl Fields {
+    fn stored(&self, version: i32) -> Stored<'_> {
+        Stored {
+            name: &self.name,
+            contact_email: &self.contact_email,
+            languages: json_list(&self.languages),
+            tags: json_list(&self.tag_ids),
+            requests_per_minute: self.requests_per_minute,
+            expires_at: self.expires_at,
+            version,
+            updated_at: now(),
+        }
+    }
+}
+
 pub fn insert(conn: &mut DbConn, f: &Fields, key: &NewKey) -> AppResult<PartnerRow> {
-    let at = now();
+    let stored = f.stored(1);
+    let created = stored.updated_at;
     let row = db_run!(conn, |c| diesel::insert_into(partners::table)
-        .values((
-            partners::name.eq(&f.name),
-            partners::contact_email.eq(&f.contact_email),
-            partners::languages.eq(json_list(&f.languages)),
-            partners::tags.eq(json_list(&f.tag_ids)),
-            partners::requests_per_minute.eq(f.requests_per_minute),
-            partners::expires_at.eq(f.expires_at),
-            partners::version.eq(1),
-            partners::created_at.eq(at),
-            partners::updated_at.eq(at),
-        ))
+        .values((&stored, partners::created_at.eq(created)))
         .returning(PartnerRow::as_returning())
         .get_result(c))?;
     add_key(conn, row.id, key)?;
@@ -179,22 +199,13 @@ pub fn insert(conn: &mut DbConn, f: &Fields, key: &NewKey) -> AppResult<PartnerR
 
 /// Writes `f` over partner `id` at `version`; 412 is the caller's to raise when it lost.
 pub fn update(conn: &mut DbConn, id: i64, version: i32, f: &Fields) -> AppResult<PartnerRow> {
-    let at = now();
+    let stored = f.stored(version + 1);
     db_run!(conn, |c| diesel::update(
         partners::table
             .filter(partners::id.eq(id))
             .filter(partners::version.eq(version))
     )
-    .set((
-        partners::name.eq(&f.name),
-        partners::contact_email.eq(&f.contact_email),
-        partners::languages.eq(json_list(&f.languages)),
-        partners::tags.eq(json_list(&f.tag_ids)),
-        partners::requests_per_minute.eq(f.requests_per_minute),
-        partners::expires_at.eq(f.expires_at),
-        partners::version.eq(version + 1),
-        partners::updated_at.eq(at),
-    ))
+    .set(&stored)
     .returning(PartnerRow::as_returning())
     .get_result(c)
     .optional())?

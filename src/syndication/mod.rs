@@ -109,7 +109,8 @@ pub struct ChangeEntry {
     pub item: Option<Value>,
 }
 
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = sc)]
 pub struct Row {
     pub id: i64,
     pub seq: i64,
@@ -139,17 +140,7 @@ pub fn rows_after(
         if !any_lang {
             q = q.filter(sc::lang.eq_any(langs));
         }
-        q.select((
-            sc::id,
-            sc::seq,
-            sc::article_id,
-            sc::lang,
-            sc::translation_id,
-            sc::action,
-            sc::reason,
-            sc::changed_at,
-        ))
-        .load(c)
+        q.select(Row::as_select()).load(c)
     })?)
 }
 
@@ -159,16 +150,7 @@ pub fn row_of(conn: &mut DbConn, article_id: i64, lang: &str) -> AppResult<Optio
     Ok(db_run!(conn, |c| sc::table
         .filter(sc::article_id.eq(article_id))
         .filter(sc::lang.eq(&lang))
-        .select((
-            sc::id,
-            sc::seq,
-            sc::article_id,
-            sc::lang,
-            sc::translation_id,
-            sc::action,
-            sc::reason,
-            sc::changed_at,
-        ))
+        .select(Row::as_select())
         .first(c)
         .optional())?)
 }

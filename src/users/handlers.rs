@@ -3,7 +3,7 @@
 use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use serde_json::json;
 
@@ -13,7 +13,7 @@ use crate::audit::{self, Actor};
 use crate::auth::password::Password;
 use crate::auth::{sessions, AuthUser, Role};
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::pagination::{IdCursor, Limit};
+use crate::pagination::{IdCursor, Limit, PageQuery};
 use crate::problem_responses;
 use crate::users::{self, parse_display_name, Email, UserChanges, UserResponse};
 
@@ -64,30 +64,19 @@ pub struct UserList {
     pub next_cursor: Option<String>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-#[into_params(parameter_in = Query)]
-pub struct UserListQuery {
-    /// Page size, 1 to 100.
-    #[param(minimum = 1, maximum = 100, default = 20)]
-    pub limit: Option<i64>,
-    /// `next_cursor` from the previous page.
-    pub cursor: Option<String>,
-}
-
 /// List accounts.
 #[utoipa::path(
     get,
     path = "/api/v1/admin/users",
     tag = "users",
     security(("bearer" = [])),
-    params(UserListQuery),
+    params(PageQuery),
     responses((status = 200, description = "A page of accounts", body = UserList), UserReadErrors)
 )]
 pub async fn list_users(
     state: web::Data<AppState>,
     caller: AuthUser,
-    query: web::Query<UserListQuery>,
+    query: web::Query<PageQuery>,
 ) -> AppResult<HttpResponse> {
     caller.require(Role::Admin)?;
     let limit = Limit::parse(query.limit)?;

@@ -378,6 +378,22 @@ impl TestApp {
         id
     }
 
+    /// Adds a translation of story `id` in `lang` titled `title`, and publishes it.
+    pub async fn publish_translation(&self, token: &str, id: i64, lang: &str, title: &str) {
+        let made = self
+            .post(
+                &format!("/api/v1/admin/articles/{id}/translations/{lang}"),
+                token,
+                json!({"title": title, "body": format!("<p>{title}.</p>")}),
+            )
+            .await;
+        assert_eq!(made.status, 201, "{}", made.body);
+        let published = self
+            .transition(token, id, lang, json!({"status": "published"}))
+            .await;
+        assert_eq!(published.status, 200, "{}", published.body);
+    }
+
     /// The slug of a story's translation.
     pub async fn slug_of(&self, token: &str, id: i64, lang: &str) -> String {
         let (t, _) = self.translation(token, id, lang).await;

@@ -411,15 +411,7 @@ async fn the_change_feed_follows_every_publication_edit_and_withdrawal() {
     assert!(changes[0]["version"].as_i64().unwrap() > first_version);
 
     // A second language is a second item.
-    let ka = app
-        .post(
-            &format!("/api/v1/admin/articles/{offered}/translations/ka"),
-            &editor,
-            json!({"title": "მოლაპარაკებები განახლდება", "body": "<p>ტექსტი</p>"}),
-        )
-        .await;
-    assert_eq!(ka.status, 201, "{}", ka.body);
-    app.transition(&editor, offered, "ka", json!({"status": "published"}))
+    app.publish_translation(&editor, offered, "ka", "მოლაპარაკებები განახლდება")
         .await;
     let (changes, cursor) = follow(&app, &key, Some(&cursor), "").await;
     assert_eq!(
@@ -638,15 +630,7 @@ async fn every_ninjs_item_validates_against_iptcs_schema() {
         &["georgia", "georgia-russia"],
     )
     .await;
-    let ru = app
-        .post(
-            &format!("/api/v1/admin/articles/{id}/translations/ru"),
-            &editor,
-            json!({"title": "Переговоры возобновятся", "body": "<p>Текст</p>"}),
-        )
-        .await;
-    assert_eq!(ru.status, 201, "{}", ru.body);
-    app.transition(&editor, id, "ru", json!({"status": "published"}))
+    app.publish_translation(&editor, id, "ru", "Переговоры возобновятся")
         .await;
     let withdrawn = syndicated_story(&app, &editor, "en", "Withdrawn", &[]).await;
     app.transition(&editor, withdrawn, "en", json!({"status": "draft"}))
@@ -839,4 +823,40 @@ fn no_change_is_skipped_while_writers_race_a_reader() {
     });
     assert!(!truth.is_empty());
     assert_eq!(copy, truth);
+}
+
+/// A key revoked through one node stops working on another within `CONTENT_FRESHNESS_MS`.
+#[actix_web::test]
+async fn a_revoked_key_stops_working_on_every_node_within_the_freshness_bound() {
+    let (app, _) = TestApp::newsroom().await;
+    let admin = app.token_for(Role::Admin).await;
+    let (id, key, _) = partner(&app, &admin, json!({})).await;
+    let other = app.second_node();
+    // Let the second node read the content version once, then the keys.
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(other.get(CHANGES, Some(&key)).await.status, 200);
+    let rotated = app
+        .post(
+            &format!("{PARTNERS}/{id}/keys"),
+            &admin,
+            json!({"grace_hours": 0}),
+        )
+        .await;
+    assert_eq!(rotated.status, 201);
+    let bound = std::time::Duration::from_millis(app.state.config.content_freshness_ms);
+    let started = std::time::Instant::now();
+    loop {
+        let status = other.get(CHANGES, Some(&key)).await.status;
+        if status == 401 {
+            break;
+        }
+        assert!(
+            started.elapsed() < bound + std::time::Duration::from_millis(500),
+            "the other node still lets the revoked key in after {:?}",
+            started.elapsed()
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let new_key = rotated.body["key"].as_str().unwrap();
+    assert_eq!(other.get(CHANGES, Some(new_key)).await.status, 200);
 }

@@ -44,36 +44,21 @@ pub enum Touched<'a> {
 /// published in a syndicated story (its text or facts may have changed), a tombstone for each
 /// that partners had and may no longer have.
 pub fn sync(conn: &mut DbConn, seq: i64, touched: Touched) -> AppResult<()> {
-    let current: Vec<(i64, i64, String, String, bool)> = match touched {
-        Touched::Translations(ids) => {
-            let ids = ids.to_vec();
-            db_run!(conn, |c| translations::table
-                .inner_join(articles::table)
-                .filter(translations::id.eq_any(&ids))
-                .select((
-                    translations::id,
-                    translations::article_id,
-                    translations::lang,
-                    translations::status,
-                    articles::syndicate,
-                ))
-                .load(c))?
-        }
-        Touched::Stories(ids) => {
-            let ids = ids.to_vec();
-            db_run!(conn, |c| translations::table
-                .inner_join(articles::table)
-                .filter(translations::article_id.eq_any(&ids))
-                .select((
-                    translations::id,
-                    translations::article_id,
-                    translations::lang,
-                    translations::status,
-                    articles::syndicate,
-                ))
-                .load(c))?
-        }
-    };
+    let current: Vec<(i64, i64, String, String, bool)> = db_run!(conn, |c| {
+        let q = translations::table.inner_join(articles::table).into_boxed();
+        let q = match touched {
+            Touched::Translations(ids) => q.filter(translations::id.eq_any(ids)),
+            Touched::Stories(ids) => q.filter(translations::article_id.eq_any(ids)),
+        };
+        q.select((
+            translations::id,
+            translations::article_id,
+            translations::lang,
+            translations::status,
+            articles::syndicate,
+        ))
+        .load(c)
+    })?;
     if current.is_empty() {
         return Ok(());
     }
@@ -108,71 +93,65 @@ pub fn sync(conn: &mut DbConn, seq: i64, touched: Touched) -> AppResult<()> {
     Ok(())
 }
 
-/// Tombstones for a deleted translation. One partners already had as withdrawn moves too, so
-/// they learn it will not come back.
-pub fn translation_deleted(conn: &mut DbConn, seq: i64, translation_id: i64) -> AppResult<()> {
+/// What was deleted.
+pub enum Deleted {
+    Translation(i64),
+    Story(i64),
+}
+
+/// Tombstones for what was deleted. A translation partners already had as withdrawn moves too,
+/// so they learn it will not come back.
+pub fn deleted(conn: &mut DbConn, seq: i64, what: Deleted) -> AppResult<()> {
     let at = now();
-    db_run!(conn, |c| diesel::update(
-        sc::table.filter(sc::translation_id.eq(translation_id))
-    )
-    .set((
+    let tombstone = (
         sc::seq.eq(seq),
         sc::action.eq(DELETE),
         sc::reason.eq(reason::DELETED),
         sc::changed_at.eq(at),
-    ))
-    .execute(c))?;
+    );
+    db_run!(conn, |c| match what {
+        Deleted::Translation(id) => {
+            diesel::update(sc::table.filter(sc::translation_id.eq(id)))
+                .set(tombstone)
+                .execute(c)
+        }
+        Deleted::Story(id) => diesel::update(sc::table.filter(sc::article_id.eq(id)))
+            .set(tombstone)
+            .execute(c),
+    })?;
     Ok(())
 }
 
-/// Tombstones for every translation of a deleted story, as for [`translation_deleted`].
-pub fn story_deleted(conn: &mut DbConn, seq: i64, article_id: i64) -> AppResult<()> {
-    let at = now();
-    db_run!(conn, |c| diesel::update(
-        sc::table.filter(sc::article_id.eq(article_id))
-    )
-    .set((
-        sc::seq.eq(seq),
-        sc::action.eq(DELETE),
-        sc::reason.eq(reason::DELETED),
-        sc::changed_at.eq(at),
-    ))
-    .execute(c))?;
-    Ok(())
+/// Whose stories a change to a shared fact touches.
+pub enum Credited {
+    /// The stories carrying a tag (its names are part of what partners get).
+    Tag(i64),
+    /// The stories crediting a person (their name is).
+    Person(i64),
 }
 
-/// Announces again every offered translation of the stories that carry tag `tag_id` (its names
-/// are part of what partners get).
-pub fn tag_changed(conn: &mut DbConn, seq: i64, tag_id: i64) -> AppResult<()> {
+/// Announces again every offered translation of the stories `who` touches.
+pub fn facts_changed(conn: &mut DbConn, seq: i64, who: Credited) -> AppResult<()> {
+    let stories: Vec<i64> = db_run!(conn, |c| match who {
+        Credited::Tag(id) => article_tags::table
+            .filter(article_tags::tag_id.eq(id))
+            .select(article_tags::article_id)
+            .load(c),
+        Credited::Person(id) => article_bylines::table
+            .filter(article_bylines::user_id.eq(id))
+            .select(article_bylines::article_id)
+            .load(c),
+    })?;
     let at = now();
-    db_run!(conn, |c| diesel::update(
-        sc::table.filter(sc::action.eq(UPSERT)).filter(
-            sc::article_id.eq_any(
-                article_tags::table
-                    .filter(article_tags::tag_id.eq(tag_id))
-                    .select(article_tags::article_id)
-            )
+    for chunk in stories.chunks(10_000) {
+        db_run!(conn, |c| diesel::update(
+            sc::table
+                .filter(sc::action.eq(UPSERT))
+                .filter(sc::article_id.eq_any(chunk))
         )
-    )
-    .set((sc::seq.eq(seq), sc::changed_at.eq(at)))
-    .execute(c))?;
-    Ok(())
-}
-
-/// Announces again every offered translation of the stories that credit user `user_id`.
-pub fn byline_changed(conn: &mut DbConn, seq: i64, user_id: i64) -> AppResult<()> {
-    let at = now();
-    db_run!(conn, |c| diesel::update(
-        sc::table.filter(sc::action.eq(UPSERT)).filter(
-            sc::article_id.eq_any(
-                article_bylines::table
-                    .filter(article_bylines::user_id.eq(user_id))
-                    .select(article_bylines::article_id)
-            )
-        )
-    )
-    .set((sc::seq.eq(seq), sc::changed_at.eq(at)))
-    .execute(c))?;
+        .set((sc::seq.eq(seq), sc::changed_at.eq(at)))
+        .execute(c))?;
+    }
     Ok(())
 }
 
