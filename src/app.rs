@@ -58,6 +58,8 @@ pub struct AppState {
     pub partner_limits: RateLimits,
     /// Partner usage counted and not yet written.
     pub partner_usage: Arc<UsageCounter>,
+    /// Requests and their latency by route, for `GET /metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -94,6 +96,7 @@ impl AppState {
             partner_keys: Default::default(),
             partner_limits: Default::default(),
             partner_usage: Default::default(),
+            metrics: Default::default(),
             db,
             config,
         }))
@@ -255,7 +258,18 @@ async fn request_context(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     let status = res.status().as_u16();
-    let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let took = started.elapsed();
+    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
+        let route = res.request().match_pattern();
+        let method = res.request().method().as_str().to_owned();
+        state.metrics.record(
+            route.as_deref().unwrap_or("unmatched"),
+            &method,
+            status,
+            took,
+        );
+    }
+    let elapsed_ms = took.as_secs_f64() * 1000.0;
     span.in_scope(|| {
         if status >= 500 {
             tracing::error!(status, elapsed_ms, "request failed");

@@ -69,6 +69,8 @@ pub struct Config {
     /// Where clients reach this API, for links feeds give to themselves (`rel="self"`):
     /// `http://<BIND_ADDRESS>` unless set.
     pub public_api_url: String,
+    /// The bearer token `GET /metrics` asks for; without one, only this machine may read it.
+    pub metrics_token: Option<String>,
     /// The newsroom's name, as feeds and the news sitemap give it.
     pub newsroom_name: String,
     /// The copyright notice syndicated items carry; empty: none.
@@ -130,6 +132,7 @@ impl Config {
             view_flush_ms: 1000,
             prompt_events_per_minute: 300,
             public_api_url: "http://127.0.0.1:8080".into(),
+            metrics_token: None,
             newsroom_name: "Newsdesk".into(),
             copyright_notice: String::new(),
             usage_terms: String::new(),
@@ -194,6 +197,7 @@ impl Config {
             Some(v) => v.trim_end_matches('/').to_owned(),
             None => format!("http://{}", c.bind),
         };
+        c.metrics_token = var("METRICS_TOKEN").map(|v| v.trim().to_owned());
         if let Some(v) = var("NEWSROOM_NAME") {
             c.newsroom_name = v.trim().to_owned();
         }
@@ -274,6 +278,9 @@ impl Config {
             || self.public_api_url.starts_with("http://"))
         {
             return Err("PUBLIC_API_URL must be an http or https URL".into());
+        }
+        if self.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err("METRICS_TOKEN must be at least 16 characters".into());
         }
         if !(1..=50_000).contains(&self.sitemap_urls) {
             return Err("SITEMAP_URLS must be between 1 and 50000".into());

@@ -15,6 +15,7 @@ pub mod health;
 pub mod html;
 pub mod http;
 pub mod languages;
+pub mod metrics;
 pub mod openapi;
 pub mod pagination;
 pub mod partners;
@@ -108,6 +109,7 @@ macro_rules! api {
 api! {
     "/healthz" => { get: health::healthz },
     "/readyz" => { get: health::readyz },
+    "/metrics" => { get: metrics::metrics },
     "/api/v1/articles" => { get: content::handlers::list_articles },
     "/api/v1/articles/most-read" => { get: content::handlers::most_read },
     "/api/v1/articles/{lang}/{slug}" => { get: content::handlers::get_article },

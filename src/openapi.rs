@@ -54,6 +54,9 @@ impl Modify for BearerAuth {
                 .into(),
         );
         components.add_security_scheme("partner_key", SecurityScheme::Http(partner));
+        let mut metrics = Http::new(HttpAuthScheme::Bearer);
+        metrics.description = Some("`METRICS_TOKEN`, for `GET /metrics`.".into());
+        components.add_security_scheme("metrics_token", SecurityScheme::Http(metrics));
     }
 }
 

@@ -166,6 +166,9 @@ pub struct ResponseCache {
     stale: u32,
     /// The `Cache-Control` of Content API responses, built once.
     cache_control: HeaderValue,
+    /// Answers found in the cache, and answers looked for and not found.
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl ResponseCache {
@@ -186,7 +189,17 @@ impl ResponseCache {
             generation: AtomicU64::new(0),
             half_budget: budget_mib * 1024 * 1024 / 2,
             seen_version: AtomicU64::new(u64::MAX),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
+    }
+
+    /// Hits and misses so far.
+    pub fn counts(&self) -> (u64, u64) {
+        (
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
     }
 
     pub fn enabled(&self) -> bool {
@@ -214,13 +227,20 @@ impl ResponseCache {
                 promoted
             }
         };
-        match hit {
+        let hit = match hit {
             Some(entry) if entry.expires.is_some_and(|at| at <= Instant::now()) => {
                 g.young.remove(key);
                 None
             }
             other => other,
-        }
+        };
+        let counter = if hit.is_some() {
+            &self.hits
+        } else {
+            &self.misses
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        hit
     }
 
     /// Stores `value` unless the content changed since `generation` began.

@@ -277,6 +277,11 @@ impl Database {
             .is_some_and(|bound| self.queue.oldest_wait() > bound)
     }
 
+    /// How many pieces of database work wait, and how long the oldest has waited.
+    pub fn queue_stats(&self) -> (usize, Duration) {
+        self.queue.stats()
+    }
+
     pub fn backend(&self) -> Backend {
         match self.pool {
             PoolKind::Sqlite(_) => Backend::Sqlite,

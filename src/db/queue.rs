@@ -61,6 +61,16 @@ impl Queue {
         Ok(Queue { shared })
     }
 
+    /// How many jobs wait, and how long the one queued longest ago has waited.
+    pub fn stats(&self) -> (usize, Duration) {
+        let state = self.shared.lock();
+        let oldest = state
+            .jobs
+            .front()
+            .map_or(Duration::ZERO, |(at, _)| at.elapsed());
+        (state.jobs.len(), oldest)
+    }
+
     /// How long the job queued longest ago has been waiting (zero when none waits).
     pub fn oldest_wait(&self) -> Duration {
         self.shared

@@ -1,0 +1,287 @@
+//! What an operator's Prometheus scrapes at `GET /metrics`: requests and their latency by
+//! route, the response cache's hits and misses, the database queue, memory and uptime, in the
+//! Prometheus text format.
+//!
+//! Counting a request is a read lock and a few atomic additions; a route is added to the map
+//! the first time it answers. Routes are their patterns (`/api/v1/articles/{lang}/{slug}`),
+//! so the number of series is bounded by the route list, not by what clients ask for.
+//!
+//! Who may read it: with `METRICS_TOKEN` set, whoever sends it as a bearer token; without, only
+//! clients on this machine (the peer address, never a forwarded one).
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::app::AppState;
+use crate::error::{AppError, AppResult};
+use crate::problem_responses;
+
+problem_responses!(
+    /// Errors of the metrics endpoint.
+    MetricsErrors: 401, 403, 500
+);
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+];
+
+#[derive(Default)]
+struct RouteStats {
+    /// Answers by status class: 1xx … 5xx.
+    by_class: [AtomicU64; 5],
+    /// Answers at or under each bound of [`BUCKETS`] (not cumulative; summed when written).
+    buckets: [AtomicU64; BUCKETS.len()],
+    micros: AtomicU64,
+    count: AtomicU64,
+}
+
+/// This node's counters.
+pub struct Metrics {
+    started: Instant,
+    routes: RwLock<HashMap<(String, String), Arc<RouteStats>>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            started: Instant::now(),
+            routes: RwLock::default(),
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts one answer of `route` (its pattern) to `method`.
+    pub fn record(&self, route: &str, method: &str, status: u16, took: Duration) {
+        let key = (route.to_owned(), method.to_owned());
+        let found = self
+            .routes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&key)
+            .cloned();
+        let stats = match found {
+            Some(stats) => stats,
+            None => self
+                .routes
+                .write()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(key)
+                .or_default()
+                .clone(),
+        };
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        stats.by_class[class].fetch_add(1, Ordering::Relaxed);
+        let secs = took.as_secs_f64();
+        if let Some(i) = BUCKETS.iter().position(|b| secs <= *b) {
+            stats.buckets[i].fetch_add(1, Ordering::Relaxed);
+        }
+        stats
+            .micros
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        stats.count.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn write_routes(&self, out: &mut String) {
+        let routes = self.routes.read().unwrap_or_else(|p| p.into_inner());
+        let mut keys: Vec<&(String, String)> = routes.keys().collect();
+        keys.sort();
+        out.push_str(
+            "# HELP newsdesk_http_requests_total HTTP answers by route, method and status class.\n",
+        );
+        out.push_str("# TYPE newsdesk_http_requests_total counter\n");
+        for key in &keys {
+            let stats = &routes[*key];
+            for (i, n) in stats.by_class.iter().enumerate() {
+                let n = n.load(Ordering::Relaxed);
+                if n > 0 {
+                    let _ = writeln!(
+                        out,
+                        "newsdesk_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{}xx\"}} {n}",
+                        label(&key.0),
+                        label(&key.1),
+                        i + 1
+                    );
+                }
+            }
+        }
+        out.push_str(
+            "# HELP newsdesk_http_request_duration_seconds Time to answer, by route and method.\n",
+        );
+        out.push_str("# TYPE newsdesk_http_request_duration_seconds histogram\n");
+        for key in &keys {
+            let stats = &routes[*key];
+            let labels = format!("route=\"{}\",method=\"{}\"", label(&key.0), label(&key.1));
+            let mut cumulative = 0;
+            for (bound, n) in BUCKETS.iter().zip(&stats.buckets) {
+                cumulative += n.load(Ordering::Relaxed);
+                let _ = writeln!(
+                    out,
+                    "newsdesk_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
+                );
+            }
+            let count = stats.count.load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "newsdesk_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {count}"
+            );
+            let sum = stats.micros.load(Ordering::Relaxed) as f64 / 1e6;
+            let _ = writeln!(
+                out,
+                "newsdesk_http_request_duration_seconds_sum{{{labels}}} {sum}"
+            );
+            let _ = writeln!(
+                out,
+                "newsdesk_http_request_duration_seconds_count{{{labels}}} {count}"
+            );
+        }
+    }
+}
+
+/// A label value, escaped as the text format asks.
+fn label(raw: &str) -> String {
+    raw.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+fn gauge(out: &mut String, name: &str, help: &str, kind: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+    );
+}
+
+/// The resident memory of this process, from `/proc` (Linux), in bytes.
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some(kb * 1024)
+}
+
+/// 401/403 unless the caller may read the metrics.
+fn allowed(req: &HttpRequest, token: Option<&str>) -> AppResult<()> {
+    match token {
+        Some(expected) => {
+            let sent = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            // Compared in constant time: the token guards what an attacker would like to see.
+            let same = sent.len() == expected.len()
+                && sent
+                    .bytes()
+                    .zip(expected.bytes())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0;
+            if same {
+                Ok(())
+            } else {
+                Err(AppError::Unauthorized(
+                    "send `Authorization: Bearer <METRICS_TOKEN>`".into(),
+                ))
+            }
+        }
+        None if req.peer_addr().is_some_and(|a| a.ip().is_loopback()) => Ok(()),
+        None => Err(AppError::Forbidden(
+            "metrics are served to this machine only unless METRICS_TOKEN is set".into(),
+        )),
+    }
+}
+
+/// This node's metrics, in the Prometheus text format (0.0.4). With `METRICS_TOKEN` set, it
+/// must be sent as a bearer token; without, only clients on this machine are answered.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "health",
+    operation_id = "get_metrics",
+    security((), ("metrics_token" = [])),
+    responses(
+        (status = 200, description = "Metrics in the Prometheus text format",
+            content_type = "text/plain; version=0.0.4", body = String),
+        MetricsErrors
+    )
+)]
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> AppResult<HttpResponse> {
+    allowed(&req, state.config.metrics_token.as_deref())?;
+    let mut out = String::with_capacity(16 * 1024);
+    state.metrics.write_routes(&mut out);
+    let (hits, misses) = state.cache.counts();
+    gauge(
+        &mut out,
+        "newsdesk_response_cache_hits_total",
+        "Content API answers served from this node's cache.",
+        "counter",
+        hits,
+    );
+    gauge(
+        &mut out,
+        "newsdesk_response_cache_misses_total",
+        "Content API answers this node computed.",
+        "counter",
+        misses,
+    );
+    gauge(
+        &mut out,
+        "newsdesk_response_cache_generation",
+        "Cache generations this node has begun: one per change it learned of.",
+        "counter",
+        state.cache.generation(),
+    );
+    let (jobs, oldest) = state.db.queue_stats();
+    gauge(
+        &mut out,
+        "newsdesk_db_queue_jobs",
+        "Database work waiting for a connection.",
+        "gauge",
+        jobs,
+    );
+    gauge(
+        &mut out,
+        "newsdesk_db_queue_oldest_wait_seconds",
+        "How long the oldest waiting database work has waited.",
+        "gauge",
+        oldest.as_secs_f64(),
+    );
+    if let Some(rss) = resident_bytes() {
+        gauge(
+            &mut out,
+            "process_resident_memory_bytes",
+            "Resident memory of this process.",
+            "gauge",
+            rss,
+        );
+    }
+    gauge(
+        &mut out,
+        "newsdesk_uptime_seconds",
+        "Seconds since this node started.",
+        "gauge",
+        state.metrics.started.elapsed().as_secs_f64(),
+    );
+    let _ = writeln!(
+        out,
+        "# HELP newsdesk_build_info The running version.\n# TYPE newsdesk_build_info gauge\nnewsdesk_build_info{{version=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION")
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(out))
+}
