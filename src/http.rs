@@ -11,8 +11,8 @@ use serde::Deserialize;
 
 use crate::error::{AppError, AppResult};
 
-/// The versions `If-Match` names, as an extractor: missing → 428; `*` is refused the same way,
-/// since it would overwrite whatever is there. Every write to a versioned resource (a
+/// The versions `If-Match` names, as an extractor: missing → 428. `*` matches whatever version
+/// is current (RFC 9110): a client that sends it asks to overwrite without a check. Every write to a versioned resource (a
 /// translation, a story's own fields, a live entry, a donation prompt) takes it and checks it
 /// with [`IfMatch::matches`] against the resource's [`etag`].
 pub struct IfMatch(Vec<String>);
@@ -34,16 +34,16 @@ impl IfMatch {
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty())
             .collect();
-        if tags.is_empty() || tags.iter().any(|t| t == "*") {
+        if tags.is_empty() {
             return Err(required());
         }
         Ok(IfMatch(tags))
     }
 
-    /// Whether the header names `etag` exactly. Weak tags never match, as RFC 9110 requires
-    /// of `If-Match`.
+    /// Whether the header names `etag` exactly, or is `*`. Weak tags never match, as RFC 9110
+    /// requires of `If-Match`.
     pub fn matches(&self, etag: &str) -> bool {
-        self.0.iter().any(|tag| tag == etag)
+        self.0.iter().any(|tag| tag == etag || tag == "*")
     }
 }
 

@@ -240,6 +240,7 @@ pub fn insert(conn: &mut DbConn, fields: StoryFields, created_by: i64) -> AppRes
             articles::created_by.eq(Some(created_by)),
             articles::created_at.eq(at),
             articles::updated_at.eq(at),
+            articles::facts_updated_at.eq(at),
         ))
         .returning(Article::as_returning())
         .get_result(c))?;
@@ -361,6 +362,7 @@ pub fn update(
             articles::syndicate.eq(syndicate),
             articles::featured.eq(featured),
             articles::updated_at.eq(at),
+            articles::facts_updated_at.eq(at),
         ))
         .returning(Article::as_returning())
         .get_result(c))?;

@@ -51,6 +51,7 @@ pub struct StoryFacts {
     pub featured: bool,
     pub primary_tag: Option<i64>,
     pub image: Option<Image>,
+    /// When the story's own facts last changed (not when a translation was last saved).
     pub updated_at: NaiveDateTime,
 }
 
@@ -84,7 +85,7 @@ pub fn story_parts(conn: &mut DbConn, article_ids: &[i64]) -> AppResult<StoryPar
             articles::image_url,
             articles::image_alt,
             articles::image_credit,
-            articles::updated_at,
+            articles::facts_updated_at,
         ))
         .load(c))?;
     let tag_rows: Vec<(i64, Tag)> = db_run!(conn, |c| article_tags::table

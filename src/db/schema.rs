@@ -94,6 +94,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         version -> Integer,
+        facts_updated_at -> Timestamp,
     }
 }
 

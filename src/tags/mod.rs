@@ -452,6 +452,7 @@ pub fn delete(conn: &mut DbConn, id: i64, detach: bool) -> AppResult<i64> {
         diesel::update(articles::table.filter(articles::id.eq_any(&used)))
             .set((
                 articles::updated_at.eq(at),
+                articles::facts_updated_at.eq(at),
                 articles::version.eq(articles::version + 1),
             ))
             .execute(c)

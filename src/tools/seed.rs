@@ -555,6 +555,7 @@ fn batch(
             articles::created_by.eq(Some(author)),
             articles::created_at.eq(published),
             articles::updated_at.eq(published),
+            articles::facts_updated_at.eq(published),
         ));
         plans.push((published, story_tags, author));
     }

@@ -522,3 +522,36 @@ async fn plain_text_fields_never_carry_markup() {
         assert_eq!(reply.error_fields(), vec![field]);
     }
 }
+
+/// A published page's `Last-Modified` follows what it shows: saving a draft of the story in
+/// another language does not move it; changing the story's own facts does.
+#[actix_web::test]
+async fn saving_an_unpublished_translation_does_not_move_a_published_pages_last_modified() {
+    let (app, editor) = TestApp::newsroom().await;
+    let id = app
+        .publish_story(&editor, "en", "Published in English", &[])
+        .await;
+    let slug = app.slug_of(&editor, id, "en").await;
+    let page = format!("/api/v1/articles/en/{slug}");
+    let before = app.get(&page, None).await;
+    let modified = before.header("last-modified").unwrap().to_owned();
+    // HTTP dates have whole seconds.
+    actix_web::rt::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let draft = app
+        .post(
+            &format!("/api/v1/admin/articles/{id}/translations/ru"),
+            &editor,
+            json!({"title": "Черновик", "body": "<p>Ещё не готово.</p>"}),
+        )
+        .await;
+    assert_eq!(draft.status, 201, "{}", draft.body);
+    let after_draft = app.get(&page, None).await;
+    assert_eq!(after_draft.header("last-modified"), Some(modified.as_str()));
+
+    let featured = app
+        .story_write(Method::PATCH, &editor, id, Some(json!({"featured": true})))
+        .await;
+    assert_eq!(featured.status, 200, "{}", featured.body);
+    let after_facts = app.get(&page, None).await;
+    assert_ne!(after_facts.header("last-modified"), Some(modified.as_str()));
+}
