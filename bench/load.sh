@@ -187,8 +187,10 @@ measure() { # name paths-file [METHOD [HEADER]] → "name|rps|p50|p99|errors|req
   echo "$1|$rps|$p50|$p99|$errors|$total|$rss"
 }
 
+# A reader's repeated views of a story are answered and not counted; /metrics says how many.
+repeated() { curl -sf "http://127.0.0.1:$PORT/metrics" | awk '/^newsdesk_views_repeated_total / {print $2}'; }
 results=("$(measure healthz -)")
-beacons=0 events=0
+beacons=0 events=0 repeats_before=$(repeated)
 for spec in article-by-slug:article tag-page:tag list-by-tag:list home-list:home most-read:mostread \
   search:search view-beacon:beacon:POST prompts-eligible:prompts prompt-resolve:resolve \
   prompt-event:events:POST change-feed:changes:GET:partner feed-rss:rss tag-rss:tagrss \
@@ -204,6 +206,7 @@ for spec in article-by-slug:article tag-page:tag list-by-tag:list home-list:home
   esac
 done
 peak_kb=$(awk '/VmHWM/ {print $2}' "/proc/$server/status")
+repeats=$(( $(repeated) - repeats_before ))
 
 # Every view and prompt event acknowledged must be in the database after a clean shutdown.
 kill -TERM "$server"; wait "$server" 2>/dev/null || true; server=""
@@ -221,7 +224,7 @@ printf '\npeak RSS: %d MB; %s stories × 5 languages; backend %s; %s connections
   $((peak_kb / 1024)) "$STORIES" "${url%%:*}" "$CONNECTIONS" "$DURATION"
 read -r cold_urls cold_secs <"$work/sitemap-cold"
 printf 'uncached sitemap page: %s URLs in %s s\n' "$cold_urls" "$cold_secs"
-printf 'views: %s beacons answered with 202, %s more in the database after a clean shutdown\n' \
-  "$beacons" "$counted"
+printf 'views: %s beacons answered with 202 (%s repeats of a reader not counted), %s more in the database after a clean shutdown\n' \
+  "$beacons" "$repeats" "$counted"
 printf 'prompt events: %s answered with 202, %s more in the database after a clean shutdown\n' \
   "$events" "$events_counted"

@@ -91,7 +91,9 @@ impl AppState {
             directory: Default::default(),
             languages: Default::default(),
             live_prompts: Default::default(),
-            views: Default::default(),
+            views: Arc::new(ViewCounter::new(Duration::from_secs(
+                config.view_repeat_minutes * 60,
+            ))),
             prompt_events: Default::default(),
             partner_keys: Default::default(),
             partner_limits: Default::default(),

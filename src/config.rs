@@ -66,6 +66,10 @@ pub struct Config {
     pub view_flush_ms: u64,
     /// Donation prompt events each client address may send a node per minute; 0 for no limit.
     pub prompt_events_per_minute: u32,
+    /// View beacons each client address may send a node per minute; 0 for no limit.
+    pub view_beacons_per_minute: u32,
+    /// A reader's views of one translation count once per this many minutes.
+    pub view_repeat_minutes: u64,
     /// Where clients reach this API, for links feeds give to themselves (`rel="self"`):
     /// `http://<BIND_ADDRESS>` unless set.
     pub public_api_url: String,
@@ -131,6 +135,8 @@ impl Config {
             content_freshness_ms: 1000,
             view_flush_ms: 1000,
             prompt_events_per_minute: 300,
+            view_beacons_per_minute: 120,
+            view_repeat_minutes: 30,
             public_api_url: "http://127.0.0.1:8080".into(),
             metrics_token: None,
             newsroom_name: "Newsdesk".into(),
@@ -193,6 +199,8 @@ impl Config {
         parse_into(&mut c.content_freshness_ms, "CONTENT_FRESHNESS_MS")?;
         parse_into(&mut c.view_flush_ms, "VIEW_FLUSH_MS")?;
         parse_into(&mut c.prompt_events_per_minute, "PROMPT_EVENTS_PER_MINUTE")?;
+        parse_into(&mut c.view_beacons_per_minute, "VIEW_BEACONS_PER_MINUTE")?;
+        parse_into(&mut c.view_repeat_minutes, "VIEW_REPEAT_MINUTES")?;
         c.public_api_url = match var("PUBLIC_API_URL") {
             Some(v) => v.trim_end_matches('/').to_owned(),
             None => format!("http://{}", c.bind),
@@ -281,6 +289,9 @@ impl Config {
         }
         if self.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err("METRICS_TOKEN must be at least 16 characters".into());
+        }
+        if !(1..=24 * 60).contains(&self.view_repeat_minutes) {
+            return Err("VIEW_REPEAT_MINUTES must be between 1 and 1440".into());
         }
         if !(1..=50_000).contains(&self.sitemap_urls) {
             return Err("SITEMAP_URLS must be between 1 and 50000".into());

@@ -244,6 +244,26 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> AppResult<
         "counter",
         state.cache.generation(),
     );
+    gauge(
+        &mut out,
+        "newsdesk_views_counted_total",
+        "View beacons counted.",
+        "counter",
+        state
+            .views
+            .counted
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
+    gauge(
+        &mut out,
+        "newsdesk_views_repeated_total",
+        "View beacons of a reader already counted for that story in the window, not counted.",
+        "counter",
+        state
+            .views
+            .repeated
+            .load(std::sync::atomic::Ordering::Relaxed),
+    );
     let (jobs, oldest) = state.db.queue_stats();
     gauge(
         &mut out,

@@ -113,3 +113,40 @@ pub fn purge_expired(conn: &mut DbConn) -> AppResult<usize> {
     )
     .execute(c))?)
 }
+
+/// Hits per client address in the current clock minute, kept in memory on this node only:
+/// for limits on what costs too little to be worth a database write (beacons). Behind a
+/// balancer of N nodes an address gets up to N times the limit.
+#[derive(Default)]
+pub struct PerAddress {
+    window: std::sync::Mutex<(i64, std::collections::HashMap<String, u32>)>,
+}
+
+/// Addresses remembered per minute at most; beyond, the window starts afresh.
+const MAX_ADDRESSES: usize = 200_000;
+
+impl PerAddress {
+    /// Counts one hit from `addr` against `per_minute` (0: no limit); past it, 429 with
+    /// `detail` and the seconds to the next minute.
+    pub fn admit(&self, addr: &str, per_minute: u32, detail: &str) -> AppResult<()> {
+        if per_minute == 0 {
+            return Ok(());
+        }
+        let now = chrono::Utc::now().timestamp();
+        let minute = now.div_euclid(60);
+        let mut w = self.window.lock().unwrap_or_else(|p| p.into_inner());
+        if w.0 != minute || w.1.len() >= MAX_ADDRESSES {
+            w.0 = minute;
+            w.1.clear();
+        }
+        let hits = w.1.entry(addr.to_owned()).or_insert(0);
+        *hits = hits.saturating_add(1);
+        if *hits > per_minute {
+            return Err(AppError::TooManyRequests {
+                detail: detail.to_owned(),
+                retry_after: (60 - now.rem_euclid(60)).max(1) as u64,
+            });
+        }
+        Ok(())
+    }
+}

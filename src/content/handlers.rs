@@ -729,6 +729,12 @@ pub async fn count_view(
     path: web::Path<(String, String)>,
 ) -> AppResult<HttpResponse> {
     let (lang, slug) = path.into_inner();
+    let addr = crate::app::client_addr(&req, &state.config);
+    state.views.per_address.admit(
+        &addr,
+        state.config.view_beacons_per_minute,
+        "too many views from this address; try again later",
+    )?;
     let generation = state.cache.generation();
     let id = match state.views.remembered(generation, &lang, &slug) {
         Some(id) => id,
@@ -747,7 +753,12 @@ pub async fn count_view(
             id
         }
     };
-    if !views::from_robot(&req) {
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !views::from_robot(&req) && state.views.first_view(&addr, user_agent, id) {
         state.views.count(id, &lang);
     }
     Ok(HttpResponse::Accepted()

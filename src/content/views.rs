@@ -1,7 +1,16 @@
 //! Article views for "Most read": counted in memory by the beacon and written to the database
 //! in batches (see [`crate::tally`]).
+//!
+//! A reader — a client address and User-Agent — counts once per translation per
+//! `VIEW_REPEAT_MINUTES` (a repeat may count again after one to two such windows), and an
+//! address may send `VIEW_BEACONS_PER_MINUTE` beacons a minute to each node (429 beyond). Both
+//! are decided in memory, without a database read: readers are remembered by a 64-bit hash of
+//! who they are and what they read, at most a million at a time.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
@@ -12,6 +21,7 @@ use crate::db::schema::view_counts;
 use crate::db::{Database, DbConn};
 use crate::db_run;
 use crate::error::AppResult;
+use crate::ratelimit::PerAddress;
 use crate::tally::{Count, Tally};
 
 /// A translation's views on one day, with its language.
@@ -39,21 +49,72 @@ pub struct ViewCounter {
     /// (language, slug) → translation id, valid for one cache generation, so that counting a
     /// view needs no database read.
     ids: GenerationalMap<(String, String), i64>,
+    readers: Mutex<Readers>,
+    repeat_window: Duration,
+    /// Beacons per client address this minute.
+    pub per_address: PerAddress,
+    /// Views counted, and beacons of a reader already counted in the window.
+    pub counted: AtomicU64,
+    pub repeated: AtomicU64,
+}
+
+/// Who read what lately, as hashes: this window's and the one before.
+struct Readers {
+    started: Instant,
+    current: HashSet<u64>,
+    previous: HashSet<u64>,
 }
 
 /// Slugs remembered at most; beyond, the memory starts afresh.
 const MAX_REMEMBERED_SLUGS: usize = 100_000;
+/// Readers remembered per window at most (about 10 MB); a full window starts the next early.
+const MAX_READERS: usize = 500_000;
 
 impl Default for ViewCounter {
     fn default() -> Self {
-        ViewCounter {
-            pending: Tally::default(),
-            ids: GenerationalMap::new(MAX_REMEMBERED_SLUGS),
-        }
+        ViewCounter::new(Duration::from_secs(30 * 60))
     }
 }
 
 impl ViewCounter {
+    /// Counting each reader once per translation per `repeat_window`.
+    pub fn new(repeat_window: Duration) -> Self {
+        ViewCounter {
+            pending: Tally::default(),
+            ids: GenerationalMap::new(MAX_REMEMBERED_SLUGS),
+            readers: Mutex::new(Readers {
+                started: Instant::now(),
+                current: HashSet::new(),
+                previous: HashSet::new(),
+            }),
+            repeat_window,
+            per_address: PerAddress::default(),
+            counted: AtomicU64::new(0),
+            repeated: AtomicU64::new(0),
+        }
+    }
+
+    /// Whether this is the reader's first view of translation `id` in the window; remembers it.
+    pub fn first_view(&self, addr: &str, user_agent: &str, id: i64) -> bool {
+        let mut key = Vec::with_capacity(addr.len() + user_agent.len() + 10);
+        key.extend_from_slice(addr.as_bytes());
+        key.push(0);
+        key.extend_from_slice(user_agent.as_bytes());
+        key.push(0);
+        key.extend_from_slice(&id.to_le_bytes());
+        let hash = xxhash_rust::xxh3::xxh3_64(&key);
+        let mut r = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if r.started.elapsed() >= self.repeat_window || r.current.len() >= MAX_READERS {
+            r.previous = std::mem::take(&mut r.current);
+            r.started = Instant::now();
+        }
+        let first = !r.previous.contains(&hash) && r.current.insert(hash);
+        drop(r);
+        let counter = if first { &self.counted } else { &self.repeated };
+        counter.fetch_add(1, Ordering::Relaxed);
+        first
+    }
+
     /// The translation id remembered for (`lang`, `slug`) in cache generation `generation`.
     pub fn remembered(&self, generation: u64, lang: &str, slug: &str) -> Option<i64> {
         self.ids

@@ -3,7 +3,6 @@
 //! [`crate::tally`]).
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
 
 use chrono::{NaiveDate, Utc};
 use diesel::prelude::*;
@@ -14,8 +13,9 @@ use utoipa::ToSchema;
 use crate::db::schema::{donation_prompt_events as ev, donation_prompts};
 use crate::db::{Database, DbConn};
 use crate::db_run;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::prompts::{Placement, PromptRow, PromptStatus};
+use crate::ratelimit::PerAddress;
 use crate::tally::{Count, Tally};
 
 /// What a reader did with a prompt.
@@ -65,41 +65,18 @@ impl Count for Counts {
 #[derive(Default)]
 pub struct EventCounter {
     pending: Tally<(i64, String, NaiveDate), Counts>,
-    per_address: Mutex<AddressWindow>,
+    per_address: PerAddress,
 }
-
-#[derive(Default)]
-struct AddressWindow {
-    minute: i64,
-    hits: HashMap<String, u32>,
-}
-
-/// Addresses remembered per minute at most; beyond, the window starts afresh.
-const MAX_ADDRESSES: usize = 200_000;
 
 impl EventCounter {
     /// Counts one event from `addr` against its budget of `per_minute`; 429 past it. The
     /// budget is per node: behind a balancer of N nodes an address gets up to N times it.
     pub fn admit(&self, addr: &str, per_minute: u32) -> AppResult<()> {
-        if per_minute == 0 {
-            return Ok(());
-        }
-        let now = Utc::now().timestamp();
-        let minute = now.div_euclid(60);
-        let mut w = self.per_address.lock().unwrap_or_else(|p| p.into_inner());
-        if w.minute != minute || w.hits.len() >= MAX_ADDRESSES {
-            w.minute = minute;
-            w.hits.clear();
-        }
-        let hits = w.hits.entry(addr.to_owned()).or_insert(0);
-        *hits = hits.saturating_add(1);
-        if *hits > per_minute {
-            return Err(AppError::TooManyRequests {
-                detail: "too many prompt events from this address; try again later".into(),
-                retry_after: (60 - now.rem_euclid(60)).max(1) as u64,
-            });
-        }
-        Ok(())
+        self.per_address.admit(
+            addr,
+            per_minute,
+            "too many prompt events from this address; try again later",
+        )
     }
 
     /// Writes what has been counted; returns how many events. On failure they are kept for

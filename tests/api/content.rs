@@ -835,27 +835,31 @@ async fn views_are_counted_without_robots_and_feed_most_read() {
         .publish_story(&editor, "en", "Quiet", &["georgia"])
         .await;
     let _ = quiet;
-    let beacon = |slug: &'static str, ua: Option<&'static str>| {
+    let beacon = |slug: &'static str, ua: Option<&'static str>, reader: u8| {
         let app = &app;
         async move {
             let mut req = TestRequest::post()
                 .uri(&format!("/api/v1/articles/en/{slug}/views"))
-                .peer_addr("10.0.0.9:1000".parse().unwrap());
+                .peer_addr(format!("10.0.1.{reader}:1000").parse().unwrap());
             if let Some(ua) = ua {
                 req = req.insert_header(("user-agent", ua));
             }
             app.call(req).await
         }
     };
-    let reader = Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0");
-    let replies = futures_util::future::join_all((0..40).map(|_| beacon("popular", reader))).await;
+    let browser = Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0");
+    let replies =
+        futures_util::future::join_all((0..40).map(|r| beacon("popular", browser, r))).await;
     assert!(replies.iter().all(|r| r.status == 202));
-    for _ in 0..3 {
-        beacon("quiet", reader).await;
+    for r in 0..3 {
+        beacon("quiet", browser, r).await;
     }
-    assert_eq!(beacon("popular", Some("Googlebot/2.1")).await.status, 202);
-    assert_eq!(beacon("popular", None).await.status, 202);
-    beacon("no-such-story", reader).await.problem(404);
+    assert_eq!(
+        beacon("popular", Some("Googlebot/2.1"), 99).await.status,
+        202
+    );
+    assert_eq!(beacon("popular", None, 98).await.status, 202);
+    beacon("no-such-story", browser, 1).await.problem(404);
     let written = app.state.views.flush(&app.state.db).await.unwrap();
     assert_eq!(written, 43, "every reader's view, no robot's");
 
@@ -880,6 +884,64 @@ async fn views_are_counted_without_robots_and_feed_most_read() {
     app.call(get("/api/v1/articles/most-read?lang=en&limit=0"))
         .await
         .problem(400);
+}
+
+/// One reader cannot move "Most read": a reader (address and User-Agent) counts once per
+/// story in the window, and an address may send only so many beacons a minute.
+#[actix_web::test]
+async fn a_reader_counts_once_per_story_and_an_address_is_bounded() {
+    let app = TestApp::with(|c| c.view_beacons_per_minute = 60).await;
+    app.seed_languages();
+    let editor = app.token_for(Role::Editor).await;
+    app.publish_story(&editor, "en", "Second", &[]).await;
+    app.publish_story(&editor, "en", "First", &[]).await;
+    let beacon = |slug: &'static str, addr: &'static str, ua: &'static str| {
+        let app = &app;
+        async move {
+            let req = TestRequest::post()
+                .uri(&format!("/api/v1/articles/en/{slug}/views"))
+                .peer_addr(addr.parse().unwrap())
+                .insert_header(("user-agent", ua));
+            app.call(req).await
+        }
+    };
+    let firefox = "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0";
+    let chrome = "Mozilla/5.0 (Windows NT 10.0) Chrome/120.0";
+    for addr in ["10.0.2.1:1", "10.0.2.2:1", "10.0.2.3:1"] {
+        assert_eq!(beacon("first", addr, firefox).await.status, 202);
+    }
+    // Another browser on the same address is another reader.
+    assert_eq!(beacon("second", "10.0.2.9:1", chrome).await.status, 202);
+    // One client sends a hundred: the first counts, the rest are answered and not counted,
+    // and past the address's budget they are refused.
+    let mut statuses = Vec::new();
+    for _ in 0..100 {
+        statuses.push(
+            beacon("second", "10.0.2.9:1", firefox)
+                .await
+                .status
+                .as_u16(),
+        );
+    }
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 202).count(),
+        59,
+        "{statuses:?}"
+    );
+    assert!(statuses[59..].iter().all(|s| *s == 429));
+    app.state.views.flush(&app.state.db).await.unwrap();
+    let most = app
+        .call(get("/api/v1/articles/most-read?lang=en&period=1d"))
+        .await;
+    assert_eq!(titles(&most.body), vec!["First", "Second"]);
+    assert_eq!(most.body["items"][0]["views"], 3);
+    assert_eq!(most.body["items"][1]["views"], 2);
+    let repeated = app
+        .state
+        .views
+        .repeated
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(repeated, 58);
 }
 
 #[actix_web::test]
