@@ -15,7 +15,7 @@
 # tag, resolved for random stories and readers, and events for every prompt and language; the
 # partner change feed in pages of 100 from random points (with a partner key the script makes),
 # each language's RSS, 40 tags' RSS per language, each language's first sitemap page and news
-# sitemap. Each endpoint gets a warm-up pass (WARMUP seconds,
+# sitemap (these four asked for gzip, as feed readers and crawlers do). Each endpoint gets a warm-up pass (WARMUP seconds,
 # default 5) before it is measured, as a node that has been serving for a while has its
 # readers' pages cached. DURATION (seconds, default 10), CONNECTIONS (default 64) and STORIES
 # can be set in the environment; BENCH_DIR keeps the SQLite archive. ENDPOINTS names the ones
@@ -155,7 +155,7 @@ write("news", [f"/sitemaps/news-{l}.xml" for l in langs])
 started = time.monotonic()
 body = urllib.request.urlopen(api.replace("/api/v1", "") + f"/sitemaps/{langs[0]}-1.xml").read()
 with open(f"{work}/sitemap-cold", "w") as f:
-    f.write(f"{body.count(b'<url>')} {time.monotonic() - started:.2f}")
+    f.write(f"{body.count(b'<url>')} {time.monotonic() - started:.2f}\n")
 PY
 
 # A long-running node has its readers' pages in its cache; a pass before measuring gets there.
@@ -193,12 +193,16 @@ results=("$(measure healthz -)")
 beacons=0 events=0 repeats_before=$(repeated)
 for spec in article-by-slug:article tag-page:tag list-by-tag:list home-list:home most-read:mostread \
   search:search view-beacon:beacon:POST prompts-eligible:prompts prompt-resolve:resolve \
-  prompt-event:events:POST change-feed:changes:GET:partner feed-rss:rss tag-rss:tagrss \
-  sitemap-page:sitemap news-sitemap:news; do
+  prompt-event:events:POST change-feed:changes:GET:partner feed-rss:rss:GET:gzip \
+  tag-rss:tagrss:GET:gzip sitemap-page:sitemap:GET:gzip news-sitemap:news:GET:gzip; do
   IFS=: read -r name file method auth <<<"$spec"
   [[ ",${ENDPOINTS:-$name}," == *",$name,"* ]] || continue
   header=""
-  if [ "${auth:-}" = partner ]; then header="Authorization: Bearer $partner_key"; fi
+  # Feed readers and crawlers ask for gzip; partners send their key.
+  case ${auth:-} in
+    partner) header="Authorization: Bearer $partner_key" ;;
+    gzip) header="Accept-Encoding: gzip" ;;
+  esac
   results+=("$(measure "$name" "$file" "${method:-GET}" "$header")")
   case $name in
     view-beacon) beacons=$(cut -d'|' -f6 <<<"${results[-1]}") ;;

@@ -151,9 +151,21 @@ impl Fresh {
         if self.keep {
             self.body.shrink_to_fit();
         }
+        // Kept answers are gzipped once, here, so that a hit costs no compression.
+        let gzip = (self.keep && self.body.len() >= GZIP_OVER)
+            .then(|| gzipped(&self.body))
+            .flatten();
+        let gzip_only = gzip.is_some() && self.body.len() >= GZIP_ONLY_OVER;
+        let body = if gzip_only {
+            Bytes::new()
+        } else {
+            Bytes::from(self.body)
+        };
         Cached {
             status: self.status.as_u16(),
-            body: Bytes::from(self.body),
+            body,
+            gzip,
+            gzip_only,
             etag,
             headers,
             last_modified: last_modified.map(|t| t.fixed_offset()),
@@ -163,6 +175,64 @@ impl Fresh {
                 .and_then(|v| HeaderValue::from_str(&v).ok()),
         }
     }
+}
+
+/// Bodies this long or longer are also kept gzipped.
+const GZIP_OVER: usize = 1024;
+/// Bodies this long or longer (feeds, sitemaps) are kept gzipped only.
+const GZIP_ONLY_OVER: usize = 256 * 1024;
+/// Bodies longer than this are sent in pieces of this size, so that a connection's write
+/// buffer never holds a whole sitemap.
+const PIECE: usize = 64 * 1024;
+
+fn gzipped(body: &[u8]) -> Option<Bytes> {
+    use flate2::{write::GzEncoder, Compression};
+    use std::io::Write;
+    // A large body is compressed fast; a small one well (it is made once and sent often).
+    let level = if body.len() > 1024 * 1024 {
+        Compression::fast()
+    } else {
+        Compression::default()
+    };
+    let mut encoder = GzEncoder::new(Vec::with_capacity(body.len() / 4), level);
+    encoder.write_all(body).ok()?;
+    encoder.finish().ok().map(Bytes::from)
+}
+
+fn gunzipped(gzip: &[u8]) -> Bytes {
+    use std::io::Read;
+    let mut out = Vec::new();
+    match flate2::read::GzDecoder::new(gzip).read_to_end(&mut out) {
+        Ok(_) => Bytes::from(out),
+        Err(_) => Bytes::new(),
+    }
+}
+
+/// Whether the client accepts gzip (`Accept-Encoding`, with a q-value other than 0).
+fn accepts_gzip(req: &HttpRequest) -> bool {
+    let Some(accept) = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    accept.split(',').any(|coding| {
+        let mut parts = coding.split(';');
+        let name = parts.next().unwrap_or_default().trim();
+        let refused = parts.any(|p| {
+            p.trim()
+                .strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q == 0.0)
+        });
+        (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+    })
+}
+
+/// The ETag of the gzip form of an answer whose ETag is `etag`.
+fn gzip_etag(etag: &str) -> String {
+    format!("{}-gzip\"", etag.trim_end_matches('"'))
 }
 
 /// The cache key of a request: its path and its query parameters in a fixed order.
@@ -230,10 +300,11 @@ fn not_modified(req: &HttpRequest, entry: &Cached) -> bool {
     let headers = req.headers();
     if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
         let Ok(inm) = inm.to_str() else { return false };
-        // Weak comparison, as RFC 9110 asks for If-None-Match.
+        let zipped = entry.gzip.as_ref().map(|_| gzip_etag(&entry.etag));
+        // Weak comparison, as RFC 9110 asks for If-None-Match; either form's tag will do.
         return inm.split(',').any(|t| {
-            let t = t.trim();
-            t == "*" || t.trim_start_matches("W/") == entry.etag
+            let t = t.trim().trim_start_matches("W/");
+            t == "*" || t == entry.etag || zipped.as_deref() == Some(t)
         });
     }
     match (
@@ -252,12 +323,27 @@ fn not_modified(req: &HttpRequest, entry: &Cached) -> bool {
 fn send(req: &HttpRequest, cache: &ResponseCache, entry: &Cached) -> HttpResponse {
     let status = StatusCode::from_u16(entry.status).unwrap_or(StatusCode::OK);
     let unchanged = status == StatusCode::OK && not_modified(req, entry);
+    let zipped = entry.gzip.is_some() && accepts_gzip(req);
+    let body = match &entry.gzip {
+        Some(gzip) if zipped => gzip.clone(),
+        Some(gzip) if entry.gzip_only => gunzipped(gzip),
+        _ => entry.body.clone(),
+    };
     let mut res = if unchanged {
         HttpResponse::NotModified().finish()
-    } else if entry.body.is_empty() {
+    } else if body.is_empty() {
         HttpResponse::build(status).finish()
+    } else if body.len() > PIECE {
+        let len = body.len() as u64;
+        let pieces: Vec<Result<Bytes, std::convert::Infallible>> = (0..body.len())
+            .step_by(PIECE)
+            .map(|at| Ok(body.slice(at..(at + PIECE).min(body.len()))))
+            .collect();
+        HttpResponse::build(status)
+            .no_chunking(len)
+            .streaming(futures_util::stream::iter(pieces))
     } else {
-        HttpResponse::build(status).body(entry.body.clone())
+        HttpResponse::build(status).body(body)
     };
     let headers = res.headers_mut();
     for (name, value) in &entry.headers {
@@ -265,6 +351,17 @@ fn send(req: &HttpRequest, cache: &ResponseCache, entry: &Cached) -> HttpRespons
             continue;
         }
         headers.insert(name.clone(), value.clone());
+    }
+    if entry.gzip.is_some() {
+        headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        if zipped {
+            if let Ok(tag) = HeaderValue::from_str(&gzip_etag(&entry.etag)) {
+                headers.insert(header::ETAG, tag);
+            }
+            if !unchanged {
+                headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            }
+        }
     }
     let cache_control = match entry.expires {
         _ if entry.cache_control.is_some() => entry.cache_control.clone(),

@@ -43,7 +43,12 @@ pub fn current_version(conn: &mut DbConn) -> AppResult<i64> {
 #[derive(Debug)]
 pub struct Cached {
     pub status: u16,
+    /// The body as made; empty when only its gzip form is kept (see [`Cached::gzip_only`]).
     pub body: Bytes,
+    /// The body gzipped, for clients that accept it; made once, when the answer is cached.
+    pub gzip: Option<Bytes>,
+    /// A large body is kept gzipped only, and unzipped for the rare client that wants neither.
+    pub gzip_only: bool,
     pub etag: String,
     /// The headers it is sent with, `ETag` included, `Cache-Control` not (it counts down).
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -58,6 +63,7 @@ pub struct Cached {
 impl Cached {
     fn size(&self) -> usize {
         self.body.len()
+            + self.gzip.as_ref().map_or(0, Bytes::len)
             + self
                 .headers
                 .iter()
@@ -382,6 +388,8 @@ mod tests {
         Arc::new(Cached {
             status: 200,
             body: Bytes::from(body.to_owned()),
+            gzip: None,
+            gzip_only: false,
             etag: "\"x\"".into(),
             headers: Vec::new(),
             last_modified: None,

@@ -132,8 +132,10 @@ pub fn rows_after(
     let langs = langs.to_vec();
     let any_lang = langs.is_empty();
     Ok(db_run!(conn, |c| {
+        // `seq >= ?` first, so that the index on (seq, id) is read from there on.
         let mut q = sc::table
-            .filter(sc::seq.gt(seq).or(sc::seq.eq(seq).and(sc::id.gt(id))))
+            .filter(sc::seq.ge(seq))
+            .filter(sc::seq.gt(seq).or(sc::id.gt(id)))
             .order((sc::seq, sc::id))
             .limit(fetch)
             .into_boxed();

@@ -986,3 +986,52 @@ async fn live_entries_are_served_newest_first_and_after_a_cursor() {
         .await
         .problem(400);
 }
+
+/// Answers are gzipped for clients that accept it, once, when they are cached: the same
+/// content, its own ETag, `Vary: Accept-Encoding`, and 304 for either form's tag.
+#[actix_web::test]
+async fn cached_answers_are_sent_gzipped_to_clients_that_accept_it() {
+    use std::io::Read;
+    let (app, editor) = TestApp::newsroom().await;
+    for n in 0..5 {
+        app.publish_story(&editor, "en", &format!("Story number {n}"), &["georgia"])
+            .await;
+    }
+    let plain = app.call(get("/api/v1/articles?lang=en")).await;
+    assert_eq!(plain.status, 200);
+    assert_eq!(plain.header("content-encoding"), None);
+    assert_eq!(plain.header("vary"), Some("Accept-Encoding"));
+    let zipped_req = || {
+        TestRequest::get()
+            .uri("/api/v1/articles?lang=en")
+            .insert_header(("accept-encoding", "br;q=1.0, gzip;q=0.8"))
+    };
+    let app_service =
+        actix_web::test::init_service(newsdesk::app::build_app(app.state.clone())).await;
+    let res = actix_web::test::call_service(&app_service, zipped_req().to_request()).await;
+    assert_eq!(res.status(), 200);
+    let headers = res.headers().clone();
+    assert_eq!(headers.get("content-encoding").unwrap(), "gzip");
+    let etag = headers.get("etag").unwrap().to_str().unwrap().to_owned();
+    assert_ne!(Some(etag.as_str()), plain.header("etag"));
+    let bytes = actix_web::test::read_body(res).await;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&bytes[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    let unzipped: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(unzipped, plain.body);
+    let again = app
+        .call(zipped_req().insert_header(("if-none-match", etag.clone())))
+        .await;
+    assert_eq!(again.status, 304);
+    let refused = app
+        .call(
+            TestRequest::get()
+                .uri("/api/v1/articles?lang=en")
+                .insert_header(("accept-encoding", "gzip;q=0")),
+        )
+        .await;
+    assert_eq!(refused.header("content-encoding"), None);
+    assert_eq!(refused.body, plain.body);
+}
