@@ -60,6 +60,8 @@ pub struct AppState {
     pub partner_usage: Arc<UsageCounter>,
     /// Requests and their latency by route, for `GET /metrics`.
     pub metrics: crate::metrics::Metrics,
+    /// This node's webhook senders.
+    pub dispatcher: Arc<crate::webhooks::worker::Dispatcher>,
 }
 
 impl AppState {
@@ -81,7 +83,12 @@ impl AppState {
         // A change made through this node shows through it at once; other nodes see it within
         // CONTENT_FRESHNESS_MS through the content version they watch.
         let forget = cache.clone();
-        db.on_committed_change(move || forget.invalidate());
+        let dispatcher = Arc::new(crate::webhooks::worker::Dispatcher::default());
+        let wake = dispatcher.clone();
+        db.on_committed_change(move || {
+            forget.invalidate();
+            wake.wake();
+        });
         Ok(Arc::new(AppState {
             keys: JwtKeys::new(&secret, &config),
             hasher: Hasher::new(config.argon2_memory_kib, config.argon2_iterations)?,
@@ -99,6 +106,7 @@ impl AppState {
             partner_limits: Default::default(),
             partner_usage: Default::default(),
             metrics: Default::default(),
+            dispatcher,
             db,
             config,
         }))
@@ -165,20 +173,25 @@ impl Counters {
     }
 }
 
-/// Purges expired rate-limit windows every five minutes for as long as the node runs.
-async fn purge_rate_limits_every(db: Database) {
+/// Purges expired rate-limit windows, and the webhook log older than `log_days`, every five
+/// minutes for as long as the node runs.
+async fn purge_every(db: Database, log_days: u32) {
     let mut every = actix_web::rt::time::interval(Duration::from_secs(300));
     loop {
         every.tick().await;
         if let Err(e) = db.run(crate::ratelimit::purge_expired).await {
             tracing::warn!(error = %e, "purging expired rate-limit windows failed");
         }
+        let purged = db.run(move |c| crate::webhooks::worker::purge_log(c, log_days));
+        if let Err(e) = purged.await {
+            tracing::warn!(error = %e, "purging the webhook log failed");
+        }
     }
 }
 
 /// Starts what every node runs beside serving requests: the scheduler, the watch on the
-/// content version, the writing of view counts and prompt events, and the purge of expired
-/// rate-limit windows. Each takes the one piece of the state it needs. Call from inside the
+/// content version, the writing of view counts and prompt events, the purge of expired
+/// rate-limit windows and old webhook logs, and the webhook senders. Each takes the one piece of the state it needs. Call from inside the
 /// actix runtime.
 pub fn spawn_background_tasks(state: &Arc<AppState>) {
     let config = &state.config;
@@ -196,7 +209,8 @@ pub fn spawn_background_tasks(state: &Arc<AppState>) {
             .counters()
             .write_every(Duration::from_millis(config.view_flush_ms)),
     );
-    actix_web::rt::spawn(purge_rate_limits_every(state.db.clone()));
+    actix_web::rt::spawn(purge_every(state.db.clone(), config.webhook_log_days));
+    crate::webhooks::worker::start(state);
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

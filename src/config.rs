@@ -73,6 +73,18 @@ pub struct Config {
     /// Where clients reach this API, for links feeds give to themselves (`rel="self"`):
     /// `http://<BIND_ADDRESS>` unless set.
     pub public_api_url: String,
+    /// Hosts webhooks may reach over http and at internal addresses (development, tests).
+    pub webhook_allowed_hosts: Vec<String>,
+    /// Multiplies the retry schedule (1: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h).
+    pub webhook_retry_scale: f64,
+    /// Days the delivery log is kept.
+    pub webhook_log_days: u32,
+    /// Deliveries each node sends at once.
+    pub webhook_workers: usize,
+    /// How often each node looks for due deliveries, in ms (its own changes wake it at once).
+    pub webhook_poll_ms: u64,
+    /// How long one delivery attempt may take, connection to last byte, in ms.
+    pub webhook_timeout_ms: u64,
     /// The bearer token `GET /metrics` asks for; without one, only this machine may read it.
     pub metrics_token: Option<String>,
     /// The newsroom's name, as feeds and the news sitemap give it.
@@ -139,6 +151,12 @@ impl Config {
             view_repeat_minutes: 30,
             public_api_url: "http://127.0.0.1:8080".into(),
             metrics_token: None,
+            webhook_allowed_hosts: Vec::new(),
+            webhook_retry_scale: 1.0,
+            webhook_log_days: 30,
+            webhook_workers: 4,
+            webhook_poll_ms: 250,
+            webhook_timeout_ms: 15_000,
             newsroom_name: "Newsdesk".into(),
             copyright_notice: String::new(),
             usage_terms: String::new(),
@@ -206,6 +224,14 @@ impl Config {
             None => format!("http://{}", c.bind),
         };
         c.metrics_token = var("METRICS_TOKEN").map(|v| v.trim().to_owned());
+        if let Some(v) = var("WEBHOOK_ALLOWED_HOSTS") {
+            c.webhook_allowed_hosts = comma_list(&v.to_ascii_lowercase());
+        }
+        parse_into(&mut c.webhook_retry_scale, "WEBHOOK_RETRY_SCALE")?;
+        parse_into(&mut c.webhook_log_days, "WEBHOOK_LOG_DAYS")?;
+        parse_into(&mut c.webhook_workers, "WEBHOOK_WORKERS")?;
+        parse_into(&mut c.webhook_poll_ms, "WEBHOOK_POLL_MS")?;
+        parse_into(&mut c.webhook_timeout_ms, "WEBHOOK_TIMEOUT_MS")?;
         if let Some(v) = var("NEWSROOM_NAME") {
             c.newsroom_name = v.trim().to_owned();
         }
@@ -286,6 +312,21 @@ impl Config {
             || self.public_api_url.starts_with("http://"))
         {
             return Err("PUBLIC_API_URL must be an http or https URL".into());
+        }
+        if !(self.webhook_retry_scale > 0.0 && self.webhook_retry_scale <= 100.0) {
+            return Err("WEBHOOK_RETRY_SCALE must be above 0 and at most 100".into());
+        }
+        if !(1..=64).contains(&self.webhook_workers) {
+            return Err("WEBHOOK_WORKERS must be between 1 and 64".into());
+        }
+        if !(10..=60_000).contains(&self.webhook_poll_ms) {
+            return Err("WEBHOOK_POLL_MS must be between 10 and 60000".into());
+        }
+        if !(100..=60_000).contains(&self.webhook_timeout_ms) {
+            return Err("WEBHOOK_TIMEOUT_MS must be between 100 and 60000".into());
+        }
+        if self.webhook_log_days == 0 {
+            return Err("WEBHOOK_LOG_DAYS must be at least 1".into());
         }
         if self.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err("METRICS_TOKEN must be at least 16 characters".into());

@@ -29,6 +29,7 @@ pub mod tally;
 pub mod text;
 pub mod tools;
 pub mod users;
+pub mod webhooks;
 
 use actix_web::http::header;
 use actix_web::{web, HttpResponse, Resource};
@@ -222,4 +223,20 @@ api! {
     },
     "/api/v1/admin/partners/{id}/keys" => { post: partners::handlers::rotate_key },
     "/api/v1/admin/partners/{id}/usage" => { get: partners::handlers::partner_usage },
+    "/api/v1/admin/webhooks" => {
+        get: webhooks::handlers::list_webhooks,
+        post: webhooks::handlers::create_webhook,
+    },
+    "/api/v1/admin/webhooks/{id}" => {
+        get: webhooks::handlers::get_webhook,
+        patch: webhooks::handlers::update_webhook,
+        delete: webhooks::handlers::delete_webhook,
+    },
+    "/api/v1/admin/webhooks/{id}/secret" => { post: webhooks::handlers::rotate_secret },
+    "/api/v1/admin/webhooks/{id}/ping" => { post: webhooks::handlers::ping_webhook },
+    "/api/v1/admin/webhooks/{id}/deliveries" => { get: webhooks::handlers::list_deliveries },
+    "/api/v1/admin/webhooks/{id}/deliveries/{delivery_id}/retry" => {
+        post: webhooks::handlers::retry_delivery,
+    },
+    "/api/v1/admin/webhooks/{id}/replay" => { post: webhooks::handlers::replay },
 }

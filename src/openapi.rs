@@ -33,6 +33,7 @@ use actix_web::HttpResponse;
         (name = "partners", description = "Partner sites, their keys and usage (admins)"),
         (name = "syndication", description = "What partner sites pull with their keys: the change feed and items, as JSON or IPTC ninjs"),
         (name = "feeds", description = "Public RSS, Atom and JSON feeds and sitemaps"),
+        (name = "webhooks", description = "Signed events and CDN purges for every change, with retries and a delivery log (admins)"),
     )
 )]
 pub struct ApiDoc;

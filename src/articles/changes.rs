@@ -2,13 +2,14 @@
 //! say what it changed. It keeps what derives from published stories in step (item cards, the
 //! search index), moves the content version that every node's caches watch, and tells this
 //! node to forget what it cached once the transaction commits. What listens for changes
-//! beyond this node (a change feed, webhooks) is written here too, in the same transaction, so
-//! that a committed change is always announced and a rolled-back one never is.
+//! beyond this node (the change feed partners follow, the webhook outbox) is written here too,
+//! in the same transaction, so that a committed change is always announced and a rolled-back
+//! one never is.
 
 use diesel::prelude::*;
 
 use crate::articles::projections::change_log::{self, Credited, Deleted, Touched};
-use crate::articles::projections::{cards, search_index};
+use crate::articles::projections::{cards, outbox, search_index};
 use crate::articles::translations::Translation;
 use crate::db::schema::content_version;
 use crate::db::{self, now, DbConn};
@@ -53,7 +54,7 @@ impl<'a> Change<'a> {
 /// Announces `change`. Call inside the transaction of the write, after it.
 pub fn changed(conn: &mut DbConn, change: Change) -> AppResult<()> {
     let seq = bump_version(conn)?;
-    match change {
+    let events = match change {
         Change::Translations(written) => {
             for t in written {
                 search_index::sync(conn, t)?;
@@ -64,6 +65,7 @@ pub fn changed(conn: &mut DbConn, change: Change) -> AppResult<()> {
             cards::refresh_many(conn, &stories)?;
             let ids: Vec<i64> = written.iter().map(|t| t.id).collect();
             change_log::sync(conn, seq, Touched::Translations(&ids))?;
+            outbox::translations(conn, &ids)?
         }
         Change::TranslationDeleted {
             article_id,
@@ -72,20 +74,34 @@ pub fn changed(conn: &mut DbConn, change: Change) -> AppResult<()> {
             search_index::remove(conn, translation_id)?;
             cards::refresh(conn, article_id)?;
             change_log::deleted(conn, seq, Deleted::Translation(translation_id))?;
+            outbox::translation_deleted(conn, article_id, translation_id)?
         }
         Change::Story(id) => {
             cards::refresh(conn, id)?;
             change_log::sync(conn, seq, Touched::Stories(&[id]))?;
+            outbox::story_changed(conn, id)?
         }
         // Its cards and index entries went with its translations.
-        Change::StoryDeleted(id) => change_log::deleted(conn, seq, Deleted::Story(id))?,
-        Change::Tag(id) => change_log::facts_changed(conn, seq, Credited::Tag(id))?,
-        Change::User(id) => change_log::facts_changed(conn, seq, Credited::Person(id))?,
-        // What every node shows of languages, prompts and entries, and the partner keys it
-        // lets in, are read afresh in the next cache generation; partners' items carry none
-        // of it.
-        Change::Entry(_) | Change::Language(_) | Change::Prompt(_) | Change::Partner(_) => {}
-    }
+        Change::StoryDeleted(id) => {
+            change_log::deleted(conn, seq, Deleted::Story(id))?;
+            outbox::story_deleted(conn, id)?
+        }
+        Change::Tag(id) => {
+            change_log::facts_changed(conn, seq, Credited::Tag(id))?;
+            vec![outbox::tag_changed(conn, id)?]
+        }
+        Change::User(id) => {
+            change_log::facts_changed(conn, seq, Credited::Person(id))?;
+            Vec::new()
+        }
+        // A live entry shows on its story's page.
+        Change::Entry(id) => outbox::story_changed(conn, id)?,
+        Change::Language(code) => vec![outbox::language_changed(code)],
+        Change::Prompt(id) => vec![outbox::prompt_changed(id)],
+        // The partner keys a node lets in are read afresh in the next cache generation.
+        Change::Partner(_) => Vec::new(),
+    };
+    outbox::write(conn, events)?;
     db::note_change();
     Ok(())
 }

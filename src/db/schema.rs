@@ -358,6 +358,78 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> BigInt,
+        kind -> Text,
+        url -> Text,
+        provider -> Nullable<Text>,
+        events -> Text,
+        languages -> Text,
+        description -> Text,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_until -> Nullable<Timestamp>,
+        failing_since -> Nullable<Timestamp>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_events (id) {
+        id -> BigInt,
+        event_id -> Text,
+        #[sql_name = "type"]
+        kind -> Text,
+        subject -> Text,
+        surrogate_keys -> Text,
+        payload -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        event_id -> BigInt,
+        endpoint_id -> BigInt,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_attempts (id) {
+        id -> BigInt,
+        delivery_id -> BigInt,
+        endpoint_id -> BigInt,
+        attempt -> Integer,
+        at -> Timestamp,
+        duration_ms -> Integer,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_published (translation_id) {
+        translation_id -> BigInt,
+        article_id -> BigInt,
+        lang -> Text,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 diesel::joinable!(published_translations -> articles (article_id));
 diesel::joinable!(tag_translations -> tags (tag_id));
@@ -375,6 +447,9 @@ diesel::joinable!(donation_prompt_tags -> tags (tag_id));
 diesel::joinable!(donation_prompt_translations -> donation_prompts (prompt_id));
 diesel::joinable!(donation_prompt_events -> donation_prompts (prompt_id));
 diesel::joinable!(partner_keys -> partners (partner_id));
+diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     languages,
@@ -404,5 +479,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     partners,
     partner_keys,
     partner_usage,
-    syndication_changes
+    syndication_changes,
+    webhook_endpoints,
+    webhook_events,
+    webhook_deliveries,
+    webhook_attempts,
+    webhook_published
 );

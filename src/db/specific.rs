@@ -176,3 +176,52 @@ pub fn backup(conn: &mut DbConn, path: &str) -> AppResult<()> {
         )),
     }
 }
+
+#[derive(QueryableByName)]
+struct Claimed {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// Claims up to `limit` due webhook deliveries until `until` (a lease), skipping those of the
+/// endpoints in `skip`; returns their ids. On PostgreSQL, `FOR UPDATE SKIP LOCKED` lets nodes
+/// claim side by side without waiting on each other; SQLite runs one writer at a time. Either
+/// way no delivery is claimed twice while its lease holds.
+pub fn claim_deliveries(
+    conn: &mut DbConn,
+    now: chrono::NaiveDateTime,
+    until: chrono::NaiveDateTime,
+    skip: &[i64],
+    limit: i64,
+) -> AppResult<Vec<i64>> {
+    use diesel::sql_types::{BigInt, Text, Timestamp};
+    let skip = json_ids(skip);
+    let rows: Vec<Claimed> = match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "UPDATE webhook_deliveries SET claimed_until = ? WHERE id IN ( \
+             SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ? \
+             AND (claimed_until IS NULL OR claimed_until < ?) \
+             AND endpoint_id NOT IN (SELECT value FROM json_each(?)) \
+             ORDER BY next_attempt_at, id LIMIT ?) RETURNING id",
+        )
+        .bind::<Timestamp, _>(until)
+        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(&skip)
+        .bind::<BigInt, _>(limit)
+        .load(&mut **c)?,
+        DbConn::Postgres(c) => diesel::sql_query(
+            "UPDATE webhook_deliveries SET claimed_until = $1 WHERE id IN ( \
+             SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= $2 \
+             AND (claimed_until IS NULL OR claimed_until < $2) \
+             AND endpoint_id NOT IN (SELECT jsonb_array_elements_text($3::jsonb)::bigint) \
+             ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) RETURNING id",
+        )
+        .bind::<Timestamp, _>(until)
+        .bind::<Timestamp, _>(now)
+        .bind::<Text, _>(&skip)
+        .bind::<BigInt, _>(limit)
+        .load(&mut **c)?,
+    };
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}

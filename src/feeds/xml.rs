@@ -22,6 +22,14 @@ pub fn text(raw: &str) -> String {
 
 /// Appends `raw`, escaped, to `out`.
 pub fn push_text(out: &mut String, raw: &str) {
+    // Most text in a sitemap (addresses, times) needs nothing: copied whole.
+    let plain = raw
+        .bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && !matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''));
+    if plain {
+        out.push_str(raw);
+        return;
+    }
     for c in raw.chars() {
         match c {
             '&' => out.push_str("&amp;"),

@@ -22,4 +22,5 @@ mod prompts;
 mod syndication;
 mod tags;
 mod users;
+mod webhooks;
 mod workflow;
