@@ -27,6 +27,8 @@ pub struct Fresh {
     keep: bool,
     cache_control: Option<String>,
     content_type: &'static str,
+    /// The body is gzip already (a sitemap written straight into the compressor).
+    gzipped: bool,
 }
 
 impl Fresh {
@@ -43,6 +45,16 @@ impl Fresh {
             keep: true,
             cache_control: None,
             content_type,
+            gzipped: false,
+        }
+    }
+
+    /// 200 with a document of media type `content_type` that is gzip already: kept and sent as
+    /// it is to clients that accept gzip, unzipped for the others.
+    pub fn gzipped(gzip: Vec<u8>, content_type: &'static str) -> Fresh {
+        Fresh {
+            gzipped: true,
+            ..Self::document(gzip, content_type)
         }
     }
 
@@ -152,14 +164,19 @@ impl Fresh {
             self.body.shrink_to_fit();
         }
         // Kept answers are gzipped once, here, so that a hit costs no compression.
-        let gzip = (self.keep && self.body.len() >= GZIP_OVER)
-            .then(|| gzipped(&self.body))
-            .flatten();
-        let gzip_only = gzip.is_some() && self.body.len() >= GZIP_ONLY_OVER;
-        let body = if gzip_only {
-            Bytes::new()
+        let (body, gzip, gzip_only) = if self.gzipped {
+            (Bytes::new(), Some(Bytes::from(self.body)), true)
         } else {
-            Bytes::from(self.body)
+            let gzip = (self.keep && self.body.len() >= GZIP_OVER)
+                .then(|| gzipped(&self.body))
+                .flatten();
+            let gzip_only = gzip.is_some() && self.body.len() >= GZIP_ONLY_OVER;
+            let body = if gzip_only {
+                Bytes::new()
+            } else {
+                Bytes::from(self.body)
+            };
+            (body, gzip, gzip_only)
         };
         Cached {
             status: self.status.as_u16(),

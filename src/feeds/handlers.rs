@@ -198,8 +198,8 @@ pub async fn sitemap(
             Sitemap::Page { lang, n } => {
                 let lang = st.reader_chain(c, &lang)?.remove(0);
                 let languages = st.enabled_languages(c)?;
-                let (xml, modified) = sitemaps::page(c, &st.config, &languages, &lang, n)?;
-                let fresh = Fresh::document(xml.into_bytes(), XML).modified(modified);
+                let (gzip, modified) = sitemaps::page(c, &st.config, &languages, &lang, n)?;
+                let fresh = Fresh::gzipped(gzip, XML).modified(modified);
                 (lang, fresh)
             }
             Sitemap::News { lang } => {

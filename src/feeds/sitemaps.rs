@@ -100,15 +100,17 @@ pub fn index(
     Ok((out, newest))
 }
 
-/// Page `n` of `lang`'s stories: 404 past the last page (the first page of a language
-/// without stories is empty).
+/// Page `n` (from 1) of `lang`'s stories, gzipped: 404 past the last page (the first page of a
+/// language without stories is empty). Written straight into the compressor, a few thousand
+/// stories at a time, so that a 50,000-URL page never stands whole in memory.
 pub fn page(
     conn: &mut DbConn,
     config: &Config,
     languages: &[Language],
     lang: &str,
     n: i64,
-) -> AppResult<(String, Option<NaiveDateTime>)> {
+) -> AppResult<(Vec<u8>, Option<NaiveDateTime>)> {
+    use std::io::Write;
     let per_page = config.sitemap_urls as i64;
     let lang_owned = lang.to_owned();
     let rows: Vec<(i64, String, NaiveDateTime)> = db_run!(conn, |c| pt::table
@@ -123,36 +125,46 @@ pub fn page(
             "`{lang}` has no sitemap page {n}"
         )));
     }
-    let stories: Vec<i64> = rows.iter().map(|r| r.0).collect();
-    let mut alternates: HashMap<i64, Vec<(String, String)>> = HashMap::new();
-    for (story, alt_lang, slug) in specific::alternates(conn, &stories)? {
-        alternates.entry(story).or_default().push((alt_lang, slug));
-    }
+    let failed = |e: std::io::Error| AppError::Internal(format!("sitemap: {e}"));
     let default = languages.iter().find(|l| l.is_default).map(|l| &l.code);
     let site = &config.public_site_url;
-    let mut out = String::with_capacity(XML_HEAD.len() + rows.len() * 400);
+    let mut gz = flate2::write::GzEncoder::new(
+        Vec::with_capacity(rows.len() * 64),
+        flate2::Compression::fast(),
+    );
+    let mut out = String::with_capacity(1024 * 1024);
     out.push_str(XML_HEAD);
     out.push_str(
         "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" \
          xmlns:xhtml=\"http://www.w3.org/1999/xhtml\">\n",
     );
     let mut newest = None;
-    for (story, slug, updated) in &rows {
-        newest = newest.max(Some(*updated));
-        out.push_str("<url>\n");
-        element(&mut out, "loc", &canonical_url(site, lang, slug));
-        element(&mut out, "lastmod", &rfc3339(updated.and_utc()));
-        let alts = alternates.get(story).map_or(&[][..], Vec::as_slice);
-        for (alt_lang, alt_slug) in alts {
-            hreflang(&mut out, alt_lang, &canonical_url(site, alt_lang, alt_slug));
+    for chunk in rows.chunks(5_000) {
+        let stories: Vec<i64> = chunk.iter().map(|r| r.0).collect();
+        let mut alternates: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+        for (story, alt_lang, slug) in specific::alternates(conn, &stories)? {
+            alternates.entry(story).or_default().push((alt_lang, slug));
         }
-        if let Some((d, d_slug)) = alts.iter().find(|(l, _)| Some(l) == default) {
-            hreflang(&mut out, "x-default", &canonical_url(site, d, d_slug));
+        for (story, slug, updated) in chunk {
+            newest = newest.max(Some(*updated));
+            out.push_str("<url>\n");
+            element(&mut out, "loc", &canonical_url(site, lang, slug));
+            element(&mut out, "lastmod", &rfc3339(updated.and_utc()));
+            let alts = alternates.get(story).map_or(&[][..], Vec::as_slice);
+            for (alt_lang, alt_slug) in alts {
+                hreflang(&mut out, alt_lang, &canonical_url(site, alt_lang, alt_slug));
+            }
+            if let Some((d, d_slug)) = alts.iter().find(|(l, _)| Some(l) == default) {
+                hreflang(&mut out, "x-default", &canonical_url(site, d, d_slug));
+            }
+            out.push_str("</url>\n");
         }
-        out.push_str("</url>\n");
+        gz.write_all(out.as_bytes()).map_err(failed)?;
+        out.clear();
     }
     out.push_str("</urlset>\n");
-    Ok((out, newest))
+    gz.write_all(out.as_bytes()).map_err(failed)?;
+    Ok((gz.finish().map_err(failed)?, newest))
 }
 
 fn hreflang(out: &mut String, lang: &str, href: &str) {
