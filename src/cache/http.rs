@@ -163,24 +163,28 @@ impl Fresh {
         if self.keep {
             self.body.shrink_to_fit();
         }
-        // Kept answers are gzipped once, here, so that a hit costs no compression.
-        let (body, gzip, gzip_only) = if self.gzipped {
-            (Bytes::new(), Some(Bytes::from(self.body)), true)
+        // A kept answer is gzipped once: a large one now, kept gzipped only; a small one by
+        // the first client that accepts gzip. A hit costs no compression.
+        let gzip = std::sync::OnceLock::new();
+        let compressible = self.gzipped || (self.keep && self.body.len() >= GZIP_OVER);
+        let (body, gzip_only) = if self.gzipped {
+            let _ = gzip.set(Some(Bytes::from(self.body)));
+            (Bytes::new(), true)
+        } else if compressible && self.body.len() >= GZIP_ONLY_OVER {
+            match gzipped(&self.body) {
+                Some(zipped) => {
+                    let _ = gzip.set(Some(zipped));
+                    (Bytes::new(), true)
+                }
+                None => (Bytes::from(self.body), false),
+            }
         } else {
-            let gzip = (self.keep && self.body.len() >= GZIP_OVER)
-                .then(|| gzipped(&self.body))
-                .flatten();
-            let gzip_only = gzip.is_some() && self.body.len() >= GZIP_ONLY_OVER;
-            let body = if gzip_only {
-                Bytes::new()
-            } else {
-                Bytes::from(self.body)
-            };
-            (body, gzip, gzip_only)
+            (Bytes::from(self.body), false)
         };
         Cached {
             status: self.status.as_u16(),
             body,
+            compressible,
             gzip,
             gzip_only,
             etag,
@@ -317,7 +321,7 @@ fn not_modified(req: &HttpRequest, entry: &Cached) -> bool {
     let headers = req.headers();
     if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
         let Ok(inm) = inm.to_str() else { return false };
-        let zipped = entry.gzip.as_ref().map(|_| gzip_etag(&entry.etag));
+        let zipped = entry.compressible.then(|| gzip_etag(&entry.etag));
         // Weak comparison, as RFC 9110 asks for If-None-Match; either form's tag will do.
         return inm.split(',').any(|t| {
             let t = t.trim().trim_start_matches("W/");
@@ -340,11 +344,17 @@ fn not_modified(req: &HttpRequest, entry: &Cached) -> bool {
 fn send(req: &HttpRequest, cache: &ResponseCache, entry: &Cached) -> HttpResponse {
     let status = StatusCode::from_u16(entry.status).unwrap_or(StatusCode::OK);
     let unchanged = status == StatusCode::OK && not_modified(req, entry);
-    let zipped = entry.gzip.is_some() && accepts_gzip(req);
-    let body = match &entry.gzip {
+    let accepts = entry.compressible && accepts_gzip(req);
+    let gzip = if accepts || entry.gzip_only {
+        entry.gzip.get_or_init(|| gzipped(&entry.body)).as_ref()
+    } else {
+        None
+    };
+    let zipped = gzip.is_some() && accepts;
+    let body = match gzip {
         Some(gzip) if zipped => gzip.clone(),
-        Some(gzip) if entry.gzip_only => gunzipped(gzip),
-        _ => entry.body.clone(),
+        Some(gzip) => gunzipped(gzip),
+        None => entry.body.clone(),
     };
     let mut res = if unchanged {
         HttpResponse::NotModified().finish()
@@ -369,7 +379,7 @@ fn send(req: &HttpRequest, cache: &ResponseCache, entry: &Cached) -> HttpRespons
         }
         headers.insert(name.clone(), value.clone());
     }
-    if entry.gzip.is_some() {
+    if entry.compressible {
         headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
         if zipped {
             if let Ok(tag) = HeaderValue::from_str(&gzip_etag(&entry.etag)) {

@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use actix_web::http::header::{HeaderName, HeaderValue};
@@ -45,8 +45,11 @@ pub struct Cached {
     pub status: u16,
     /// The body as made; empty when only its gzip form is kept (see [`Cached::gzip_only`]).
     pub body: Bytes,
-    /// The body gzipped, for clients that accept it; made once, when the answer is cached.
-    pub gzip: Option<Bytes>,
+    /// Whether the answer is sent gzipped to clients that accept it.
+    pub compressible: bool,
+    /// The body gzipped: made by the first client that accepts gzip (a large body's when the
+    /// answer is made), then kept with it.
+    pub gzip: OnceLock<Option<Bytes>>,
     /// A large body is kept gzipped only, and unzipped for the rare client that wants neither.
     pub gzip_only: bool,
     pub etag: String,
@@ -63,7 +66,11 @@ pub struct Cached {
 impl Cached {
     fn size(&self) -> usize {
         self.body.len()
-            + self.gzip.as_ref().map_or(0, Bytes::len)
+            + self
+                .gzip
+                .get()
+                .and_then(Option::as_ref)
+                .map_or(0, Bytes::len)
             + self
                 .headers
                 .iter()
@@ -388,7 +395,8 @@ mod tests {
         Arc::new(Cached {
             status: 200,
             body: Bytes::from(body.to_owned()),
-            gzip: None,
+            compressible: false,
+            gzip: OnceLock::new(),
             gzip_only: false,
             etag: "\"x\"".into(),
             headers: Vec::new(),

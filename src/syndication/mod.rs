@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::value::{to_raw_value, RawValue};
 use utoipa::ToSchema;
 
 use crate::app::AppState;
@@ -106,7 +106,7 @@ pub struct ChangeEntry {
     /// document); with `format=ninjs` a `delete` carries a canceled ninjs document.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
-    pub item: Option<Value>,
+    pub item: Option<Box<RawValue>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -200,9 +200,18 @@ pub fn entries(
     for row in rows {
         let changed_at = row.changed_at.and_utc();
         let withdrawn = |reason: &str| {
-            let item = (format == Format::Ninjs).then(|| {
-                ninjs::tombstone(&st.config, row.article_id, &row.lang, row.seq, changed_at)
-            });
+            let item = (format == Format::Ninjs)
+                .then(|| {
+                    to_raw_value(&ninjs::tombstone(
+                        &st.config,
+                        row.article_id,
+                        &row.lang,
+                        row.seq,
+                        changed_at,
+                    ))
+                    .ok()
+                })
+                .flatten();
             ChangeEntry {
                 action: Action::Delete,
                 id: row.article_id,
@@ -243,11 +252,12 @@ pub fn entries(
         let modified = d
             .modified(row.article_id)
             .map_or(changed_at, |m| m.and_utc());
+        // Written once, as the text it is sent as: no tree of values per item.
         let value = match format {
-            Format::Json => serde_json::to_value(&item)
-                .map_err(|e| AppError::Internal(format!("syndicated item: {e}")))?,
-            Format::Ninjs => ninjs::document(&st.config, &item, modified),
-        };
+            Format::Json => to_raw_value(&item),
+            Format::Ninjs => to_raw_value(&ninjs::document(&st.config, &item, modified)),
+        }
+        .map_err(|e| AppError::Internal(format!("syndicated item: {e}")))?;
         out.push(ChangeEntry {
             action: Action::Upsert,
             id: row.article_id,
