@@ -275,15 +275,12 @@ async fn request_context(
     }
     let status = res.status().as_u16();
     let took = started.elapsed();
-    if let Some(state) = res.request().app_data::<web::Data<AppState>>() {
-        let route = res.request().match_pattern();
-        let method = res.request().method().as_str().to_owned();
-        state.metrics.record(
-            route.as_deref().unwrap_or("unmatched"),
-            &method,
-            status,
-            took,
-        );
+    let request = res.request();
+    if let Some(state) = request.app_data::<web::Data<AppState>>() {
+        let route = request
+            .app_data::<crate::metrics::Route>()
+            .map_or("unmatched", |r| r.0);
+        state.metrics.record(route, request.method(), status, took);
     }
     let elapsed_ms = took.as_secs_f64() * 1000.0;
     span.in_scope(|| {

@@ -88,6 +88,7 @@ macro_rules! api {
             $(
                 cfg.service(
                     resource($path, &[$(stringify!($method)),+])
+                        .app_data(metrics::Route($path))
                         $(.route(methods::$method().to($($handler)::+)))+
                 );
             )*
