@@ -131,8 +131,8 @@ impl Metrics {
                     let _ = writeln!(
                         out,
                         "newsdesk_http_requests_total{{route=\"{}\",method=\"{}\",status=\"{}xx\"}} {n}",
-                        label(&key.0),
-                        label(&key.1),
+                        label(key.0),
+                        label(key.1),
                         i + 1
                     );
                 }
@@ -144,7 +144,7 @@ impl Metrics {
         out.push_str("# TYPE newsdesk_http_request_duration_seconds histogram\n");
         for key in &keys {
             let stats = &routes[*key];
-            let labels = format!("route=\"{}\",method=\"{}\"", label(&key.0), label(&key.1));
+            let labels = format!("route=\"{}\",method=\"{}\"", label(key.0), label(key.1));
             let mut cumulative = 0;
             for (bound, n) in BUCKETS.iter().zip(&stats.buckets) {
                 cumulative += n.load(Ordering::Relaxed);
