@@ -474,9 +474,11 @@ fn record(
         .execute(c))?;
     let endpoint = job.endpoint.id;
     if outcome.error.is_none() {
-        db_run!(conn, |c| diesel::update(we::table.find(endpoint))
-            .set(we::failing_since.eq(None::<NaiveDateTime>))
-            .execute(c))?;
+        if job.endpoint.failing_since.is_some() {
+            db_run!(conn, |c| diesel::update(we::table.find(endpoint))
+                .set(we::failing_since.eq(None::<NaiveDateTime>))
+                .execute(c))?;
+        }
         return Ok(());
     }
     let reason = if status == 410 {
