@@ -47,7 +47,8 @@ FLUSH_MS = 250
 BASE = f"http://127.0.0.1:{PORT}"
 ENV = dict(os.environ, DATABASE_URL=URL, BIND_ADDRESS=f"127.0.0.1:{PORT}", LOG_FILTER="error",
            JWT_SECRET="crash-harness-secret-0123456789abcdef0123", VIEW_FLUSH_MS=str(FLUSH_MS),
-           PROMPT_EVENTS_PER_MINUTE="0", AUTH_RATE_LIMIT_PER_MINUTE="100000")
+           PROMPT_EVENTS_PER_MINUTE="0", AUTH_RATE_LIMIT_PER_MINUTE="100000",
+           TRUST_FORWARDED_FOR="true", VIEW_BEACONS_PER_MINUTE="0")
 pg = URL.startswith("postgres")
 
 def sql(query):
@@ -60,8 +61,11 @@ def sql(query):
     finally:
         db.close()
 
-def request(method, path, token=None, body=None, etag=None, timeout=10):
+def request(method, path, token=None, body=None, etag=None, timeout=10, reader=None):
     headers = {"content-type": "application/json"}
+    if reader:
+        # Each view from a reader of its own: a reader's repeated views count once.
+        headers["x-forwarded-for"] = reader
     if token:
         headers["authorization"] = f"Bearer {token}"
     if etag:
@@ -158,7 +162,9 @@ def writer(token, stop, rng, slugs, prompt_ids):
                     with lock:
                         prompts[pid]["name"] = name
             elif kind < 0.93 and slugs:
-                s, _, _ = request("POST", f"/api/v1/articles/en/{rng.choice(slugs)}/views")
+                reader = f"10.{rng.randrange(256)}.{rng.randrange(256)}.{rng.randrange(256)}"
+                s, _, _ = request("POST", f"/api/v1/articles/en/{rng.choice(slugs)}/views",
+                                  reader=reader)
                 if s == 202:
                     with lock:
                         beacons.append(time.monotonic())
