@@ -45,7 +45,7 @@ BIN, URL, PORT, WORK = os.environ["BIN"], os.environ["URL"], int(os.environ["POR
 CYCLES, WRITERS = int(os.environ["CYCLES"]), int(os.environ["WRITERS"])
 FLUSH_MS = 250
 BASE = f"http://127.0.0.1:{PORT}"
-ENV = dict(os.environ, DATABASE_URL=URL, BIND_ADDRESS=f"127.0.0.1:{PORT}", LOG_FILTER="error",
+ENV = dict(os.environ, DATABASE_URL=URL, BIND_ADDRESS=f"127.0.0.1:{PORT}", LOG_FILTER="warn",
            JWT_SECRET="crash-harness-secret-0123456789abcdef0123", VIEW_FLUSH_MS=str(FLUSH_MS),
            PROMPT_EVENTS_PER_MINUTE="0", AUTH_RATE_LIMIT_PER_MINUTE="100000",
            TRUST_FORWARDED_FOR="true", VIEW_BEACONS_PER_MINUTE="0")
@@ -80,7 +80,7 @@ def request(method, path, token=None, body=None, etag=None, timeout=10, reader=N
         return e.code, dict(e.headers), None
 
 def start(demo):
-    out = open(f"{WORK}/server.out", "w")
+    out = open(f"{WORK}/server.out", "a")
     args = [BIN, "serve"] + (["--demo"] if demo else [])
     proc = subprocess.Popen(args, env=ENV, cwd=WORK, stdout=out, stderr=subprocess.STDOUT,
                             preexec_fn=lambda: os.setpgrp())
@@ -303,6 +303,8 @@ for cycle in range(1, CYCLES + 1):
         print(f"cycle {cycle}: FAILED")
         for p in problems:
             print("  " + p)
+        print("the node's last words:")
+        print("".join(open(f"{WORK}/server.out").readlines()[-15:]))
         sys.exit(1)
     if cycle % 10 == 0 or cycle == CYCLES:
         print(f"cycle {cycle}/{CYCLES}: ok; {len(stories)} stories tracked; "
