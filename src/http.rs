@@ -119,3 +119,32 @@ mod tests {
         assert!(header(&["\"article-12-4\""]).matches(&etag("article", 12, 4)));
     }
 }
+
+/// How long what is being replaced keeps working beside its replacement (a partner's key, a
+/// webhook's signing secret), from a rotation's body.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GracePeriod {
+    /// In hours: 24 when absent, 0 ends it now, at most 720.
+    #[schema(minimum = 0, maximum = 720, default = 24)]
+    pub grace_hours: Option<i64>,
+}
+
+impl GracePeriod {
+    /// The hours asked for, from an optional body; 422 naming `grace_hours` out of range.
+    pub fn hours(body: Option<actix_web::web::Json<GracePeriod>>) -> AppResult<i64> {
+        const MAX: i64 = 24 * 30;
+        let hours = body
+            .map(|b| b.into_inner())
+            .unwrap_or_default()
+            .grace_hours
+            .unwrap_or(24);
+        if !(0..=MAX).contains(&hours) {
+            return Err(AppError::invalid(
+                "grace_hours",
+                format!("must be between 0 and {MAX}"),
+            ));
+        }
+        Ok(hours)
+    }
+}

@@ -316,6 +316,25 @@ impl Database {
             .map_err(|_| AppError::Internal("database work ended without an answer".into()))?
     }
 
+    /// Like [`Database::run`], for a thread that is not async (the webhook senders): the work
+    /// waits its turn in the same queue as requests' and this thread waits for its answer, so
+    /// background work never holds a connection of its own beside the queue's.
+    pub fn run_blocking<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let (answer, answered) = std::sync::mpsc::channel();
+        let pool = self.pool.clone();
+        self.queue.push(Box::new(move || {
+            let result = pool.get().and_then(|mut conn| f(&mut conn));
+            let _ = answer.send(result);
+        }));
+        answered
+            .recv()
+            .map_err(|_| AppError::Internal("database work ended without an answer".into()))?
+    }
+
     /// Like [`Database::run`], inside one write transaction. When the transaction commits a
     /// change readers can see, the hook set with [`Database::on_committed_change`] runs before
     /// the caller gets its answer.

@@ -14,7 +14,7 @@ use crate::audit::{self, Actor};
 use crate::auth::{AuthUser, Role};
 use crate::db::{now, DbConn};
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::http::{self as http_util, Current, IfMatch};
+use crate::http::{self as http_util, Current, GracePeriod, IfMatch};
 use crate::pagination::{IdCursor, Limit, PageQuery};
 use crate::partners::usage::{self, DayUsage};
 use crate::partners::{self, Fields, KeyInfo, NewKey, PartnerRow};
@@ -35,9 +35,6 @@ problem_responses!(
 /// Requests a minute a partner gets unless told otherwise.
 const DEFAULT_RATE: i32 = 120;
 const MAX_RATE: i32 = 1_000_000;
-/// How long a rotated key keeps working unless told otherwise.
-const DEFAULT_GRACE_HOURS: i64 = 24;
-const MAX_GRACE_HOURS: i64 = 24 * 30;
 const MAX_USAGE_DAYS: i64 = 366;
 
 /// A new partner.
@@ -129,16 +126,6 @@ pub struct PartnerList {
     pub items: Vec<PartnerResponse>,
     /// Pass as `cursor` for the next page; absent on the last page.
     pub next_cursor: Option<String>,
-}
-
-/// A key rotation.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RotateKey {
-    /// How long the keys in use keep working beside the new one, in hours: 24 when absent,
-    /// 0 revokes them now, at most 720.
-    #[schema(minimum = 0, maximum = 720, default = 24)]
-    pub grace_hours: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -533,7 +520,7 @@ pub async fn delete_partner(
     tag = "partners",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "The partner's id")),
-    request_body(content = Option<RotateKey>, description = "Absent: a grace period of 24 hours"),
+    request_body(content = Option<GracePeriod>, description = "Absent: a grace period of 24 hours"),
     responses(
         (status = 201, description = "The new key, shown only now", body = PartnerWithKey),
         PartnerWriteErrors
@@ -543,21 +530,11 @@ pub async fn rotate_key(
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<i64>,
-    body: Option<web::Json<RotateKey>>,
+    body: Option<web::Json<GracePeriod>>,
 ) -> AppResult<HttpResponse> {
     caller.require(Role::Admin)?;
     let id = id.into_inner();
-    let grace = body
-        .map(|b| b.into_inner())
-        .unwrap_or_default()
-        .grace_hours
-        .unwrap_or(DEFAULT_GRACE_HOURS);
-    if !(0..=MAX_GRACE_HOURS).contains(&grace) {
-        return Err(AppError::invalid(
-            "grace_hours",
-            format!("must be between 0 and {MAX_GRACE_HOURS}"),
-        ));
-    }
+    let grace = GracePeriod::hours(body)?;
     let actor = Actor::from(&caller);
     let key = NewKey::generate();
     let answer = state

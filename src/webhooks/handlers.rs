@@ -18,7 +18,7 @@ use crate::db::schema::{webhook_attempts as wa, webhook_deliveries as wd, webhoo
 use crate::db::{now, DbConn};
 use crate::db_run;
 use crate::error::{AppError, AppResult, FieldErrors};
-use crate::http::{self as http_util, Current, IfMatch};
+use crate::http::{self as http_util, Current, GracePeriod, IfMatch};
 use crate::pagination::{IdCursor, Limit, PageQuery};
 use crate::problem_responses;
 use crate::webhooks::{self, guard, Endpoint, Settings, CLOUDFLARE, FASTLY, PURGE, WEBHOOK};
@@ -31,9 +31,6 @@ problem_responses!(
     /// Errors of changing webhooks.
     WebhookWriteErrors: 400, 401, 403, 404, 409, 412, 413, 415, 422, 428, 500, 503
 );
-
-const DEFAULT_GRACE_HOURS: i64 = 24;
-const MAX_GRACE_HOURS: i64 = 24 * 30;
 
 /// A new endpoint.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -134,16 +131,6 @@ pub struct WebhookWithSecret {
 pub struct WebhookList {
     pub items: Vec<WebhookResponse>,
     pub next_cursor: Option<String>,
-}
-
-/// A rotation of the signing secret.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RotateSecret {
-    /// How long the old secret keeps signing beside the new one, in hours: 24 when absent, 0
-    /// stops it now, at most 720.
-    #[schema(minimum = 0, maximum = 720, default = 24)]
-    pub grace_hours: Option<i64>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -532,7 +519,7 @@ pub async fn delete_webhook(
     tag = "webhooks",
     security(("bearer" = [])),
     params(("id" = i64, Path, description = "The endpoint's id")),
-    request_body(content = Option<RotateSecret>, description = "Absent: a grace period of 24 hours"),
+    request_body(content = Option<GracePeriod>, description = "Absent: a grace period of 24 hours"),
     responses(
         (status = 201, description = "The new secret, shown only now", body = WebhookWithSecret),
         WebhookWriteErrors
@@ -542,21 +529,11 @@ pub async fn rotate_secret(
     state: web::Data<AppState>,
     caller: AuthUser,
     id: web::Path<i64>,
-    body: Option<web::Json<RotateSecret>>,
+    body: Option<web::Json<GracePeriod>>,
 ) -> AppResult<HttpResponse> {
     caller.require(Role::Admin)?;
     let id = id.into_inner();
-    let grace = body
-        .map(|b| b.into_inner())
-        .unwrap_or_default()
-        .grace_hours
-        .unwrap_or(DEFAULT_GRACE_HOURS);
-    if !(0..=MAX_GRACE_HOURS).contains(&grace) {
-        return Err(AppError::invalid(
-            "grace_hours",
-            format!("must be between 0 and {MAX_GRACE_HOURS}"),
-        ));
-    }
+    let grace = GracePeriod::hours(body)?;
     let actor = Actor::from(&caller);
     let secret = webhooks::new_secret();
     let shown = secret.clone();

@@ -164,7 +164,7 @@ struct EventRow {
     created_at: NaiveDateTime,
 }
 
-fn claim(state: &AppState, senders: usize) -> AppResult<Vec<Job>> {
+fn claim(state: &Arc<AppState>, senders: usize) -> AppResult<Vec<Job>> {
     let (free, full): (usize, Vec<i64>) = {
         let busy = state.dispatcher.busy();
         let in_flight: usize = busy.values().sum();
@@ -178,31 +178,33 @@ fn claim(state: &AppState, senders: usize) -> AppResult<Vec<Job>> {
     if free == 0 {
         return Ok(Vec::new());
     }
-    let mut conn = state.db.get()?;
-    let at = now();
-    let until = at + chrono::Duration::from_std(LEASE).unwrap_or_default();
-    let ids = specific::claim_deliveries(&mut conn, at, until, &full, free as i64)?;
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<(i64, i32, Endpoint, EventRow)> = db_run!(&mut conn, |c| wd::table
-        .inner_join(we::table)
-        .inner_join(ev::table)
-        .filter(wd::id.eq_any(&ids))
-        .select((
-            wd::id,
-            wd::attempts,
-            Endpoint::as_select(),
-            EventRow::as_select(),
-        ))
-        .load(c))?;
+    let rows = state.db.run_blocking(move |conn| {
+        let at = now();
+        let until = at + chrono::Duration::from_std(LEASE).unwrap_or_default();
+        let ids = specific::claim_deliveries(conn, at, until, &full, free as i64)?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, i32, Endpoint, EventRow)> = db_run!(conn, |c| wd::table
+            .inner_join(we::table)
+            .inner_join(ev::table)
+            .filter(wd::id.eq_any(&ids))
+            .select((
+                wd::id,
+                wd::attempts,
+                Endpoint::as_select(),
+                EventRow::as_select(),
+            ))
+            .load(c))?;
+        Ok(rows)
+    })?;
     let mut busy = state.dispatcher.busy();
     let mut jobs = Vec::new();
     for (delivery_id, attempts, endpoint, event) in rows {
         let n = busy.entry(endpoint.id).or_insert(0);
         if *n >= PER_ENDPOINT {
             // Claimed beyond the endpoint's share: let it go for the next round.
-            drop(release(&mut conn, delivery_id));
+            drop(state.db.run_blocking(move |c| release(c, delivery_id)));
             continue;
         }
         *n += 1;
@@ -325,12 +327,12 @@ fn send(state: &AppState, endpoint: &Endpoint, headers: &[(&str, String)], body:
     }
 }
 
-/// One attempt of `job`, recorded.
-fn deliver(state: &AppState, job: Job) -> AppResult<()> {
-    // No connection is held while the receiver is waited for.
+/// One attempt of `job`, recorded. Its database work waits in the queue requests use; nothing
+/// holds a connection while the receiver is waited for.
+fn deliver(state: &Arc<AppState>, job: Job) -> AppResult<()> {
     let body = {
-        let mut conn = state.db.get()?;
-        payload(state, &mut conn, &job.event)
+        let (st, event) = (state.clone(), job.event.clone());
+        state.db.run_blocking(move |c| payload(&st, c, &event))
     };
     let started = Instant::now();
     let outcome = match body {
@@ -343,8 +345,10 @@ fn deliver(state: &AppState, job: Job) -> AppResult<()> {
         },
     };
     let took = started.elapsed();
-    let mut conn = state.db.get()?;
-    conn.transaction(|c| record(state, c, &job, &outcome, took))
+    let st = state.clone();
+    state
+        .db
+        .run_blocking(move |c| c.transaction(|c| record(&st, c, &job, &outcome, took)))
 }
 
 fn attempt(state: &AppState, job: &Job, body: &str) -> Outcome {
