@@ -316,9 +316,11 @@ impl Database {
             .map_err(|_| AppError::Internal("database work ended without an answer".into()))?
     }
 
-    /// Like [`Database::run`], for a thread that is not async (the webhook senders): the work
-    /// waits its turn in the same queue as requests' and this thread waits for its answer, so
-    /// background work never holds a connection of its own beside the queue's.
+    /// Like [`Database::run`], for a thread that is not async (the webhook senders), which waits
+    /// for the answer. The work goes ahead of the requests waiting in the queue, on the queue's
+    /// connections: background work never holds a connection beside them (which would leave a
+    /// request's thread waiting for one), and a burst of requests never holds up a delivery.
+    /// At most a few such jobs wait at a time (one per sender).
     pub fn run_blocking<T, F>(&self, f: F) -> AppResult<T>
     where
         F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
@@ -326,7 +328,7 @@ impl Database {
     {
         let (answer, answered) = std::sync::mpsc::channel();
         let pool = self.pool.clone();
-        self.queue.push(Box::new(move || {
+        self.queue.push_first(Box::new(move || {
             let result = pool.get().and_then(|mut conn| f(&mut conn));
             let _ = answer.send(result);
         }));

@@ -82,8 +82,22 @@ impl Queue {
 
     /// Queues `job` behind every job queued before it.
     pub fn push(&self, job: Job) {
+        self.enqueue(job, false);
+    }
+
+    /// Queues `job` ahead of every job waiting: for the few, short pieces of background work
+    /// that must not wait behind a burst of requests (webhook deliveries).
+    pub fn push_first(&self, job: Job) {
+        self.enqueue(job, true);
+    }
+
+    fn enqueue(&self, job: Job, first: bool) {
         let mut state = self.shared.lock();
-        state.jobs.push_back((Instant::now(), job));
+        if first {
+            state.jobs.push_front((Instant::now(), job));
+        } else {
+            state.jobs.push_back((Instant::now(), job));
+        }
         let wake = state.idle > 0;
         drop(state);
         if wake {

@@ -327,8 +327,8 @@ fn send(state: &AppState, endpoint: &Endpoint, headers: &[(&str, String)], body:
     }
 }
 
-/// One attempt of `job`, recorded. Its database work waits in the queue requests use; nothing
-/// holds a connection while the receiver is waited for.
+/// One attempt of `job`, recorded. Its database work runs on the queue's connections, ahead of
+/// waiting requests; nothing holds a connection while the receiver is waited for.
 fn deliver(state: &Arc<AppState>, job: Job) -> AppResult<()> {
     let body = {
         let (st, event) = (state.clone(), job.event.clone());
