@@ -593,7 +593,7 @@ pub async fn ping_webhook(
                 keys: Vec::new(),
             };
             let event_id = outbox::insert_event(c, &event)?;
-            queue(c, &[event_id], id)?;
+            outbox::queue(c, [(event_id, id)])?;
             audit::record(
                 c,
                 &actor,
@@ -606,31 +606,6 @@ pub async fn ping_webhook(
         .await?;
     state.dispatcher.wake();
     Ok(HttpResponse::Accepted().json(Queued { deliveries: 1 }))
-}
-
-/// New pending deliveries of these events to endpoint `endpoint`.
-fn queue(conn: &mut DbConn, events: &[i64], endpoint: i64) -> AppResult<usize> {
-    let at = now();
-    let rows: Vec<_> = events
-        .iter()
-        .map(|event| {
-            (
-                wd::event_id.eq(*event),
-                wd::endpoint_id.eq(endpoint),
-                wd::status.eq(PENDING),
-                wd::attempts.eq(0),
-                wd::next_attempt_at.eq(at),
-                wd::created_at.eq(at),
-                wd::updated_at.eq(at),
-            )
-        })
-        .collect();
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    Ok(db_run!(conn, |c| diesel::insert_into(wd::table)
-        .values(&rows)
-        .execute(c))?)
 }
 
 /// The delivery log: every attempt, newest first, with the event, the receiver's status, the
@@ -848,7 +823,7 @@ pub async fn replay(
                 })
                 .map(|(id, ..)| id)
                 .collect();
-            let n = queue(c, &events, id)?;
+            let n = outbox::queue(c, events.iter().map(|event| (*event, id)))?;
             audit::record(
                 c,
                 &actor,

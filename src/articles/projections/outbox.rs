@@ -251,7 +251,6 @@ pub fn write(conn: &mut DbConn, events: Vec<Event>) -> AppResult<()> {
         .filter(we::enabled.eq(true))
         .select((we::id, we::kind, we::events, we::languages))
         .load(c))?;
-    let at = now();
     for event in events {
         let listening: Vec<i64> = endpoints
             .iter()
@@ -259,27 +258,34 @@ pub fn write(conn: &mut DbConn, events: Vec<Event>) -> AppResult<()> {
             .map(|(id, ..)| *id)
             .collect();
         let id = insert_event(conn, &event)?;
-        let rows: Vec<_> = listening
-            .into_iter()
-            .map(|endpoint| {
-                (
-                    wd::event_id.eq(id),
-                    wd::endpoint_id.eq(endpoint),
-                    wd::status.eq(PENDING),
-                    wd::attempts.eq(0),
-                    wd::next_attempt_at.eq(at),
-                    wd::created_at.eq(at),
-                    wd::updated_at.eq(at),
-                )
-            })
-            .collect();
-        if !rows.is_empty() {
-            db_run!(conn, |c| diesel::insert_into(wd::table)
-                .values(&rows)
-                .execute(c))?;
-        }
+        queue(conn, listening.into_iter().map(|endpoint| (id, endpoint)))?;
     }
     Ok(())
+}
+
+/// New pending deliveries, one per (event row id, endpoint id); returns how many.
+pub fn queue(conn: &mut DbConn, pairs: impl IntoIterator<Item = (i64, i64)>) -> AppResult<usize> {
+    let at = now();
+    let rows: Vec<_> = pairs
+        .into_iter()
+        .map(|(event, endpoint)| {
+            (
+                wd::event_id.eq(event),
+                wd::endpoint_id.eq(endpoint),
+                wd::status.eq(PENDING),
+                wd::attempts.eq(0),
+                wd::next_attempt_at.eq(at),
+                wd::created_at.eq(at),
+                wd::updated_at.eq(at),
+            )
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    Ok(db_run!(conn, |c| diesel::insert_into(wd::table)
+        .values(&rows)
+        .execute(c))?)
 }
 
 /// Writes one event without deliveries; returns its row id.
