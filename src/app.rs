@@ -62,6 +62,8 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
     /// This node's webhook senders.
     pub dispatcher: Arc<crate::webhooks::worker::Dispatcher>,
+    /// The media store, the rendition job and the renditions held in memory.
+    pub media: Arc<crate::media::Library>,
 }
 
 impl AppState {
@@ -89,7 +91,9 @@ impl AppState {
             forget.invalidate();
             wake.wake();
         });
+        let media = Arc::new(crate::media::Library::open(&config, &db)?);
         Ok(Arc::new(AppState {
+            media,
             keys: JwtKeys::new(&secret, &config),
             hasher: Hasher::new(config.argon2_memory_kib, config.argon2_iterations)?,
             sanitizer: Sanitizer::new(&config.embed_hosts),
@@ -191,7 +195,8 @@ async fn purge_every(db: Database, log_days: u32) {
 
 /// Starts what every node runs beside serving requests: the scheduler, the watch on the
 /// content version, the writing of view counts and prompt events, the purge of expired
-/// rate-limit windows and old webhook logs, and the webhook senders. Each takes the one piece of the state it needs. Call from inside the
+/// rate-limit windows and old webhook logs, the webhook senders, and the media renditions a
+/// stopped node left unfinished. Each takes the one piece of the state it needs. Call from inside the
 /// actix runtime.
 pub fn spawn_background_tasks(state: &Arc<AppState>) {
     let config = &state.config;
@@ -211,6 +216,15 @@ pub fn spawn_background_tasks(state: &Arc<AppState>) {
     );
     actix_web::rt::spawn(purge_every(state.db.clone(), config.webhook_log_days));
     crate::webhooks::worker::start(state);
+    let media = state.media.clone();
+    let db = state.db.clone();
+    actix_web::rt::spawn(async move {
+        match off_executor(move || crate::media::jobs::resume(&db, &media.jobs)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(items = n, "making the renditions left unfinished"),
+            Ok(Err(e)) | Err(e) => tracing::error!(error = %e, "cannot resume media renditions"),
+        }
+    });
 }
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

@@ -98,12 +98,64 @@ pub struct Config {
     /// Whether feeds carry each story's whole text (`content:encoded`, Atom `content`, JSON
     /// Feed `content_html`) or only its excerpt.
     pub feed_full_text: bool,
+    /// Where media bytes are kept: a directory, or `s3://bucket/prefix`.
+    pub media_store: String,
+    /// The S3-compatible store's endpoint, region and credentials.
+    pub media_s3: S3Settings,
+    /// Where readers fetch renditions (a CDN, or the bucket's public address); without it,
+    /// `PUBLIC_API_URL/media`.
+    pub media_public_url: Option<String>,
+    pub media_max_upload_bytes: u64,
+    pub media_max_pixels: u64,
+    /// The longest side an upload may have, in pixels.
+    pub media_max_side: u32,
+}
+
+/// How to reach an S3-compatible media store: the standard `AWS_*` variables.
+#[derive(Clone, Default)]
+pub struct S3Settings {
+    /// `AWS_ENDPOINT_URL`: an S3-compatible server (path-style addresses); AWS without it.
+    pub endpoint: Option<String>,
+    pub region: String,
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+    pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &self.access_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The media directory beside a SQLite file (`news.db` → `news-media`), or `media` in the
+/// working directory.
+fn default_media_store(database_url: &str) -> String {
+    let file = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .filter(|f| !f.is_empty() && !f.starts_with(':'));
+    match file {
+        Some(file) => {
+            let path = std::path::Path::new(file.split('?').next().unwrap_or(file));
+            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("newsdesk");
+            path.with_file_name(format!("{stem}-media"))
+                .display()
+                .to_string()
+        }
+        None => "media".into(),
+    }
 }
 
 impl Config {
     /// Defaults for everything, on the given database.
     pub fn new(database_url: impl Into<String>) -> Self {
         let database_url = database_url.into();
+        let media_store = default_media_store(&database_url);
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Config {
             // SQLite queries run in this process, one database thread per connection: with
@@ -162,6 +214,15 @@ impl Config {
             usage_terms: String::new(),
             feed_full_text: true,
             sitemap_urls: 50_000,
+            media_store,
+            media_s3: S3Settings {
+                region: "us-east-1".into(),
+                ..S3Settings::default()
+            },
+            media_public_url: None,
+            media_max_upload_bytes: 20 * 1024 * 1024,
+            media_max_pixels: 50_000_000,
+            media_max_side: 12_000,
         }
     }
 
@@ -242,6 +303,20 @@ impl Config {
             c.usage_terms = v.trim().to_owned();
         }
         parse_into(&mut c.feed_full_text, "FEED_FULL_TEXT")?;
+        if let Some(v) = var("MEDIA_STORE") {
+            c.media_store = v.trim().to_owned();
+        }
+        c.media_s3.endpoint = var("AWS_ENDPOINT_URL").map(|v| v.trim_end_matches('/').to_owned());
+        if let Some(v) = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION")) {
+            c.media_s3.region = v;
+        }
+        c.media_s3.access_key_id = var("AWS_ACCESS_KEY_ID");
+        c.media_s3.secret_access_key = var("AWS_SECRET_ACCESS_KEY");
+        c.media_s3.session_token = var("AWS_SESSION_TOKEN");
+        c.media_public_url = var("MEDIA_PUBLIC_URL").map(|v| v.trim_end_matches('/').to_owned());
+        parse_into(&mut c.media_max_upload_bytes, "MEDIA_MAX_UPLOAD_BYTES")?;
+        parse_into(&mut c.media_max_pixels, "MEDIA_MAX_PIXELS")?;
+        parse_into(&mut c.media_max_side, "MEDIA_MAX_SIDE")?;
         parse_into(&mut c.sitemap_urls, "SITEMAP_URLS")?;
         if let Some(v) = var("LOG_FILTER").or_else(|| var("RUST_LOG")) {
             c.log_filter = v;
@@ -324,6 +399,20 @@ impl Config {
         }
         if !(100..=60_000).contains(&self.webhook_timeout_ms) {
             return Err("WEBHOOK_TIMEOUT_MS must be between 100 and 60000".into());
+        }
+        if !(1024..=1024 * 1024 * 1024).contains(&self.media_max_upload_bytes) {
+            return Err("MEDIA_MAX_UPLOAD_BYTES must be between 1024 and 1073741824".into());
+        }
+        if !(1_000_000..=500_000_000).contains(&self.media_max_pixels) {
+            return Err("MEDIA_MAX_PIXELS must be between 1000000 and 500000000".into());
+        }
+        if !(320..=65_535).contains(&self.media_max_side) {
+            return Err("MEDIA_MAX_SIDE must be between 320 and 65535".into());
+        }
+        if let Some(url) = &self.media_public_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return Err("MEDIA_PUBLIC_URL must be an http or https URL".into());
+            }
         }
         if self.webhook_log_days == 0 {
             return Err("WEBHOOK_LOG_DAYS must be at least 1".into());

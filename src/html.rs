@@ -80,7 +80,15 @@ impl Sanitizer {
         allow("a", &["href", "title", "hreflang"]);
         allow(
             "img",
-            &["src", "alt", "title", "width", "height", "loading"],
+            &[
+                "src",
+                "alt",
+                "title",
+                "width",
+                "height",
+                "loading",
+                "data-media-id",
+            ],
         );
         allow(
             "iframe",

@@ -14,7 +14,9 @@ pub mod feeds;
 pub mod health;
 pub mod html;
 pub mod http;
+pub mod http_client;
 pub mod languages;
+pub mod media;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
@@ -131,6 +133,7 @@ api! {
     "/api/v1/feeds/{lang}/authors/{id}.{format}" => { get: feeds::handlers::author_feed },
     "/sitemap.xml" => { get: feeds::handlers::sitemap_index },
     "/sitemaps/{name}.xml" => { get: feeds::handlers::sitemap },
+    "/media/{hash}/{name}" => { get: media::serve::rendition },
     "/api/v1/syndication/changes" => { get: syndication::handlers::changes },
     "/api/v1/syndication/articles/{id}/{lang}" => { get: syndication::handlers::item },
     "/api/v1/auth/login" => { post: auth::handlers::login },
@@ -240,4 +243,14 @@ api! {
         post: webhooks::handlers::retry_delivery,
     },
     "/api/v1/admin/webhooks/{id}/replay" => { post: webhooks::handlers::replay },
+    "/api/v1/admin/media" => {
+        get: media::handlers::list_media,
+        post: media::handlers::upload_media,
+    },
+    "/api/v1/admin/media/{id}" => {
+        get: media::handlers::get_media,
+        patch: media::handlers::update_media,
+        delete: media::handlers::delete_media,
+    },
+    "/api/v1/admin/media/{id}/usage" => { get: media::handlers::media_usage },
 }

@@ -34,6 +34,7 @@ use actix_web::HttpResponse;
         (name = "syndication", description = "What partner sites pull with their keys: the change feed and items, as JSON or IPTC ninjs"),
         (name = "feeds", description = "Public RSS, Atom and JSON feeds and sitemaps"),
         (name = "webhooks", description = "Signed events and CDN purges for every change, with retries and a delivery log (admins)"),
+        (name = "media", description = "The media library: safe image uploads, renditions, focal points, and alt text and captions in every language"),
     )
 )]
 pub struct ApiDoc;

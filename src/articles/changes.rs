@@ -9,7 +9,7 @@
 use diesel::prelude::*;
 
 use crate::articles::projections::change_log::{self, Credited, Deleted, Touched};
-use crate::articles::projections::{cards, outbox, search_index};
+use crate::articles::projections::{cards, media_uses, outbox, search_index};
 use crate::articles::translations::Translation;
 use crate::db::schema::content_version;
 use crate::db::{self, now, DbConn};
@@ -42,6 +42,8 @@ pub enum Change<'a> {
     User(i64),
     /// A partner or its keys: every node reads the keys that work afresh.
     Partner(i64),
+    /// A media item: its texts, focal point, renditions, or the item itself.
+    Media(i64),
 }
 
 impl<'a> Change<'a> {
@@ -58,6 +60,7 @@ pub fn changed(conn: &mut DbConn, change: Change) -> AppResult<()> {
         Change::Translations(written) => {
             for t in written {
                 search_index::sync(conn, t)?;
+                media_uses::sync(conn, t)?;
             }
             let mut stories: Vec<i64> = written.iter().map(|t| t.article_id).collect();
             stories.sort_unstable();
@@ -72,6 +75,7 @@ pub fn changed(conn: &mut DbConn, change: Change) -> AppResult<()> {
             translation_id,
         } => {
             search_index::remove(conn, translation_id)?;
+            media_uses::remove(conn, translation_id)?;
             cards::refresh(conn, article_id)?;
             change_log::deleted(conn, seq, Deleted::Translation(translation_id))?;
             outbox::translation_deleted(conn, article_id, translation_id)?
@@ -83,6 +87,7 @@ pub fn changed(conn: &mut DbConn, change: Change) -> AppResult<()> {
         }
         // Its cards and index entries went with its translations.
         Change::StoryDeleted(id) => {
+            media_uses::remove_story(conn, id)?;
             change_log::deleted(conn, seq, Deleted::Story(id))?;
             outbox::story_deleted(conn, id)?
         }
@@ -100,6 +105,19 @@ pub fn changed(conn: &mut DbConn, change: Change) -> AppResult<()> {
         Change::Prompt(id) => vec![outbox::prompt_changed(id)],
         // The partner keys a node lets in are read afresh in the next cache generation.
         Change::Partner(_) => Vec::new(),
+        // The stories that show it, as their featured image or in a text, show it afresh.
+        Change::Media(id) => {
+            let stories = crate::media::stories_showing(conn, id)?;
+            let mut events = Vec::new();
+            if !stories.is_empty() {
+                cards::refresh_many(conn, &stories)?;
+                change_log::sync(conn, seq, Touched::Stories(&stories))?;
+                for story in stories {
+                    events.extend(outbox::story_changed(conn, story)?);
+                }
+            }
+            events
+        }
     };
     outbox::write(conn, events)?;
     db::note_change();

@@ -182,11 +182,7 @@ fn responses_for(conn: &mut DbConn, stories: Vec<Story>) -> AppResult<Vec<Articl
                     })
                     .collect(),
                 bylines: story.bylines,
-                image: a.image_url.map(|url| Image {
-                    url,
-                    alt: a.image_alt.unwrap_or_default(),
-                    credit: a.image_credit.unwrap_or_default(),
-                }),
+                image: Image::of(&a),
                 syndicate: a.syndicate,
                 featured: a.featured,
                 created_by: a.created_by,
@@ -211,14 +207,62 @@ pub fn article_response(conn: &mut DbConn, id: i64) -> AppResult<ArticleResponse
 }
 
 fn parse_image(image: Image, f: &mut FieldErrors) -> Option<Image> {
-    let url = f.check(web_url(&image.url, "image.url", 2000));
+    let url = match (&image.url, image.media_id) {
+        (Some(url), None) => Some(f.check(web_url(url, "image.url", 2000))?),
+        (None, Some(_)) => {
+            for (field, value) in [("image.alt", &image.alt), ("image.credit", &image.credit)] {
+                if !value.is_empty() {
+                    f.check::<()>(Err(AppError::invalid(
+                        field,
+                        "a media library image takes its alt text and credit from the library",
+                    )));
+                }
+            }
+            None
+        }
+        _ => {
+            f.check::<()>(Err(AppError::invalid(
+                "image",
+                "give either `media_id` (an item of the media library) or `url`",
+            )));
+            return None;
+        }
+    };
     let alt = f.check(plain_text(&image.alt, "image.alt", 300));
     let credit = f.check(plain_text(&image.credit, "image.credit", 200));
+    let mut captions = std::collections::BTreeMap::new();
+    for (lang, caption) in &image.captions {
+        let field = format!("image.captions.{lang}");
+        if let Some(c) = f.check(plain_text(caption, &field, 2000)) {
+            captions.insert(lang.clone(), c);
+        }
+    }
     Some(Image {
-        url: url?,
+        media_id: image.media_id,
+        url,
         alt: alt?,
         credit: credit?,
+        captions,
     })
+}
+
+/// 422 naming the field unless the image's media item and caption languages exist; the
+/// captions keyed by the languages' codes as stored.
+fn resolve_image(conn: &mut DbConn, image: Image) -> AppResult<Image> {
+    if let Some(id) = image.media_id {
+        if crate::media::find(conn, id).is_err() {
+            return Err(AppError::invalid(
+                "image.media_id",
+                format!("no media item with id {id}"),
+            ));
+        }
+    }
+    let mut captions = std::collections::BTreeMap::new();
+    for (lang, caption) in image.captions {
+        let code = crate::languages::require_existing(conn, &lang, &format!("image.captions.{lang}"))?;
+        captions.insert(code.as_str().to_owned(), caption);
+    }
+    Ok(Image { captions, ..image })
 }
 
 /// The raw story-level fields of a request, before tags and bylines are looked up.
@@ -245,13 +289,17 @@ fn resolve_story(conn: &mut DbConn, raw: RawStory) -> AppResult<StoryFields> {
         Some(None) => Some(None),
         None => None,
     };
+    let image = match raw.image {
+        Some(Some(image)) => f.check(resolve_image(conn, image)).map(Some),
+        other => other,
+    };
     f.finish()?;
     Ok(StoryFields {
         kind: raw.kind,
         tags,
         primary_tag,
         bylines: raw.bylines,
-        image: raw.image,
+        image,
         syndicate: raw.syndicate,
         featured: raw.featured,
     })
@@ -482,7 +530,7 @@ pub async fn update_article(
                 "tags": raw.tags,
                 "primary_tag": raw.primary_tag,
                 "bylines": raw.bylines,
-                "image": raw.image.as_ref().map(|i| i.as_ref().map(|i| &i.url)),
+                "image": raw.image.as_ref().map(|i| i.as_ref().map(|i| json!({ "url": i.url, "media_id": i.media_id }))),
                 "syndicate": raw.syndicate,
                 "featured": raw.featured,
             });

@@ -88,6 +88,9 @@ pub struct Article {
     pub updated_at: NaiveDateTime,
     /// Goes up with every change to the story's own fields.
     pub version: i32,
+    pub image_media_id: Option<i64>,
+    /// The featured image's caption per language, a JSON object.
+    pub image_captions: String,
 }
 
 impl Article {
@@ -110,21 +113,55 @@ pub struct Byline {
     pub display_name: String,
 }
 
-/// The featured image of a story.
+/// The featured image of a story: an item of the media library (`media_id`, whose alt text and
+/// credit it shows in each language), or an external image (`url`, with one alt text and
+/// credit). Either may have its own caption per language.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct Image {
-    /// An `http` or `https` URL.
+    /// The media library item. Give this or `url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = 12)]
+    pub media_id: Option<i64>,
+    /// An external image: an `http` or `https` URL. Give this or `media_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(example = "https://media.newsroom.example/2026/tbilisi-talks.jpg")]
-    pub url: String,
-    /// Describes the image for readers who cannot see it.
+    pub url: Option<String>,
+    /// For an external image: describes it for readers who cannot see it.
     /// Plain text, without markup; frontends escape it.
     #[serde(default)]
     pub alt: String,
-    /// Photographer or agency.
+    /// For an external image: photographer or agency.
     /// Plain text, without markup; frontends escape it.
     #[serde(default)]
     pub credit: String,
+    /// This story's caption by language code, over the media item's own. Plain text.
+    #[serde(default)]
+    #[schema(example = json!({"ru": "Переговоры в Тбилиси"}))]
+    pub captions: std::collections::BTreeMap<String, String>,
+}
+
+impl Image {
+    /// The image stored on `article`, as editors see it.
+    pub fn of(article: &Article) -> Option<Image> {
+        let captions = crate::media::captions_from(&article.image_captions);
+        if let Some(id) = article.image_media_id {
+            return Some(Image {
+                media_id: Some(id),
+                url: None,
+                alt: String::new(),
+                credit: String::new(),
+                captions,
+            });
+        }
+        article.image_url.clone().map(|url| Image {
+            media_id: None,
+            url: Some(url),
+            alt: article.image_alt.clone().unwrap_or_default(),
+            credit: article.image_credit.clone().unwrap_or_default(),
+            captions,
+        })
+    }
 }
 
 /// A story with what hangs off it: tags (primary first, then in order) and bylines.
@@ -343,10 +380,26 @@ pub fn update(
     if let Some(bylines) = &fields.bylines {
         set_bylines(conn, id, bylines)?;
     }
-    let (image_url, image_alt, image_credit) = match fields.image {
-        Some(Some(img)) => (Some(img.url), Some(img.alt), Some(img.credit)),
-        Some(None) => (None, None, None),
-        None => (current.image_url, current.image_alt, current.image_credit),
+    let (image_url, image_alt, image_credit, image_media_id, image_captions) = match fields.image
+    {
+        Some(Some(img)) => {
+            let external = img.media_id.is_none();
+            (
+                img.url,
+                external.then_some(img.alt),
+                external.then_some(img.credit),
+                img.media_id,
+                serde_json::to_string(&img.captions)?,
+            )
+        }
+        Some(None) => (None, None, None, None, "{}".to_owned()),
+        None => (
+            current.image_url,
+            current.image_alt,
+            current.image_credit,
+            current.image_media_id,
+            current.image_captions,
+        ),
     };
     let kind = fields.kind.map_or(current.kind, |k| k.as_str().to_owned());
     let syndicate = fields.syndicate.unwrap_or(current.syndicate);
@@ -359,6 +412,8 @@ pub fn update(
             articles::image_url.eq(&image_url),
             articles::image_alt.eq(&image_alt),
             articles::image_credit.eq(&image_credit),
+            articles::image_media_id.eq(image_media_id),
+            articles::image_captions.eq(&image_captions),
             articles::syndicate.eq(syndicate),
             articles::featured.eq(featured),
             articles::updated_at.eq(at),
@@ -624,7 +679,7 @@ pub fn list(
 }
 
 /// `text` with LIKE's wildcards taken literally.
-fn escape_like(text: &str) -> String {
+pub fn escape_like(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(c, '%' | '_' | '\\') {

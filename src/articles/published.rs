@@ -9,7 +9,8 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::articles::{Byline, Image};
+use crate::articles::Byline;
+use crate::media::{self, StoryImage};
 use crate::db::schema::published_translations as pt;
 use crate::db::schema::{article_bylines, article_tags, articles, tags, users};
 use crate::db::DbConn;
@@ -50,7 +51,7 @@ pub struct StoryFacts {
     pub kind: String,
     pub featured: bool,
     pub primary_tag: Option<i64>,
-    pub image: Option<Image>,
+    pub image: Option<StoryImage>,
     /// When the story's own facts last changed (not when a translation was last saved).
     pub updated_at: NaiveDateTime,
 }
@@ -75,6 +76,8 @@ pub fn story_parts(conn: &mut DbConn, article_ids: &[i64]) -> AppResult<StoryPar
         Option<String>,
         Option<String>,
         NaiveDateTime,
+        Option<i64>,
+        String,
     )> = db_run!(conn, |c| articles::table
         .filter(articles::id.eq_any(&ids))
         .select((
@@ -86,8 +89,14 @@ pub fn story_parts(conn: &mut DbConn, article_ids: &[i64]) -> AppResult<StoryPar
             articles::image_alt,
             articles::image_credit,
             articles::facts_updated_at,
+            articles::image_media_id,
+            articles::image_captions,
         ))
         .load(c))?;
+    let mut media_ids: Vec<i64> = rows.iter().filter_map(|r| r.8).collect();
+    media_ids.sort_unstable();
+    media_ids.dedup();
+    let items = media::items(conn, &media_ids)?;
     let tag_rows: Vec<(i64, Tag)> = db_run!(conn, |c| article_tags::table
         .inner_join(tags::table)
         .filter(article_tags::article_id.eq_any(&ids))
@@ -121,12 +130,22 @@ pub fn story_parts(conn: &mut DbConn, article_ids: &[i64]) -> AppResult<StoryPar
     Ok(StoryParts {
         articles: rows
             .into_iter()
-            .map(|(id, kind, featured, primary, url, alt, credit, updated)| {
-                let image = url.map(|url| Image {
-                    url,
-                    alt: alt.unwrap_or_default(),
-                    credit: credit.unwrap_or_default(),
-                });
+            .map(
+                |(id, kind, featured, primary, url, alt, credit, updated, media_id, captions)| {
+                let captions = media::captions_from(&captions);
+                let image = match media_id {
+                    // An item deleted since shows no image, as the story now stores none.
+                    Some(m) => items.get(&m).map(|item| StoryImage::Media {
+                        item: item.clone(),
+                        captions,
+                    }),
+                    None => url.map(|url| StoryImage::External {
+                        url,
+                        alt: alt.unwrap_or_default(),
+                        credit: credit.unwrap_or_default(),
+                        captions,
+                    }),
+                };
                 (
                     id,
                     StoryFacts {
@@ -137,7 +156,8 @@ pub fn story_parts(conn: &mut DbConn, article_ids: &[i64]) -> AppResult<StoryPar
                         updated_at: updated,
                     },
                 )
-            })
+            },
+            )
             .collect(),
         tags,
         bylines,

@@ -18,6 +18,7 @@ use crate::articles::ArticleType;
 use crate::cache::Generational;
 use crate::content::queries::{self, arrange_tags, ArticleItem, ItemTag, View};
 use crate::content::search;
+use crate::media::ShownImage;
 use crate::db::schema::{tags as tags_table, users};
 use crate::db::{specific, DbConn};
 use crate::db_run;
@@ -61,6 +62,7 @@ impl Directory {
         card: CardRead<'a>,
         chain: &[String],
         site: &str,
+        media: &str,
         snippet: Box<RawValue>,
     ) -> AppResult<ItemOut<'a>> {
         let tags = card.tags.iter().filter_map(|id| {
@@ -96,7 +98,10 @@ impl Directory {
                     })
                 })
                 .collect(),
-            image: card.image,
+            image: card.image.map(|mut image| {
+                image.rebase(media);
+                image
+            }),
             reading_minutes: row.reading_minutes,
             published_at: row.published_at.and_utc(),
             updated_at: row.updated_at.and_utc(),
@@ -174,7 +179,12 @@ pub fn search_items(
 impl SearchResults {
     /// The results as a list shows them, with their snippets, in the search's order; a
     /// result unpublished since it was found is left out.
-    pub fn items(&self, chain: &[String], site: &str) -> AppResult<Vec<SearchItem<'_>>> {
+    pub fn items(
+        &self,
+        chain: &[String],
+        site: &str,
+        media: &str,
+    ) -> AppResult<Vec<SearchItem<'_>>> {
         let mut out = Vec::with_capacity(self.ids.len());
         for id in &self.ids {
             if let (Some((plain, split)), Some(dir)) = (self.cards.get(id), &self.directory) {
@@ -184,7 +194,7 @@ impl SearchResults {
                     .map_err(|e| AppError::Internal(format!("item card: {e}")))?;
                 let card: CardRead = serde_json::from_str(json)?;
                 let snippet = self.marker.snippet_json(&plain[split + 1..])?;
-                out.push(SearchItem::Card(dir.item_out(card, chain, site, snippet)?));
+                out.push(SearchItem::Card(dir.item_out(card, chain, site, media, snippet)?));
             } else if let Some(item) = self.from_tables.get(id) {
                 out.push(SearchItem::Table(item));
             }
@@ -246,8 +256,7 @@ struct CardRead<'a> {
     primary_tag: Option<i64>,
     tags: Vec<i64>,
     bylines: Vec<i64>,
-    #[serde(borrow)]
-    image: Option<ImageOut<'a>>,
+    image: Option<ShownImage>,
     #[serde(borrow)]
     translations: Vec<(Text<'a>, &'a RawValue)>,
 }
@@ -289,7 +298,7 @@ pub struct ItemOut<'a> {
     primary_tag: Option<TagOut<'a>>,
     tags: Vec<TagOut<'a>>,
     bylines: Vec<BylineOut<'a>>,
-    image: Option<ImageOut<'a>>,
+    image: Option<ShownImage>,
     reading_minutes: i32,
     published_at: chrono::DateTime<chrono::Utc>,
     updated_at: chrono::DateTime<chrono::Utc>,
@@ -311,17 +320,6 @@ struct TagOut<'a> {
 struct BylineOut<'a> {
     id: i64,
     display_name: &'a str,
-}
-
-/// [`Image`], borrowed where it can be.
-#[derive(Serialize, Deserialize)]
-struct ImageOut<'a> {
-    #[serde(borrow)]
-    url: Cow<'a, str>,
-    #[serde(borrow, default)]
-    alt: Cow<'a, str>,
-    #[serde(borrow, default)]
-    credit: Cow<'a, str>,
 }
 
 /// [`Alternate`], borrowed; the slug as the card's JSON string.

@@ -222,6 +222,7 @@ fn view<'a>(state: &'a AppState, chain: &'a [String]) -> View<'a> {
     View {
         chain,
         site: &state.config.public_site_url,
+        media: &state.media.base,
         cache: &state.items,
         generation: state.cache.generation(),
     }
@@ -358,7 +359,7 @@ pub async fn list_articles(
                     &st.directory,
                 )?;
                 let page = SearchPage {
-                    items: found.items(&chain, &st.config.public_site_url)?,
+                    items: found.items(&chain, &st.config.public_site_url, &st.media.base)?,
                     feeds: list_feeds(&st, &lang, None),
                     lang,
                     next_cursor: (end < total).then(|| SEARCH_RESULTS.encode(end as i64)),
@@ -505,7 +506,7 @@ pub async fn get_article(
         };
         let row = full.listed.clone();
         let d = queries::decorations(c, &[row.article_id], &chain)?;
-        let item = d.item(&row, &chain, &st.config.public_site_url)?;
+        let item = d.item(&row, &chain, &st.config.public_site_url, &st.media.base)?;
         let is_live = item.kind == ArticleType::Live;
         let primary_tag = item.primary_tag.clone();
         let newest_entry = if is_live {
@@ -567,7 +568,12 @@ pub async fn get_article(
         let served_lang = row.lang.clone();
         let detail = ArticleDetail {
             item,
-            body: full.body,
+            body: crate::media::body::show(
+                c,
+                full.body,
+                &queries::image_chain(&served_lang, &chain),
+                &st.media.base,
+            )?,
             seo_title: full.seo_title,
             seo_description: full.seo_description,
             word_count: full.word_count,

@@ -9,7 +9,8 @@ use utoipa::ToSchema;
 
 use crate::articles::published::{story_parts, StoryFacts};
 pub use crate::articles::published::{Full, Listed};
-use crate::articles::{ArticleType, Byline, Image};
+use crate::articles::{ArticleType, Byline};
+use crate::media::ShownImage;
 use crate::cache::keys;
 use crate::cache::GenerationalMap;
 use crate::db::schema::published_translations as pt;
@@ -350,7 +351,8 @@ pub struct ArticleItem {
     /// The primary tag first; named in the requested language, through its fallback chain.
     pub tags: Vec<ItemTag>,
     pub bylines: Vec<Byline>,
-    pub image: Option<Image>,
+    /// The featured image in this item's language.
+    pub image: Option<ShownImage>,
     pub reading_minutes: i32,
     pub published_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
@@ -371,7 +373,7 @@ pub fn canonical_url(site: &str, lang: &str, slug: &str) -> String {
 pub(crate) struct ItemStory<'a> {
     pub kind: &'a str,
     pub featured: bool,
-    pub image: Option<Image>,
+    pub image: Option<ShownImage>,
     /// The primary tag, and every tag with the primary first.
     pub tags: (Option<ItemTag>, Vec<ItemTag>),
     pub bylines: Vec<Byline>,
@@ -422,6 +424,13 @@ pub(crate) fn arrange_tags<T: Clone>(
     (None, all.into_iter().map(|(_, t)| t).collect())
 }
 
+/// The languages an item's image texts are looked for in: its own, then the reader's chain.
+pub(crate) fn image_chain(lang: &str, chain: &[String]) -> Vec<String> {
+    let mut out = vec![lang.to_owned()];
+    out.extend(chain.iter().filter(|l| *l != lang).cloned());
+    out
+}
+
 /// What a page of items carries besides their own rows, loaded in a few queries for the page.
 pub struct Decorations {
     articles: HashMap<i64, StoryFacts>,
@@ -456,7 +465,13 @@ pub fn decorations(
 
 impl Decorations {
     /// `row` as a list item, with names in the first language of `chain` that has them.
-    pub fn item(&self, row: &Listed, chain: &[String], site: &str) -> AppResult<ArticleItem> {
+    pub fn item(
+        &self,
+        row: &Listed,
+        chain: &[String],
+        site: &str,
+        media: &str,
+    ) -> AppResult<ArticleItem> {
         let facts = self
             .articles
             .get(&row.article_id)
@@ -474,7 +489,11 @@ impl Decorations {
             ItemStory {
                 kind: &facts.kind,
                 featured: facts.featured,
-                image: facts.image.clone(),
+                image: facts.image.as_ref().map(|image| {
+                    let mut shown = image.shown(&image_chain(&row.lang, chain));
+                    shown.rebase(media);
+                    shown
+                }),
                 tags: arrange_tags(tags, facts.primary_tag),
                 bylines: self
                     .bylines
@@ -543,6 +562,8 @@ pub const MAX_ITEMS: usize = 5_000;
 pub struct View<'a> {
     pub chain: &'a [String],
     pub site: &'a str,
+    /// The media base: `MEDIA_PUBLIC_URL`, or the API's `/media`.
+    pub media: &'a str,
     pub cache: &'a ItemCache,
     pub generation: u64,
 }
@@ -565,7 +586,7 @@ pub fn items(conn: &mut DbConn, rows: &[Listed], v: &View) -> AppResult<Vec<Arti
         let d = decorations(conn, &ids, v.chain)?;
         for (slot, row) in out.iter_mut().zip(rows) {
             if slot.is_none() {
-                let item = d.item(row, v.chain, v.site)?;
+                let item = d.item(row, v.chain, v.site, v.media)?;
                 v.cache
                     .put(v.generation, (row.id, lang.to_owned()), item.clone());
                 *slot = Some(item);

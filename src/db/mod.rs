@@ -359,6 +359,26 @@ impl Database {
         .await
     }
 
+    /// Like [`Database::transaction`], for a thread that is not async (the media job), through
+    /// [`Database::run_blocking`].
+    pub fn transaction_blocking<T, F>(&self, f: F) -> AppResult<T>
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let hook = self.on_change.clone();
+        self.run_blocking(move |conn| {
+            CHANGED.set(false);
+            let result = conn.transaction(f);
+            if CHANGED.replace(false) && result.is_ok() {
+                if let Some(hook) = hook.get() {
+                    hook();
+                }
+            }
+            result
+        })
+    }
+
     /// Sets what runs on this node after each committed change (the first call wins): the node
     /// forgets what it cached, so a change shows through the node that made it at once.
     pub fn on_committed_change(&self, hook: impl Fn() + Send + Sync + 'static) {

@@ -95,6 +95,8 @@ diesel::table! {
         updated_at -> Timestamp,
         version -> Integer,
         facts_updated_at -> Timestamp,
+        image_media_id -> Nullable<BigInt>,
+        image_captions -> Text,
     }
 }
 
@@ -446,6 +448,49 @@ diesel::joinable!(donation_prompt_tags -> donation_prompts (prompt_id));
 diesel::joinable!(donation_prompt_tags -> tags (tag_id));
 diesel::joinable!(donation_prompt_translations -> donation_prompts (prompt_id));
 diesel::joinable!(donation_prompt_events -> donation_prompts (prompt_id));
+diesel::table! {
+    media (id) {
+        id -> BigInt,
+        hash -> Text,
+        kind -> Text,
+        width -> Integer,
+        height -> Integer,
+        bytes -> BigInt,
+        alpha -> Bool,
+        focal_x -> Double,
+        focal_y -> Double,
+        credit -> Text,
+        licence -> Text,
+        placeholder -> Text,
+        renditions -> Text,
+        status -> Text,
+        problem -> Nullable<Text>,
+        uploaded_by -> Nullable<BigInt>,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    media_texts (media_id, lang) {
+        media_id -> BigInt,
+        lang -> Text,
+        alt -> Text,
+        caption -> Text,
+        credit -> Text,
+    }
+}
+
+diesel::table! {
+    media_uses (media_id, translation_id) {
+        media_id -> BigInt,
+        translation_id -> BigInt,
+        article_id -> BigInt,
+    }
+}
+
+diesel::joinable!(media_texts -> media (media_id));
 diesel::joinable!(partner_keys -> partners (partner_id));
 diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
@@ -484,5 +529,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_events,
     webhook_deliveries,
     webhook_attempts,
-    webhook_published
+    webhook_published,
+    media,
+    media_texts,
+    media_uses
 );

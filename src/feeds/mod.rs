@@ -153,6 +153,7 @@ pub fn load(conn: &mut DbConn, st: &AppState, lang: &str, scope: &Scope) -> AppR
     let view = View {
         chain: &chain,
         site,
+        media: &st.media.base,
         cache: &st.items,
         generation: st.cache.generation(),
     };
@@ -168,15 +169,23 @@ pub fn load(conn: &mut DbConn, st: &AppState, lang: &str, scope: &Scope) -> AppR
         .map(|i| i.updated_at)
         .max()
         .unwrap_or(language.updated_at.and_utc());
-    let entries = items
-        .into_iter()
-        .zip(&rows)
-        .map(|(item, row)| Entry {
+    let mut entries = Vec::with_capacity(items.len());
+    for (item, row) in items.into_iter().zip(&rows) {
+        let body = match bodies.remove(&row.id) {
+            Some(body) => Some(crate::media::body::show(
+                conn,
+                body,
+                &chain,
+                &st.media.base,
+            )?),
+            None => None,
+        };
+        entries.push(Entry {
             id: crate::syndication::ninjs::uri(config, item.id, &item.lang),
-            body: bodies.remove(&row.id),
+            body,
             item,
-        })
-        .collect();
+        });
+    }
     Ok(Feed {
         title,
         description,

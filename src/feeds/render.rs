@@ -58,12 +58,18 @@ fn rss(feed: &Feed) -> String {
         if let Some(image) = &item.image {
             out.push_str("<media:content medium=\"image\" url=\"");
             push_text(&mut out, &image.url);
+            if let (Some(w), Some(h)) = (image.width, image.height) {
+                out.push_str(&format!("\" width=\"{w}\" height=\"{h}"));
+            }
             out.push_str("\">\n");
             if !image.alt.is_empty() {
                 element(&mut out, "media:description", &image.alt);
             }
             if !image.credit.is_empty() {
                 element(&mut out, "media:credit", &image.credit);
+            }
+            if !image.caption.is_empty() {
+                element(&mut out, "media:title", &image.caption);
             }
             out.push_str("</media:content>\n");
         }

@@ -244,8 +244,8 @@ pub fn entries(
             continue;
         }
         let item = SyndicatedItem {
-            item: d.item(&f.listed, chain, site)?,
-            body: f.body.clone(),
+            item: d.item(&f.listed, chain, site, &st.media.base)?,
+            body: crate::media::body::show(conn, f.body.clone(), chain, &st.media.base)?,
             word_count: f.word_count,
             version: row.seq,
         };

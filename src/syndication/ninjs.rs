@@ -76,15 +76,41 @@ pub fn document(config: &Config, item: &SyndicatedItem, modified: DateTime<Utc>)
         put("subjects", Value::Array(subjects));
     }
     if let Some(image) = &a.image {
+        let mut renditions: Vec<Value> = image
+            .renditions
+            .iter()
+            .map(|r| {
+                json!({
+                    "name": format!("{}-{}", r.width, r.mime.trim_start_matches("image/")),
+                    "href": r.url,
+                    "contenttype": r.mime,
+                    "width": r.width,
+                    "height": r.height,
+                })
+            })
+            .collect();
+        if let Some(social) = &image.social_image {
+            renditions.push(json!({ "name": "social", "href": social, "contenttype": "image/jpeg" }));
+        }
+        if renditions.is_empty() {
+            renditions.push(json!({ "name": "original", "href": image.url }));
+        }
         let mut picture = json!({
             "name": "featureimage",
             "rel": "featureimage",
             "uri": image.url,
             "type": "picture",
-            "renditions": [{ "name": "original", "href": image.url }],
+            "renditions": renditions,
         });
+        let mut descriptions = Vec::new();
         if !image.alt.is_empty() {
-            picture["descriptions"] = json!([{ "role": "alt", "value": image.alt }]);
+            descriptions.push(json!({ "role": "alt", "value": image.alt }));
+        }
+        if !image.caption.is_empty() {
+            descriptions.push(json!({ "role": "caption", "value": image.caption }));
+        }
+        if !descriptions.is_empty() {
+            picture["descriptions"] = json!(descriptions);
         }
         if !image.credit.is_empty() {
             picture["by"] = json!(image.credit);

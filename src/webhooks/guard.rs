@@ -7,17 +7,22 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 
+use crate::http_client;
+
 /// Where a webhook goes.
 #[derive(Debug, Clone)]
 pub struct Target {
-    pub https: bool,
-    /// As the URL names it, for `Host` and TLS (IPv6 literals without brackets).
-    pub host: String,
-    pub port: u16,
-    /// The path and query to ask for.
-    pub path: String,
+    pub address: http_client::Target,
     /// Whether the host is in `WEBHOOK_ALLOWED_HOSTS` (no address check).
     pub allowed: bool,
+}
+
+impl std::ops::Deref for Target {
+    type Target = http_client::Target;
+
+    fn deref(&self) -> &http_client::Target {
+        &self.address
+    }
 }
 
 const MAX_URL: usize = 2048;
@@ -58,10 +63,12 @@ pub fn target(raw: &str, allowed_hosts: &[String]) -> Result<Target, String> {
         path.push_str(q);
     }
     Ok(Target {
-        https,
-        port: url.port_or_known_default().unwrap_or(443),
-        host,
-        path,
+        address: http_client::Target {
+            https,
+            port: url.port_or_known_default().unwrap_or(443),
+            host,
+            path,
+        },
         allowed,
     })
 }

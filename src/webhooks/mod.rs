@@ -7,7 +7,6 @@
 //! Ordering is not promised: an event may arrive after a later one (retries, several nodes).
 //! Receivers dedupe on `webhook-id`, which stays the same across retries and replays.
 
-pub mod client;
 pub mod guard;
 pub mod handlers;
 pub mod worker;

@@ -31,7 +31,8 @@ use crate::db::schema::{
 use crate::db::{now, specific, DbConn};
 use crate::db_run;
 use crate::error::{AppError, AppResult};
-use crate::webhooks::{self, client, guard, Endpoint, CLOUDFLARE, PURGE};
+use crate::http_client;
+use crate::webhooks::{self, guard, Endpoint, CLOUDFLARE, PURGE};
 
 /// Seconds to wait after each failed attempt; after the last, the delivery is given up.
 const SCHEDULE: [f64; 7] = [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0];
@@ -274,7 +275,12 @@ fn article_data(state: &AppState, conn: &mut DbConn, subject: &Value) -> AppResu
         Err(_) => return Ok(subject.clone()),
     };
     let d = queries::decorations(conn, &[full.listed.article_id], &chain)?;
-    let item = d.item(&full.listed, &chain, &state.config.public_site_url)?;
+    let item = d.item(
+        &full.listed,
+        &chain,
+        &state.config.public_site_url,
+        &state.media.base,
+    )?;
     let href = format!(
         "{}/api/v1/articles/{}/{}",
         state.config.public_api_url, item.lang, item.slug
@@ -315,7 +321,7 @@ fn send(state: &AppState, endpoint: &Endpoint, headers: &[(&str, String)], body:
         Err(e) => return failed(e),
     };
     let timeout = Duration::from_millis(state.config.webhook_timeout_ms);
-    match client::post(&target, &addrs, headers, body, timeout) {
+    match http_client::post(&target, &addrs, headers, body, timeout) {
         Ok(answer) => Outcome {
             status: Some(answer.status),
             retry_after: answer.retry_after,

@@ -21,6 +21,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 pub struct TestApp {
     pub state: Arc<AppState>,
     _dir: Option<tempfile::TempDir>,
+    _media: Option<tempfile::TempDir>,
     pg_schema: Option<(String, String)>,
 }
 
@@ -109,11 +110,15 @@ impl TestApp {
             }
         };
         let mut config = test_config(url);
+        // Every test's media in a directory of its own, removed with it.
+        let media_dir = tempfile::tempdir().expect("temp dir");
+        config.media_store = media_dir.path().join("media").display().to_string();
         tweak(&mut config);
         let state = AppState::init(config).expect("app starts");
         TestApp {
             state,
             _dir: dir,
+            _media: Some(media_dir),
             pg_schema,
         }
     }
@@ -126,6 +131,7 @@ impl TestApp {
         TestApp {
             state,
             _dir: None,
+            _media: None,
             pg_schema: None,
         }
     }

@@ -15,7 +15,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::articles::published::{self, Listed};
-use crate::articles::Image;
+use crate::media::ShownImage;
 use crate::db::schema::item_cards;
 use crate::db::schema::published_translations as pt;
 use crate::db::{specific, Database, DbConn};
@@ -42,7 +42,8 @@ struct Card {
     primary_tag: Option<i64>,
     tags: Vec<i64>,
     bylines: Vec<i64>,
-    image: Option<Image>,
+    /// In the translation's language, URLs relative to the media base.
+    image: Option<ShownImage>,
     /// Every published translation of the story, this one included: (language, slug).
     translations: Vec<(String, String)>,
 }
@@ -96,6 +97,7 @@ pub fn refresh_many(conn: &mut DbConn, article_ids: &[i64]) -> AppResult<()> {
         .select((Listed::as_select(), pt::body))
         .load(c))?;
     let parts = published::story_parts(conn, article_ids)?;
+    let languages = crate::languages::list(conn, true)?;
     let mut siblings: HashMap<i64, Vec<(String, String)>> = HashMap::new();
     for (row, _) in &rows {
         siblings
@@ -122,7 +124,11 @@ pub fn refresh_many(conn: &mut DbConn, article_ids: &[i64]) -> AppResult<()> {
                 .get(&row.article_id)
                 .map(|b| b.iter().map(|(b, _)| b.id).collect())
                 .unwrap_or_default(),
-            image: facts.image.clone(),
+            image: facts.image.as_ref().map(|image| {
+                let chain = crate::languages::chain_in(&languages, &row.lang)
+                    .unwrap_or_else(|| vec![row.lang.clone()]);
+                image.shown(&chain)
+            }),
             translations: siblings.get(&row.article_id).cloned().unwrap_or_default(),
             row,
         };

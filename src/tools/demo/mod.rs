@@ -2,6 +2,7 @@
 //! newsroom Newsdesk is built for, an admin account whose password is printed once, a few
 //! journalists, tags, and stories in every language and workflow state, a live one included.
 
+mod pictures;
 mod stories;
 
 use chrono::Duration;
@@ -10,6 +11,9 @@ use crate::app::AppState;
 use crate::articles::changes::{self, Change};
 use crate::articles::translations::{self, Row, Source, Text};
 use crate::articles::{self, entries, Image, Status, StoryFields};
+use crate::audit::Actor;
+use crate::media::handlers::{MediaFields, MediaTextInput};
+use crate::media::{FocalPoint, Library};
 use crate::auth::Role;
 use crate::db::{now, DbConn};
 use crate::error::AppResult;
@@ -39,9 +43,10 @@ pub fn seed(state: &AppState) -> AppResult<Option<DemoAdmin>> {
     // Journalists sign in only after an admin sets their password.
     let unusable = state.hasher.hash(&crate::auth::random_token(32))?;
     let mut conn = state.db.get()?;
-    conn.transaction(|c| {
+    let mut pictures = Vec::new();
+    let seeded = conn.transaction(|c| {
         if users::count(c)? > 0 || !languages::list(c, false)?.is_empty() {
-            return Ok(None);
+            return AppResult::Ok(None);
         }
         for language in languages::demo_languages() {
             languages::insert(c, language)?;
@@ -53,7 +58,7 @@ pub fn seed(state: &AppState) -> AppResult<Option<DemoAdmin>> {
             let email = Email::parse(email, "email")?;
             journalists.push(users::insert(c, &email, name, role, &unusable)?.id);
         }
-        seed_stories(c, &state.sanitizer, admin.id, &journalists)?;
+        pictures = seed_stories(c, &state.sanitizer, &state.media, admin.id, &journalists)?;
         seed_prompts(c, &state.sanitizer, &state.config.public_site_url, admin.id)?;
         let key = NewKey::generate();
         let partner = Fields {
@@ -70,15 +75,58 @@ pub fn seed(state: &AppState) -> AppResult<Option<DemoAdmin>> {
             password,
             partner_key: key.key,
         }))
-    })
+    })?;
+    for id in pictures {
+        state.media.jobs.enqueue(id);
+    }
+    Ok(seeded)
 }
 
+/// Draws a story's picture and adds it to the media library, with its texts in every language.
+fn add_picture(
+    c: &mut DbConn,
+    library: &Library,
+    picture: &stories::DemoPicture,
+    admin: i64,
+) -> AppResult<i64> {
+    let bytes = pictures::draw(&picture.scene);
+    let fields = MediaFields {
+        credit: Some("Newsdesk demo illustration".into()),
+        licence: Some("CC0-1.0".into()),
+        focal_point: Some(FocalPoint {
+            x: picture.focal.0,
+            y: picture.focal.1,
+        }),
+        translations: Some(
+            picture
+                .texts
+                .iter()
+                .map(|(lang, alt, caption)| {
+                    (
+                        (*lang).to_owned(),
+                        Some(MediaTextInput {
+                            alt: (*alt).to_owned(),
+                            caption: (*caption).to_owned(),
+                            credit: String::new(),
+                        }),
+                    )
+                })
+                .collect(),
+        ),
+    };
+    let actor = Actor::system();
+    crate::media::handlers::add_own(c, library, &bytes, fields, admin, &actor)
+}
+
+/// Returns the media items it made, whose renditions are to be made once it has committed.
 fn seed_stories(
     c: &mut DbConn,
     sanitizer: &Sanitizer,
+    library: &Library,
     admin: i64,
     journalists: &[i64],
-) -> AppResult<()> {
+) -> AppResult<Vec<i64>> {
+    let mut pictures = Vec::new();
     for tag in stories::TAGS {
         let names: Vec<NameInput> = tag
             .names
@@ -100,13 +148,20 @@ fn seed_stories(
             kind: Some(story.kind),
             tags: Some(tags::resolve_slugs(c, &slugs, "tags")?),
             bylines: Some(vec![author]),
-            image: story.image.map(|(url, alt)| {
-                Some(Image {
-                    url: url.to_owned(),
-                    alt: alt.to_owned(),
-                    credit: "Newsdesk demo".to_owned(),
-                })
-            }),
+            image: match &story.image {
+                Some(picture) => {
+                    let id = add_picture(c, library, picture, admin)?;
+                    pictures.push(id);
+                    Some(Some(Image {
+                        media_id: Some(id),
+                        url: None,
+                        alt: String::new(),
+                        credit: String::new(),
+                        captions: Default::default(),
+                    }))
+                }
+                None => None,
+            },
             featured: Some(story.featured),
             syndicate: Some(true),
             ..StoryFields::default()
@@ -164,7 +219,8 @@ fn seed_stories(
             views.push((id, lang.clone(), today - Duration::days(day), n));
         }
     }
-    crate::content::views::add(c, &views)
+    crate::content::views::add(c, &views)?;
+    Ok(pictures)
 }
 
 /// The "Support Us" prompts, with a week of readers' impressions, clicks and dismissals.

@@ -2,6 +2,7 @@
 //! them is invented.
 
 use crate::articles::{ArticleType, Status};
+use crate::tools::demo::pictures::{Foreground, Scene};
 
 pub struct DemoTag {
     pub slug: &'static str,
@@ -20,6 +21,14 @@ pub struct DemoText {
     pub status: Status,
 }
 
+/// A story's featured picture: drawn by the demo, uploaded to the media library.
+pub struct DemoPicture {
+    pub scene: Scene,
+    pub focal: (f64, f64),
+    /// (language, alt text, caption)
+    pub texts: &'static [(&'static str, &'static str, &'static str)],
+}
+
 pub struct DemoStory {
     pub kind: ArticleType,
     pub tags: &'static [&'static str],
@@ -27,7 +36,7 @@ pub struct DemoStory {
     /// Index into [`JOURNALISTS`].
     pub byline: usize,
     pub hours_ago: i64,
-    pub image: Option<(&'static str, &'static str)>,
+    pub image: Option<DemoPicture>,
     pub texts: &'static [DemoText],
     /// Live entries per language, oldest first.
     pub entries: &'static [(&'static str, &'static [&'static str])],
@@ -129,10 +138,24 @@ pub const STORIES: &[DemoStory] = &[
         featured: true,
         byline: 0,
         hours_ago: 3,
-        image: Some((
-            "https://media.newsdesk.local/demo/border-crossing.jpg",
-            "Trucks queue at a mountain border crossing",
-        )),
+        image: Some(DemoPicture {
+            scene: Scene {
+                sky: [122, 168, 214],
+                horizon: [236, 206, 170],
+                sun: (0.72, 0.34),
+                ridges: [[126, 140, 160], [84, 104, 96], [56, 78, 62]],
+                foreground: Foreground::Road,
+                seed: 1.3,
+            },
+            focal: (0.5, 0.78),
+            texts: &[
+                ("en", "Lorries queue on a mountain road at a border crossing", "Freight traffic waits at the mountain crossing"),
+                ("ru", "Грузовики стоят в очереди на горной дороге у пограничного перехода", "Грузовой транспорт ждёт у горного перехода"),
+                ("ka", "სატვირთო მანქანები რიგში დგანან მთის გზაზე სასაზღვრო გადასასვლელთან", "სატვირთო ტრანსპორტი მთის გადასასვლელთან ელოდება"),
+                ("hy", "Բեռնատարները հերթ են կանգնել լեռնային ճանապարհին՝ սահմանային անցակետի մոտ", "Բեռնափոխադրումները սպասում են լեռնային անցակետում"),
+                ("az", "Yük maşınları sərhəd keçidində dağ yolunda növbə gözləyir", "Yük nəqliyyatı dağ keçidində gözləyir"),
+            ],
+        }),
         texts: &[
             DemoText {
                 lang: "en",
@@ -179,7 +202,24 @@ pub const STORIES: &[DemoStory] = &[
         featured: false,
         byline: 0,
         hours_ago: 20,
-        image: None,
+        image: Some(DemoPicture {
+            scene: Scene {
+                sky: [38, 52, 96],
+                horizon: [236, 146, 96],
+                sun: (0.8, 0.42),
+                ridges: [[92, 84, 120], [70, 64, 96], [50, 48, 70]],
+                foreground: Foreground::City,
+                seed: 2.2,
+            },
+            focal: (0.4, 0.75),
+            texts: &[
+                ("en", "Evening lights in apartment blocks of a Tbilisi district", "Vake and Saburtalo, where the new bus routes run"),
+                ("ru", "Вечерние огни в жилых домах одного из районов Тбилиси", "Ваке и Сабуртало, где пройдут новые автобусные маршруты"),
+                ("ka", "საღამოს შუქები თბილისის ერთ-ერთი უბნის საცხოვრებელ კორპუსებში", "ვაკე და საბურთალო, სადაც ავტობუსების ახალი მარშრუტები გაივლის"),
+                ("hy", "Երեկոյան լույսեր Թբիլիսիի թաղամասերից մեկի բնակելի շենքերում", "Վակե և Սաբուրթալո, որտեղով կանցնեն ավտոբուսների նոր երթուղիները"),
+                ("az", "Tbilisi rayonlarından birində yaşayış binalarında axşam işıqları", "Yeni avtobus marşrutlarının keçəcəyi Vake və Saburtalo"),
+            ],
+        }),
         texts: &[
             DemoText {
                 lang: "ka",
@@ -210,10 +250,24 @@ pub const STORIES: &[DemoStory] = &[
         featured: true,
         byline: 1,
         hours_ago: 30,
-        image: Some((
-            "https://media.newsdesk.local/demo/yerevan-metro.jpg",
-            "A new metro platform in Yerevan before opening",
-        )),
+        image: Some(DemoPicture {
+            scene: Scene {
+                sky: [170, 190, 214],
+                horizon: [244, 222, 196],
+                sun: (0.3, 0.3),
+                ridges: [[180, 150, 150], [150, 120, 110], [120, 96, 84]],
+                foreground: Foreground::Arches,
+                seed: 4.1,
+            },
+            focal: (0.5, 0.7),
+            texts: &[
+                ("en", "Arches of a new metro platform in Yerevan before opening", "The new station will serve up to twenty thousand passengers a day"),
+                ("ru", "Арки новой платформы метро в Ереване перед открытием", "Новая станция будет обслуживать до двадцати тысяч пассажиров в день"),
+                ("ka", "ერევნის მეტროს ახალი პლატფორმის თაღები გახსნამდე", "ახალი სადგური დღეში ოც ათასამდე მგზავრს მოემსახურება"),
+                ("hy", "Երևանի մետրոյի նոր կառամատույցի կամարները բացումից առաջ", "Նոր կայարանը կսպասարկի օրական մինչև քսան հազար ուղևոր"),
+                ("az", "Açılışdan əvvəl İrəvanda yeni metro platformasının tağları", "Yeni stansiya gündə iyirmi minə qədər sərnişinə xidmət edəcək"),
+            ],
+        }),
         texts: &[
             DemoText {
                 lang: "hy",
@@ -244,7 +298,24 @@ pub const STORIES: &[DemoStory] = &[
         featured: false,
         byline: 2,
         hours_ago: 50,
-        image: None,
+        image: Some(DemoPicture {
+            scene: Scene {
+                sky: [64, 86, 150],
+                horizon: [250, 170, 110],
+                sun: (0.5, 0.46),
+                ridges: [[120, 96, 120], [92, 72, 92], [64, 52, 66]],
+                foreground: Foreground::Pylons,
+                seed: 5.7,
+            },
+            focal: (0.3, 0.6),
+            texts: &[
+                ("en", "Power lines on pylons crossing a valley at sunset", "Linking the South Caucasus power grids tops the forum's agenda"),
+                ("ru", "Линии электропередачи на опорах пересекают долину на закате", "Объединение энергосетей Южного Кавказа — главная тема форума"),
+                ("ka", "ელექტროგადამცემი ხაზები ანძებზე ხეობას კვეთს მზის ჩასვლისას", "სამხრეთ კავკასიის ელექტროქსელების დაკავშირება ფორუმის მთავარი თემაა"),
+                ("hy", "Էլեկտրահաղորդման գծերը հենասյուների վրա հատում են հովիտը մայրամուտին", "Հարավային Կովկասի էլեկտրացանցերի միավորումը ֆորումի գլխավոր թեման է"),
+                ("az", "Gün batarkən dayaqlar üzərində elektrik xətləri vadini keçir", "Cənubi Qafqazın elektrik şəbəkələrinin birləşdirilməsi forumun əsas mövzusudur"),
+            ],
+        }),
         texts: &[
             DemoText {
                 lang: "az",

@@ -1,17 +1,28 @@
-//! The one HTTP request a delivery makes: a POST to an address the guard checked, over TLS
-//! (rustls, with the Mozilla roots of `webpki-roots`) or, for allow-listed hosts, plain TCP.
-//! One request per connection (`Connection: close`), redirects never followed, a deadline for
-//! the whole exchange, and at most 64 KB of the answer read.
+//! Newsdesk's outgoing HTTP requests: webhook deliveries (a POST to an address the guard
+//! checked) and the S3-compatible media store's object reads and writes. Over TLS (rustls,
+//! with the Mozilla roots of `webpki-roots`) or plain TCP; one request per connection
+//! (`Connection: close`), redirects never followed, a deadline for the whole exchange, and a
+//! bound on how much of the answer is read.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::webhooks::guard::Target;
 
-/// The most of an answer read.
+/// The most of a webhook receiver's answer read.
 pub const MAX_ANSWER: usize = 64 * 1024;
+
+/// Where a request goes.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub https: bool,
+    /// As the URL names it, for `Host` and TLS (IPv6 literals without brackets).
+    pub host: String,
+    pub port: u16,
+    /// The path and query to ask for.
+    pub path: String,
+}
 
 /// What the receiver answered.
 #[derive(Debug)]
@@ -46,13 +57,28 @@ fn tls() -> Arc<rustls::ClientConfig> {
         .clone()
 }
 
-/// POSTs `body` with `headers` to `target` at one of `addrs`, within `timeout`.
+/// POSTs `body` with `headers` to `target` at one of `addrs`, within `timeout`, reading at
+/// most [`MAX_ANSWER`] of the answer.
 pub fn post(
     target: &Target,
     addrs: &[SocketAddr],
     headers: &[(&str, String)],
     body: &[u8],
     timeout: Duration,
+) -> Result<Answer, String> {
+    request("POST", target, addrs, headers, body, timeout, MAX_ANSWER)
+}
+
+/// Sends `method` with `headers` and `body` to `target` at one of `addrs`, within `timeout`,
+/// reading at most `max_answer` bytes of the answer's body.
+pub fn request(
+    method: &str,
+    target: &Target,
+    addrs: &[SocketAddr],
+    headers: &[(&str, String)],
+    body: &[u8],
+    timeout: Duration,
+    max_answer: usize,
 ) -> Result<Answer, String> {
     let deadline = Instant::now() + timeout;
     let left = || deadline.saturating_duration_since(Instant::now());
@@ -70,7 +96,7 @@ pub fn post(
     let tcp = tcp.ok_or(last)?;
     tcp.set_nodelay(true).ok();
     let mut request = format!(
-        "POST {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: Newsdesk-Webhooks/{}\r\nContent-Length: {}\r\nConnection: close\r\n",
+        "{method} {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: Newsdesk/{}\r\nContent-Length: {}\r\nConnection: close\r\n",
         target.path,
         host_header(target),
         env!("CARGO_PKG_VERSION"),
@@ -89,12 +115,12 @@ pub fn post(
             .map_err(|e| format!("bad host name for TLS: {e}"))?;
         let conn = rustls::ClientConnection::new(tls(), name).map_err(|e| e.to_string())?;
         let mut stream = rustls::StreamOwned::new(conn, tcp);
-        exchange(&mut stream, &request, body, &mut raw, deadline)?;
+        exchange(&mut stream, &request, body, &mut raw, deadline, max_answer)?;
     } else {
         let mut stream = tcp;
-        exchange(&mut stream, &request, body, &mut raw, deadline)?;
+        exchange(&mut stream, &request, body, &mut raw, deadline, max_answer)?;
     }
-    parse(&raw)
+    parse(&raw, max_answer)
 }
 
 fn host_header(target: &Target) -> String {
@@ -134,6 +160,7 @@ fn exchange(
     body: &[u8],
     raw: &mut Vec<u8>,
     deadline: Instant,
+    max_answer: usize,
 ) -> Result<(), String> {
     let timed_out = || "timed out".to_owned();
     let left = || {
@@ -151,7 +178,7 @@ fn exchange(
     stream.write_all(body).map_err(io)?;
     stream.flush().map_err(io)?;
     let mut buf = [0u8; 16 * 1024];
-    while raw.len() < MAX_ANSWER + 8 * 1024 {
+    while raw.len() < max_answer + 8 * 1024 {
         let d = left().ok_or_else(timed_out)?;
         stream
             .socket()
@@ -164,7 +191,7 @@ fn exchange(
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => break,
             Err(e) => return Err(io(e)),
         }
-        if complete(raw) {
+        if complete(raw, max_answer) {
             break;
         }
     }
@@ -172,7 +199,7 @@ fn exchange(
 }
 
 /// Whether `raw` holds a whole answer by its `Content-Length`.
-fn complete(raw: &[u8]) -> bool {
+fn complete(raw: &[u8], max_answer: usize) -> bool {
     let Some(end) = find(raw, b"\r\n\r\n") else {
         return false;
     };
@@ -180,14 +207,14 @@ fn complete(raw: &[u8]) -> bool {
     head.lines()
         .find_map(|l| l.strip_prefix("content-length:"))
         .and_then(|v| v.trim().parse::<usize>().ok())
-        .is_some_and(|len| raw.len() >= end + 4 + len.min(MAX_ANSWER))
+        .is_some_and(|len| raw.len() >= end + 4 + len.min(max_answer))
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
-fn parse(raw: &[u8]) -> Result<Answer, String> {
+fn parse(raw: &[u8], max_answer: usize) -> Result<Answer, String> {
     let end = find(raw, b"\r\n\r\n").ok_or("the receiver sent no complete HTTP answer")?;
     let head = String::from_utf8_lossy(&raw[..end]);
     let mut lines = head.lines();
@@ -213,7 +240,7 @@ fn parse(raw: &[u8]) -> Result<Answer, String> {
     if chunked {
         body = unchunk(&body);
     }
-    body.truncate(MAX_ANSWER);
+    body.truncate(max_answer);
     Ok(Answer {
         status,
         retry_after,
