@@ -142,7 +142,10 @@ fn default_media_store(database_url: &str) -> String {
     match file {
         Some(file) => {
             let path = std::path::Path::new(file.split('?').next().unwrap_or(file));
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("newsdesk");
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("newsdesk");
             path.with_file_name(format!("{stem}-media"))
                 .display()
                 .to_string()

@@ -9,7 +9,6 @@ use std::net::{SocketAddr, TcpStream};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-
 /// The most of a webhook receiver's answer read.
 pub const MAX_ANSWER: usize = 64 * 1024;
 

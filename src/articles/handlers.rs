@@ -259,7 +259,8 @@ fn resolve_image(conn: &mut DbConn, image: Image) -> AppResult<Image> {
     }
     let mut captions = std::collections::BTreeMap::new();
     for (lang, caption) in image.captions {
-        let code = crate::languages::require_existing(conn, &lang, &format!("image.captions.{lang}"))?;
+        let code =
+            crate::languages::require_existing(conn, &lang, &format!("image.captions.{lang}"))?;
         captions.insert(code.as_str().to_owned(), caption);
     }
     Ok(Image { captions, ..image })

@@ -380,8 +380,7 @@ pub fn update(
     if let Some(bylines) = &fields.bylines {
         set_bylines(conn, id, bylines)?;
     }
-    let (image_url, image_alt, image_credit, image_media_id, image_captions) = match fields.image
-    {
+    let (image_url, image_alt, image_credit, image_media_id, image_captions) = match fields.image {
         Some(Some(img)) => {
             let external = img.media_id.is_none();
             (

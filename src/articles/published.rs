@@ -10,12 +10,12 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::articles::Byline;
-use crate::media::{self, StoryImage};
 use crate::db::schema::published_translations as pt;
 use crate::db::schema::{article_bylines, article_tags, articles, tags, users};
 use crate::db::DbConn;
 use crate::db_run;
 use crate::error::AppResult;
+use crate::media::{self, StoryImage};
 use crate::tags::Tag;
 
 /// A published translation as lists show it (no body).
@@ -132,31 +132,31 @@ pub fn story_parts(conn: &mut DbConn, article_ids: &[i64]) -> AppResult<StoryPar
             .into_iter()
             .map(
                 |(id, kind, featured, primary, url, alt, credit, updated, media_id, captions)| {
-                let captions = media::captions_from(&captions);
-                let image = match media_id {
-                    // An item deleted since shows no image, as the story now stores none.
-                    Some(m) => items.get(&m).map(|item| StoryImage::Media {
-                        item: item.clone(),
-                        captions,
-                    }),
-                    None => url.map(|url| StoryImage::External {
-                        url,
-                        alt: alt.unwrap_or_default(),
-                        credit: credit.unwrap_or_default(),
-                        captions,
-                    }),
-                };
-                (
-                    id,
-                    StoryFacts {
-                        kind,
-                        featured,
-                        primary_tag: primary,
-                        image,
-                        updated_at: updated,
-                    },
-                )
-            },
+                    let captions = media::captions_from(&captions);
+                    let image = match media_id {
+                        // An item deleted since shows no image, as the story now stores none.
+                        Some(m) => items.get(&m).map(|item| StoryImage::Media {
+                            item: item.clone(),
+                            captions,
+                        }),
+                        None => url.map(|url| StoryImage::External {
+                            url,
+                            alt: alt.unwrap_or_default(),
+                            credit: credit.unwrap_or_default(),
+                            captions,
+                        }),
+                    };
+                    (
+                        id,
+                        StoryFacts {
+                            kind,
+                            featured,
+                            primary_tag: primary,
+                            image,
+                            updated_at: updated,
+                        },
+                    )
+                },
             )
             .collect(),
         tags,

@@ -18,11 +18,11 @@ use crate::articles::ArticleType;
 use crate::cache::Generational;
 use crate::content::queries::{self, arrange_tags, ArticleItem, ItemTag, View};
 use crate::content::search;
-use crate::media::ShownImage;
 use crate::db::schema::{tags as tags_table, users};
 use crate::db::{specific, DbConn};
 use crate::db_run;
 use crate::error::{AppError, AppResult};
+use crate::media::ShownImage;
 use crate::tags::{Tag, TagName};
 
 /// What cards name but do not hold, as one cache generation reads it: every tag with its
@@ -194,7 +194,9 @@ impl SearchResults {
                     .map_err(|e| AppError::Internal(format!("item card: {e}")))?;
                 let card: CardRead = serde_json::from_str(json)?;
                 let snippet = self.marker.snippet_json(&plain[split + 1..])?;
-                out.push(SearchItem::Card(dir.item_out(card, chain, site, media, snippet)?));
+                out.push(SearchItem::Card(
+                    dir.item_out(card, chain, site, media, snippet)?,
+                ));
             } else if let Some(item) = self.from_tables.get(id) {
                 out.push(SearchItem::Table(item));
             }

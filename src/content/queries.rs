@@ -10,7 +10,6 @@ use utoipa::ToSchema;
 use crate::articles::published::{story_parts, StoryFacts};
 pub use crate::articles::published::{Full, Listed};
 use crate::articles::{ArticleType, Byline};
-use crate::media::ShownImage;
 use crate::cache::keys;
 use crate::cache::GenerationalMap;
 use crate::db::schema::published_translations as pt;
@@ -18,6 +17,7 @@ use crate::db::schema::{article_bylines, article_tags, articles, live_entries, t
 use crate::db::{specific, DbConn};
 use crate::db_run;
 use crate::error::{AppError, AppResult};
+use crate::media::ShownImage;
 use crate::pagination::{KeyCursor, Limit, PUBLISHED};
 use crate::tags::{Tag, TagName};
 

@@ -465,6 +465,7 @@ diesel::table! {
         renditions -> Text,
         status -> Text,
         problem -> Nullable<Text>,
+        search_text -> Text,
         uploaded_by -> Nullable<BigInt>,
         version -> Integer,
         created_at -> Timestamp,

@@ -94,7 +94,7 @@ pub fn expand(body: &str, items: &HashMap<i64, Arc<Item>>, chain: &[String], bas
         let Some(item) = items.get(&id) else {
             continue;
         };
-        let mut shown = item.shown(chain, None);
+        let mut shown = item.shown(chain, &Default::default());
         shown.rebase(base);
         if shown.url.is_empty() {
             continue;

@@ -16,6 +16,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::{off_executor, AppState};
 use crate::articles::changes::{self, Change};
+use crate::articles::escape_like;
 use crate::audit::{self, Actor};
 use crate::auth::{AuthUser, Role};
 use crate::db::schema::{media, media_texts, media_uses};
@@ -23,7 +24,6 @@ use crate::db::{now, DbConn};
 use crate::db_run;
 use crate::error::{AppError, AppResult, FieldErrors};
 use crate::http::{self as http_util, Current, IfMatch};
-use crate::articles::escape_like;
 use crate::languages;
 use crate::media::process::{self, Permit};
 use crate::media::store::{self, Store};
@@ -31,11 +31,6 @@ use crate::media::{self as library, FocalPoint, Item, MediaRow, MediaText, Use, 
 use crate::pagination::{IdCursor, Limit};
 use crate::problem_responses;
 use crate::text::plain_text;
-
-diesel::define_sql_function! {
-    /// Lowercases text; on SQLite only ASCII letters.
-    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
-}
 
 problem_responses!(
     /// Errors of reading media.
@@ -185,7 +180,7 @@ pub struct DeleteQuery {
 
 fn response(base: &str, item: Item) -> MediaResponse {
     let chain: Vec<String> = Vec::new();
-    let mut shown = item.shown(&chain, None);
+    let mut shown = item.shown(&chain, &Default::default());
     shown.rebase(base);
     let row = item.row;
     let renditions = row
@@ -234,16 +229,21 @@ fn response(base: &str, item: Item) -> MediaResponse {
 
 fn load(conn: &mut DbConn, id: i64) -> AppResult<Item> {
     let row = library::find(conn, id)?;
-    let texts = library::texts_of(conn, &[id])?.remove(&id).unwrap_or_default();
+    let texts = library::texts_of(conn, &[id])?
+        .remove(&id)
+        .unwrap_or_default();
     Ok(Item { row, texts })
 }
+
+/// Alt text, caption and credit, checked.
+type TextParts = (String, String, String);
 
 /// The fields checked that need no database.
 struct Checked {
     credit: Option<String>,
     licence: Option<String>,
     focal: Option<(f64, f64)>,
-    texts: Vec<(String, Option<(String, String, String)>)>,
+    texts: Vec<(String, Option<TextParts>)>,
 }
 
 fn check(fields: MediaFields) -> AppResult<Checked> {
@@ -269,8 +269,16 @@ fn check(fields: MediaFields) -> AppResult<Checked> {
         let field = format!("translations.{lang}");
         let text = input.map(|t| {
             let alt = f.check(plain_text(&t.alt, &format!("{field}.alt"), MAX_ALT));
-            let caption = f.check(plain_text(&t.caption, &format!("{field}.caption"), MAX_CAPTION));
-            let credit = f.check(plain_text(&t.credit, &format!("{field}.credit"), MAX_CREDIT));
+            let caption = f.check(plain_text(
+                &t.caption,
+                &format!("{field}.caption"),
+                MAX_CAPTION,
+            ));
+            let credit = f.check(plain_text(
+                &t.credit,
+                &format!("{field}.credit"),
+                MAX_CREDIT,
+            ));
             (
                 alt.unwrap_or_default(),
                 caption.unwrap_or_default(),
@@ -288,8 +296,30 @@ fn check(fields: MediaFields) -> AppResult<Checked> {
     })
 }
 
-/// Writes checked texts of item `id`; languages must exist (422 naming the field).
-fn write_texts(conn: &mut DbConn, id: i64, texts: &[(String, Option<(String, String, String)>)]) -> AppResult<()> {
+/// Writes checked texts of item `id`, and what the text search looks in; languages must exist
+/// (422 naming the field).
+fn write_texts(conn: &mut DbConn, id: i64, texts: &[(String, Option<TextParts>)]) -> AppResult<()> {
+    write_each_text(conn, id, texts)?;
+    let all = library::texts_of(conn, &[id])?
+        .remove(&id)
+        .unwrap_or_default();
+    let search: Vec<String> = all
+        .iter()
+        .flat_map(|t| [t.alt.to_lowercase(), t.caption.to_lowercase()])
+        .filter(|t| !t.is_empty())
+        .collect();
+    let search = search.join("\n");
+    db_run!(conn, |c| diesel::update(media::table.find(id))
+        .set(media::search_text.eq(&search))
+        .execute(c))?;
+    Ok(())
+}
+
+fn write_each_text(
+    conn: &mut DbConn,
+    id: i64,
+    texts: &[(String, Option<TextParts>)],
+) -> AppResult<()> {
     for (raw, text) in texts {
         let code = languages::require_existing(conn, raw, &format!("translations.{raw}"))?;
         let lang = code.as_str().to_owned();
@@ -309,7 +339,7 @@ fn write_texts(conn: &mut DbConn, id: i64, texts: &[(String, Option<(String, Str
                 media_texts::credit.eq(credit),
             );
             db_run!(conn, |c| diesel::insert_into(media_texts::table)
-                .values(row.clone())
+                .values(row)
                 .execute(c))?;
         }
     }
@@ -360,9 +390,14 @@ fn parts<'a>(body: &'a [u8], boundary: &str) -> AppResult<Vec<(String, &'a [u8])
     let mut out = Vec::new();
     for pair in starts.windows(2) {
         let part = &body[pair[0] + delimiter.len()..pair[1]];
-        let part = part.strip_prefix(b"\r\n").ok_or_else(|| bad("a boundary is not followed by a line break"))?;
-        let part = part.strip_suffix(b"\r\n").ok_or_else(|| bad("a part does not end with a line break"))?;
-        let split = memchr::memmem::find(part, b"\r\n\r\n").ok_or_else(|| bad("a part has no headers"))?;
+        let part = part
+            .strip_prefix(b"\r\n")
+            .ok_or_else(|| bad("a boundary is not followed by a line break"))?;
+        let part = part
+            .strip_suffix(b"\r\n")
+            .ok_or_else(|| bad("a part does not end with a line break"))?;
+        let split =
+            memchr::memmem::find(part, b"\r\n\r\n").ok_or_else(|| bad("a part has no headers"))?;
         let head = String::from_utf8_lossy(&part[..split]);
         let disposition = head
             .lines()
@@ -389,7 +424,10 @@ fn boundary(content_type: &str) -> Option<String> {
 }
 
 fn upload_of(content_type: &str, body: Vec<u8>) -> AppResult<Upload> {
-    if !content_type.to_ascii_lowercase().starts_with("multipart/form-data") {
+    if !content_type
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+    {
         return Ok(Upload {
             file: body,
             fields: MediaFields::default(),
@@ -418,7 +456,8 @@ fn upload_of(content_type: &str, body: Vec<u8>) -> AppResult<Upload> {
             }
         }
     }
-    let file = file.ok_or_else(|| AppError::bad_parameter("file", "the upload has no `file` part"))?;
+    let file =
+        file.ok_or_else(|| AppError::bad_parameter("file", "the upload has no `file` part"))?;
     Ok(Upload {
         file: file.to_vec(),
         fields,
@@ -659,15 +698,17 @@ pub async fn list_media(
     let before = IdCursor::parse(q.cursor.as_deref())?;
     if let Some(kind) = &q.kind {
         if library::sniff::Kind::from_name(kind).is_none() {
-            return Err(AppError::bad_parameter("type", "must be jpeg, png, webp or gif"));
+            return Err(AppError::bad_parameter(
+                "type",
+                "must be jpeg, png, webp or gif",
+            ));
         }
     }
-    let words = q
-        .q
-        .as_deref()
-        .map(str::trim)
-        .filter(|w| !w.is_empty())
-        .map(|w| w.chars().take(200).collect::<String>());
+    let words =
+        q.q.as_deref()
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(|w| w.chars().take(200).collect::<String>());
     let base = state.media.base.clone();
     let list = state
         .db
@@ -684,16 +725,10 @@ pub async fn list_media(
                     query = query.filter(media::uploaded_by.eq(user));
                 }
                 if let Some(words) = &words {
+                    // Both sides lowercased by Rust (the stored side when written): SQLite's
+                    // lower() knows only ASCII.
                     let pattern = format!("%{}%", escape_like(&words.to_lowercase()));
-                    let matching = media_texts::table
-                        .filter(
-                            lower(media_texts::alt)
-                                .like(pattern.clone())
-                                .escape('\\')
-                                .or(lower(media_texts::caption).like(pattern).escape('\\')),
-                        )
-                        .select(media_texts::media_id);
-                    query = query.filter(media::id.eq_any(matching));
+                    query = query.filter(media::search_text.like(pattern).escape('\\'));
                 }
                 if let Some(unused) = q.unused {
                     use crate::db::schema::articles;
@@ -708,7 +743,11 @@ pub async fn list_media(
                             .filter(media::id.ne_all(featured()))
                             .filter(media::id.ne_all(in_bodies()))
                     } else {
-                        query.filter(media::id.eq_any(featured()).or(media::id.eq_any(in_bodies())))
+                        query.filter(
+                            media::id
+                                .eq_any(featured())
+                                .or(media::id.eq_any(in_bodies())),
+                        )
                     };
                 }
                 query.order(media::id.desc()).limit(limit.fetch()).load(c)
@@ -758,7 +797,12 @@ pub async fn get_media(
 }
 
 /// Item `id` as it stands, if `if_match` names it and `caller` may change it.
-fn current(conn: &mut DbConn, id: i64, if_match: &IfMatch, caller: (i64, Role)) -> AppResult<MediaRow> {
+fn current(
+    conn: &mut DbConn,
+    id: i64,
+    if_match: &IfMatch,
+    caller: (i64, Role),
+) -> AppResult<MediaRow> {
     let row = library::find(conn, id)?;
     if caller.1 < Role::Editor && row.uploaded_by != Some(caller.0) {
         return Err(AppError::Forbidden(
@@ -817,9 +861,7 @@ pub async fn update_media(
                     .iter()
                     .any(|r| r.name == process::social_name(focal));
             let updated = db_run!(c, |c| diesel::update(
-                media::table
-                    .find(id)
-                    .filter(media::version.eq(row.version))
+                media::table.find(id).filter(media::version.eq(row.version))
             )
             .set((
                 media::credit.eq(checked.credit.clone().unwrap_or(row.credit.clone())),
@@ -831,7 +873,9 @@ pub async fn update_media(
             ))
             .execute(c))?;
             if updated == 0 {
-                return Err(AppError::Conflict("the media item changed meanwhile; read it again".into()));
+                return Err(AppError::Conflict(
+                    "the media item changed meanwhile; read it again".into(),
+                ));
             }
             if refocused {
                 db_run!(c, |c| diesel::update(media::table.find(id))
@@ -848,7 +892,14 @@ pub async fn update_media(
             .into_iter()
             .filter_map(|(n, set)| set.then_some(n))
             .collect();
-            audit::record(c, &actor, "media.update", "media", &id.to_string(), json!({ "fields": fields }))?;
+            audit::record(
+                c,
+                &actor,
+                "media.update",
+                "media",
+                &id.to_string(),
+                json!({ "fields": fields }),
+            )?;
             changes::changed(c, Change::Media(id))?;
             Ok((load(c, id)?, refocused))
         })

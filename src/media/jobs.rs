@@ -129,7 +129,10 @@ pub fn make(db: &Database, store: &Store, bounds: Bounds, id: i64) -> AppResult<
                 .execute(c))?;
             changes::changed(c, Change::Media(id))?;
             if again {
-                tracing::info!(media = id, "the focal point moved while renditions were made");
+                tracing::info!(
+                    media = id,
+                    "the focal point moved while renditions were made"
+                );
             }
             AppResult::Ok(())
         }
@@ -141,9 +144,9 @@ pub fn make(db: &Database, store: &Store, bounds: Bounds, id: i64) -> AppResult<
 fn render(store: &Store, bounds: Bounds, row: &MediaRow) -> AppResult<Vec<Rendition>> {
     let kind = Kind::from_name(&row.kind)
         .ok_or_else(|| AppError::Internal(format!("media {} has type {}", row.id, row.kind)))?;
-    let original = store
-        .get(&store::original_key(&row.hash))?
-        .ok_or_else(|| AppError::Internal(format!("the original of media {} is missing", row.id)))?;
+    let original = store.get(&store::original_key(&row.hash))?.ok_or_else(|| {
+        AppError::Internal(format!("the original of media {} is missing", row.id))
+    })?;
     let _permit = Permit::take();
     let decoded = process::decode(&original, kind, bounds)?;
     drop(original);

@@ -110,7 +110,9 @@ impl MediaRow {
 }
 
 /// Alt text, caption and credit of a media item in one language.
-#[derive(Debug, Clone, Default, Queryable, Selectable, Serialize, Deserialize, ToSchema, PartialEq)]
+#[derive(
+    Debug, Clone, Default, Queryable, Selectable, Serialize, Deserialize, ToSchema, PartialEq,
+)]
 #[diesel(table_name = media_texts)]
 #[diesel(check_for_backend(diesel::sqlite::Sqlite, diesel::pg::Pg))]
 pub struct MediaText {
@@ -146,8 +148,9 @@ impl Item {
         })
     }
 
-    /// What readers of `chain[0]` are shown, with media URLs relative to the media base.
-    pub fn shown(&self, chain: &[String], caption: Option<String>) -> ShownImage {
+    /// What readers of `chain[0]` are shown, with media URLs relative to the media base. A
+    /// story's own caption in a language (`captions`) goes before the item's in that language.
+    pub fn shown(&self, chain: &[String], captions: &BTreeMap<String, String>) -> ShownImage {
         let row = &self.row;
         let renditions = row.renditions();
         let default_width = process::default_width(row.width as u32);
@@ -163,8 +166,15 @@ impl Item {
             width: default.map(|r| r.width),
             height: default.map(|r| r.height),
             alt: self.text(chain, |t| &t.alt).unwrap_or_default(),
-            caption: caption
-                .or_else(|| self.text(chain, |t| &t.caption))
+            caption: chain
+                .iter()
+                .find_map(|lang| {
+                    captions
+                        .get(lang)
+                        .filter(|c| !c.is_empty())
+                        .cloned()
+                        .or_else(|| self.text(std::slice::from_ref(lang), |t| &t.caption))
+                })
                 .unwrap_or_default(),
             credit: self
                 .text(chain, |t| &t.credit)
@@ -305,7 +315,7 @@ impl StoryImage {
                 focal_point: None,
                 social_image: None,
             },
-            StoryImage::Media { item, captions } => item.shown(chain, caption(captions)),
+            StoryImage::Media { item, captions } => item.shown(chain, captions),
         }
     }
 }

@@ -120,7 +120,9 @@ pub fn decode(bytes: &[u8], kind: Kind, bounds: Bounds) -> AppResult<Decoded> {
             bounds.max_pixels / 1_000_000
         )));
     }
-    let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
+    let orientation = decoder
+        .orientation()
+        .unwrap_or(image::metadata::Orientation::NoTransforms);
     let mut image = DynamicImage::from_decoder(decoder).map_err(|e| refusal(e, bounds))?;
     image.apply_orientation(orientation);
     let alpha = image.color().has_alpha();
@@ -162,7 +164,12 @@ pub struct Made {
     pub data: Vec<u8>,
 }
 
-fn resize(src: &DynamicImage, width: u32, height: u32, focal: Option<(f64, f64)>) -> AppResult<DynamicImage> {
+fn resize(
+    src: &DynamicImage,
+    width: u32,
+    height: u32,
+    focal: Option<(f64, f64)>,
+) -> AppResult<DynamicImage> {
     let mut dst = DynamicImage::new(width, height, src.color());
     let mut options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3));
     if let Some(centre) = focal {
@@ -282,12 +289,21 @@ fn scaled(d: &Decoded, w: u32) -> AppResult<std::borrow::Cow<'_, DynamicImage>> 
     if w == d.width() {
         return Ok(std::borrow::Cow::Borrowed(&d.image));
     }
-    Ok(std::borrow::Cow::Owned(resize(&d.image, w, height_at(d, w), None)?))
+    Ok(std::borrow::Cow::Owned(resize(
+        &d.image,
+        w,
+        height_at(d, w),
+        None,
+    )?))
 }
 
 /// Every rendition at every width and format, widest first, each width resized from the one
 /// above it. `have` names renditions already made, which are skipped.
-pub fn all(d: &Decoded, have: &[String], mut keep: impl FnMut(Made) -> AppResult<()>) -> AppResult<()> {
+pub fn all(
+    d: &Decoded,
+    have: &[String],
+    mut keep: impl FnMut(Made) -> AppResult<()>,
+) -> AppResult<()> {
     let mut widths = widths(d.width());
     widths.sort_unstable_by(|a, b| b.cmp(a));
     let mut above: Option<DynamicImage> = None;

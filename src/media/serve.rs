@@ -59,7 +59,9 @@ impl Served {
 /// Whether `name` is a rendition's name: `w<width>.<jpg|webp|png>` or `social-<x>-<y>.jpg`.
 fn rendition_type(name: &str) -> Option<&'static str> {
     let (stem, ext) = name.rsplit_once('.')?;
-    let digits = |s: &str, max: usize| !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit());
+    let digits = |s: &str, max: usize| {
+        !s.is_empty() && s.len() <= max && s.bytes().all(|b| b.is_ascii_digit())
+    };
     let ok = match stem.strip_prefix("w") {
         Some(width) => digits(width, 5),
         None => stem
@@ -81,7 +83,11 @@ fn rendition_type(name: &str) -> Option<&'static str> {
 /// One byte range of a `Range` header, for a body of `len` bytes: `None` when there is no
 /// single range to honour (the whole body is sent), `Err` when it cannot be satisfied.
 fn range(req: &HttpRequest, len: usize) -> Result<Option<(usize, usize)>, ()> {
-    let Some(raw) = req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+    let Some(raw) = req
+        .headers()
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return Ok(None);
     };
     let Some(spec) = raw.trim().strip_prefix("bytes=") else {
@@ -148,8 +154,11 @@ pub async fn rendition(
 ) -> AppResult<HttpResponse> {
     let (hash, name) = path.into_inner();
     let missing = || AppError::NotFound("no such rendition".into());
-    let plain_hash = hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-    let mime = rendition_type(&name).filter(|_| plain_hash).ok_or_else(missing)?;
+    let plain_hash =
+        hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    let mime = rendition_type(&name)
+        .filter(|_| plain_hash)
+        .ok_or_else(missing)?;
     let key = store::rendition_key(&hash, &name);
     let library = &state.media;
     let data = match library.served.get(&key) {
@@ -171,7 +180,10 @@ pub async fn rendition(
         res.insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
             .insert_header((header::ETAG, etag.clone()))
             .insert_header((header::ACCEPT_RANGES, "bytes"))
-            .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox"))
+            .insert_header((
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; sandbox",
+            ))
             .insert_header((header::CONTENT_TYPE, mime));
         res
     };
@@ -186,7 +198,10 @@ pub async fn rendition(
     match range(&req, data.len()) {
         Ok(None) => Ok(answer(actix_web::http::StatusCode::OK).body(data)),
         Ok(Some((start, end))) => Ok(answer(actix_web::http::StatusCode::PARTIAL_CONTENT)
-            .insert_header((header::CONTENT_RANGE, format!("bytes {start}-{end}/{}", data.len())))
+            .insert_header((
+                header::CONTENT_RANGE,
+                format!("bytes {start}-{end}/{}", data.len()),
+            ))
             .body(data.slice(start..=end))),
         Err(()) => Err(AppError::Http(
             actix_web::http::StatusCode::RANGE_NOT_SATISFIABLE,

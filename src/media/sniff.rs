@@ -255,7 +255,10 @@ mod tests {
     #[test]
     fn whole_images_pass_and_everything_else_is_refused() {
         assert_eq!(sniff(GIF).unwrap(), Kind::Gif);
-        assert_eq!(status(b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"), 415);
+        assert_eq!(
+            status(b"<svg xmlns='http://www.w3.org/2000/svg'><script>alert(1)</script></svg>"),
+            415
+        );
         assert_eq!(status(b"%PDF-1.7\n"), 415);
         assert_eq!(status(b"<?php system($_GET['c']); ?>"), 415);
         assert_eq!(status(b""), 422);

@@ -24,7 +24,7 @@ const SIGNED_FOR: Duration = Duration::from_secs(300);
 /// A media store.
 pub enum Store {
     Local(PathBuf),
-    S3(S3),
+    S3(Box<S3>),
 }
 
 /// An S3-compatible bucket and a prefix inside it.
@@ -71,7 +71,7 @@ impl Store {
                 _ => None,
             };
             let prefix = prefix.trim_matches('/');
-            return Ok(Store::S3(S3 {
+            return Ok(Store::S3(Box::new(S3 {
                 bucket,
                 credentials,
                 prefix: if prefix.is_empty() {
@@ -79,7 +79,7 @@ impl Store {
                 } else {
                     format!("{prefix}/")
                 },
-            }));
+            })));
         }
         let dir = PathBuf::from(raw);
         std::fs::create_dir_all(dir.join("originals"))
@@ -100,7 +100,10 @@ impl Store {
                 .map_err(|e| AppError::Internal(format!("media store: writing {key}: {e}"))),
             Store::S3(s3) => {
                 let full = s3.key(key);
-                let url = s3.bucket.put_object(s3.credentials.as_ref(), &full).sign(SIGNED_FOR);
+                let url = s3
+                    .bucket
+                    .put_object(s3.credentials.as_ref(), &full)
+                    .sign(SIGNED_FOR);
                 let answer = s3.send("PUT", &url, &[("Content-Type", mime.to_owned())], data)?;
                 s3.expect_2xx(&answer, "PUT", key)
             }
@@ -113,11 +116,16 @@ impl Store {
             Store::Local(dir) => match std::fs::read(dir.join(key)) {
                 Ok(data) => Ok(Some(data)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(AppError::Internal(format!("media store: reading {key}: {e}"))),
+                Err(e) => Err(AppError::Internal(format!(
+                    "media store: reading {key}: {e}"
+                ))),
             },
             Store::S3(s3) => {
                 let full = s3.key(key);
-                let url = s3.bucket.get_object(s3.credentials.as_ref(), &full).sign(SIGNED_FOR);
+                let url = s3
+                    .bucket
+                    .get_object(s3.credentials.as_ref(), &full)
+                    .sign(SIGNED_FOR);
                 let answer = s3.send("GET", &url, &[], &[])?;
                 if answer.status == 404 {
                     return Ok(None);

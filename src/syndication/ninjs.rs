@@ -90,7 +90,8 @@ pub fn document(config: &Config, item: &SyndicatedItem, modified: DateTime<Utc>)
             })
             .collect();
         if let Some(social) = &image.social_image {
-            renditions.push(json!({ "name": "social", "href": social, "contenttype": "image/jpeg" }));
+            renditions
+                .push(json!({ "name": "social", "href": social, "contenttype": "image/jpeg" }));
         }
         if renditions.is_empty() {
             renditions.push(json!({ "name": "original", "href": image.url }));

@@ -15,6 +15,7 @@ mod feeds;
 mod hardening;
 mod languages;
 mod live;
+mod media;
 mod metrics;
 mod openapi;
 mod overload;

@@ -18,6 +18,8 @@ CREATE TABLE media (
     renditions TEXT NOT NULL,
     status TEXT NOT NULL,
     problem TEXT,
+    -- Every alt text and caption, lowercased, for the library's text search.
+    search_text TEXT NOT NULL DEFAULT '',
     uploaded_by BIGINT REFERENCES users (id) ON DELETE SET NULL,
     version INTEGER NOT NULL,
     created_at TIMESTAMP NOT NULL,

@@ -15,13 +15,13 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::articles::published::{self, Listed};
-use crate::media::ShownImage;
 use crate::db::schema::item_cards;
 use crate::db::schema::published_translations as pt;
 use crate::db::{specific, Database, DbConn};
 use crate::db_run;
 use crate::error::{AppError, AppResult};
 use crate::html;
+use crate::media::ShownImage;
 
 /// How much of a story's text a card keeps for snippets, in bytes.
 pub const LEAD_BYTES: usize = 3 * 1024;

@@ -100,7 +100,12 @@ fn foreground(img: &mut RgbImage, kind: Foreground) {
         Foreground::Road => {
             rect(img, 0, h * 82 / 100, w, h * 7 / 100, [70, 70, 74]);
             rect(img, 0, h * 855 / 1000, w, h / 200, [230, 220, 150]);
-            let colours = [[196, 62, 48], [232, 232, 226], [52, 98, 160], [222, 160, 40]];
+            let colours = [
+                [196, 62, 48],
+                [232, 232, 226],
+                [52, 98, 160],
+                [222, 160, 40],
+            ];
             for i in 0..9u32 {
                 let x = 60 + i * 170;
                 let c = colours[i as usize % colours.len()];
@@ -117,7 +122,14 @@ fn foreground(img: &mut RgbImage, kind: Foreground) {
                 for row in 0..bh / 40 {
                     for col in 0..bw / 24 {
                         if (row * 7 + col * 3 + i) % 4 != 0 {
-                            rect(img, x + 8 + col * 24, h - bh + 12 + row * 40, 10, 16, [250, 214, 120]);
+                            rect(
+                                img,
+                                x + 8 + col * 24,
+                                h - bh + 12 + row * 40,
+                                10,
+                                16,
+                                [250, 214, 120],
+                            );
                         }
                     }
                 }
@@ -130,7 +142,8 @@ fn foreground(img: &mut RgbImage, kind: Foreground) {
                 for y in h * 66 / 100..h {
                     for x in cx.saturating_sub(90)..(cx + 90).min(w) {
                         let dx = x as f32 - cx as f32;
-                        let top = h as f32 * 0.74 - (90.0f32.powi(2) - dx * dx).max(0.0).sqrt() * 0.8;
+                        let top =
+                            h as f32 * 0.74 - (90.0f32.powi(2) - dx * dx).max(0.0).sqrt() * 0.8;
                         if y as f32 >= top {
                             img.put_pixel(x, y, Rgb([34, 30, 38]));
                         }
