@@ -156,7 +156,12 @@ impl Store {
                 list.with_prefix(prefix.as_str());
                 let answer = s3.send("GET", &list.sign(SIGNED_FOR), &[], &[])?;
                 s3.expect_2xx(&answer, "LIST", &prefix)?;
-                let listed = rusty_s3::actions::ListObjectsV2::parse_response(&answer.body)
+                let listed = std::str::from_utf8(&answer.body)
+                    .map_err(|e| e.to_string())
+                    .and_then(|xml| {
+                        rusty_s3::actions::ListObjectsV2::parse_response(xml)
+                            .map_err(|e| e.to_string())
+                    })
                     .map_err(|e| AppError::Internal(format!("media store: listing: {e}")))?;
                 keys.extend(
                     listed

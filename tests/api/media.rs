@@ -782,3 +782,191 @@ async fn the_demo_has_pictures_with_texts_in_five_languages() {
         "Armenian alt text: {alt}"
     );
 }
+
+/// The S3-compatible server the tests' set-up started (`.ci/s3-server`), if any. CI always has
+/// one; elsewhere the S3 test says it was skipped.
+fn s3_endpoint() -> Option<String> {
+    match std::env::var("NEWSDESK_TEST_S3_ENDPOINT") {
+        Ok(e) if !e.is_empty() => Some(e),
+        _ => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "CI runs the S3 test: start .ci/s3-server and set NEWSDESK_TEST_S3_ENDPOINT"
+            );
+            eprintln!("skipped: NEWSDESK_TEST_S3_ENDPOINT is not set (see .ci/s3-server)");
+            None
+        }
+    }
+}
+
+/// Sends one signed request to the S3 server.
+fn s3_call(method: &str, url: &url::Url) -> newsdesk::http_client::Answer {
+    use std::net::ToSocketAddrs;
+    let host = url.host_str().unwrap().to_owned();
+    let port = url.port_or_known_default().unwrap();
+    let mut path = url.path().to_owned();
+    if let Some(q) = url.query() {
+        path = format!("{path}?{q}");
+    }
+    let addrs: Vec<_> = (host.as_str(), port).to_socket_addrs().unwrap().collect();
+    let target = newsdesk::http_client::Target {
+        https: false,
+        host,
+        port,
+        path,
+    };
+    newsdesk::http_client::request(
+        method,
+        &target,
+        &addrs,
+        &[],
+        &[],
+        Duration::from_secs(10),
+        1 << 20,
+    )
+    .unwrap()
+}
+
+/// Every key in `bucket`.
+fn s3_keys(bucket: &rusty_s3::Bucket, credentials: &rusty_s3::Credentials) -> Vec<String> {
+    use rusty_s3::S3Action;
+    let list = bucket.list_objects_v2(Some(credentials));
+    let answer = s3_call("GET", &list.sign(Duration::from_secs(60)));
+    assert_eq!(
+        answer.status,
+        200,
+        "{}",
+        String::from_utf8_lossy(&answer.body)
+    );
+    rusty_s3::actions::ListObjectsV2::parse_response(std::str::from_utf8(&answer.body).unwrap())
+        .unwrap()
+        .contents
+        .into_iter()
+        .map(|c| c.key)
+        .collect()
+}
+
+#[actix_web::test]
+async fn the_same_flow_works_with_an_s3_compatible_store() {
+    use rusty_s3::S3Action;
+    let Some(endpoint) = s3_endpoint() else {
+        return;
+    };
+    let name = format!(
+        "newsdesk-{}",
+        newsdesk::auth::random_token(6).to_lowercase()
+    );
+    let bucket = rusty_s3::Bucket::new(
+        url::Url::parse(&endpoint).unwrap(),
+        rusty_s3::UrlStyle::Path,
+        name.clone(),
+        "us-east-1",
+    )
+    .unwrap();
+    let credentials = rusty_s3::Credentials::new("test", "test");
+    let made = s3_call(
+        "PUT",
+        &bucket
+            .create_bucket(&credentials)
+            .sign(Duration::from_secs(60)),
+    );
+    assert_eq!(made.status, 200, "{}", String::from_utf8_lossy(&made.body));
+
+    let app = TestApp::with(|c| {
+        c.media_store = format!("s3://{name}/newsroom");
+        c.media_s3.endpoint = Some(endpoint.clone());
+        c.media_s3.access_key_id = Some("test".into());
+        c.media_s3.secret_access_key = Some("test".into());
+    })
+    .await;
+    app.seed_languages();
+    let editor = app.token_for(Role::Editor).await;
+    // Refused uploads leave nothing in the bucket.
+    let (ct, body) = multipart(&[(
+        "file",
+        Some("x.svg"),
+        b"<svg><script>alert(1)</script></svg>",
+    )]);
+    upload(&app, &editor, &ct, body).await.problem(415);
+    upload(&app, &editor, "image/png", png_claiming(100_000, 100_000))
+        .await
+        .problem(413);
+    assert_eq!(s3_keys(&bucket, &credentials), Vec::<String>::new());
+
+    let up = upload_form(
+        &app,
+        &editor,
+        &photo(1400, 1000, true),
+        Some(json!({"translations": {"ru": {"alt": "Граница"}}})),
+    )
+    .await;
+    assert_eq!(up.status, 201, "{}", up.body);
+    let id = up.body["id"].as_i64().unwrap();
+    let hash = up.body["hash"].as_str().unwrap().to_owned();
+    let item = ready(&app, &editor, id).await;
+    let keys = s3_keys(&bucket, &credentials);
+    assert!(
+        keys.contains(&format!("newsroom/originals/{hash}")),
+        "{keys:?}"
+    );
+    assert!(
+        keys.contains(&format!("newsroom/renditions/{hash}/w640.webp")),
+        "{keys:?}"
+    );
+    // Served through the node, from the bucket, without the GPS data.
+    for r in item["renditions"].as_array().unwrap() {
+        let (status, _, body) = fetch(&app, r["url"].as_str().unwrap(), &[]).await;
+        assert_eq!(status, 200);
+        assert_eq!(body.len() as u64, r["bytes"].as_u64().unwrap());
+        assert!(!contains(&body, GPS_MARK));
+    }
+    // The original in the bucket is the upload itself, kept privately.
+    let original = s3_call(
+        "GET",
+        &bucket
+            .get_object(Some(&credentials), &format!("newsroom/originals/{hash}"))
+            .sign(Duration::from_secs(60)),
+    );
+    assert!(contains(&original.body, GPS_MARK));
+
+    let story = app.publish_story(&editor, "ru", "Граница", &[]).await;
+    let etag = app
+        .get(&format!("/api/v1/admin/articles/{story}"), Some(&editor))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let attached = app
+        .send_if_match(
+            Method::PATCH,
+            &format!("/api/v1/admin/articles/{story}"),
+            &editor,
+            &etag,
+            Some(json!({"image": {"media_id": id}})),
+        )
+        .await;
+    assert_eq!(attached.status, 200, "{}", attached.body);
+    let slug = app.slug_of(&editor, story, "ru").await;
+    let page = app
+        .get(&format!("/api/v1/articles/ru/{}", urlencode(&slug)), None)
+        .await;
+    assert_eq!(page.body["image"]["alt"], "Граница");
+
+    let etag = app
+        .get(&format!("/api/v1/admin/media/{id}"), Some(&editor))
+        .await
+        .header("etag")
+        .unwrap()
+        .to_owned();
+    let gone = app
+        .send_if_match(
+            Method::DELETE,
+            &format!("/api/v1/admin/media/{id}?force=true"),
+            &editor,
+            &etag,
+            None,
+        )
+        .await;
+    assert_eq!(gone.status, 204, "{}", gone.body);
+    assert_eq!(s3_keys(&bucket, &credentials), Vec::<String>::new());
+}
