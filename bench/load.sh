@@ -22,6 +22,8 @@
 # to measure (comma-separated, as in the table; /healthz is always measured):
 #
 #   ENDPOINTS=search bash bench/load.sh
+#
+# BIN names a binary to measure instead of a release build made here (to alternate two builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10}
@@ -32,8 +34,12 @@ BENCH_DIR=${BENCH_DIR:-$PWD/target/bench}
 mkdir -p "$BENCH_DIR"
 
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
-cargo build --release -q
-bin="$PWD/target/release/newsdesk"
+if [ -n "${BIN:-}" ]; then
+  bin=$(realpath "$BIN")
+else
+  cargo build --release -q
+  bin="$PWD/target/release/newsdesk"
+fi
 work=$(mktemp -d)
 server=""
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT

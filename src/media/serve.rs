@@ -140,8 +140,10 @@ fn range(req: &HttpRequest, len: usize) -> Result<Option<(usize, usize)>, ()> {
         ("If-None-Match" = Option<String>, Header, description = "The ETag held"),
     ),
     responses(
-        (status = 200, description = "The rendition", content_type = "image/webp", body = Vec<u8>),
-        (status = 206, description = "The range asked for", body = Vec<u8>),
+        (status = 200, description = "The rendition", content(
+            (Vec<u8> = "image/webp"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"))),
+        (status = 206, description = "The range asked for", content(
+            (Vec<u8> = "image/webp"), (Vec<u8> = "image/jpeg"), (Vec<u8> = "image/png"))),
         (status = 304, description = "The ETag held is current"),
         (status = 404, description = "No such rendition", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 416, description = "The range is past the end", body = crate::error::Problem, content_type = "application/problem+json"),
@@ -203,9 +205,15 @@ pub async fn rendition(
                 format!("bytes {start}-{end}/{}", data.len()),
             ))
             .body(data.slice(start..=end))),
-        Err(()) => Err(AppError::Http(
-            actix_web::http::StatusCode::RANGE_NOT_SATISFIABLE,
-            format!("the rendition is {} bytes long", data.len()),
-        )),
+        Err(()) => Ok(HttpResponse::RangeNotSatisfiable()
+            .insert_header((header::CONTENT_RANGE, format!("bytes */{}", data.len())))
+            .content_type(crate::error::PROBLEM_JSON)
+            .json(crate::error::Problem {
+                kind: "urn:newsdesk:problem:range-not-satisfiable".into(),
+                title: "Range Not Satisfiable".into(),
+                status: 416,
+                detail: format!("the rendition is {} bytes long", data.len()),
+                errors: None,
+            })),
     }
 }

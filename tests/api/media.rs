@@ -289,13 +289,17 @@ async fn a_phone_photo_goes_upright_loses_its_gps_and_is_told_in_each_language()
         headers.get("content-range").unwrap().to_str().unwrap(),
         format!("bytes 10-19/{}", whole.len())
     );
-    let (status, _, _) = fetch(
+    let (status, headers, _) = fetch(
         &app,
         url,
         &[("range", &format!("bytes={}-", whole.len() + 5))],
     )
     .await;
     assert_eq!(status, 416);
+    assert_eq!(
+        headers.get("content-range").unwrap().to_str().unwrap(),
+        format!("bytes */{}", whole.len())
+    );
     // The original is never served, nor anything by a name of the client's choosing.
     let hash = item["hash"].as_str().unwrap();
     for path in [
