@@ -129,6 +129,25 @@ fn write(conn: &mut DbConn, counts: &Pending) -> AppResult<()> {
                 ev::dismissals.eq(ev::dismissals + excluded(ev::dismissals)),
             ))
             .execute(c))?;
+        // A click or a dismissal follows an impression of the same prompt: a day's never
+        // outnumber its impressions, whatever clients send (a click-through rate stays ≤ 100%).
+        let (lang, day) = (lang.clone(), *day);
+        let row = || {
+            ev::table
+                .filter(ev::prompt_id.eq(*id))
+                .filter(ev::lang.eq(lang.clone()))
+                .filter(ev::day.eq(day))
+        };
+        db_run!(conn, |c| diesel::update(
+            row().filter(ev::clicks.gt(ev::impressions))
+        )
+        .set(ev::clicks.eq(ev::impressions))
+        .execute(c))?;
+        db_run!(conn, |c| diesel::update(
+            row().filter(ev::dismissals.gt(ev::impressions))
+        )
+        .set(ev::dismissals.eq(ev::impressions))
+        .execute(c))?;
     }
     Ok(())
 }

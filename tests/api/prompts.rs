@@ -748,6 +748,10 @@ async fn bad_events_are_refused_and_not_counted() {
     if second > 45 {
         actix_web::rt::time::sleep(std::time::Duration::from_secs(61 - second)).await;
     }
+    // Readers elsewhere saw it: the clicks below follow impressions.
+    for addr in ["10.3.1.1:1", "10.3.1.2:1", "10.3.1.3:1"] {
+        assert_eq!(event(&app, addr, id, "impression", "en").await, 202);
+    }
     assert_eq!(event(&app, "10.3.0.1:1", id, "hover", "en").await, 400);
     assert_eq!(event(&app, "10.3.0.1:1", id, "click", "xx").await, 400);
     assert_eq!(event(&app, "10.3.0.1:1", 999_999, "click", "en").await, 404);
@@ -784,6 +788,45 @@ async fn bad_events_are_refused_and_not_counted() {
         .get(&format!("{PROMPTS}/{id}/stats"), Some(&editor))
         .await;
     assert_eq!(stats.body["totals"]["clicks"], 3, "{}", stats.body);
+}
+
+#[actix_web::test]
+async fn clicks_and_dismissals_never_outnumber_impressions() {
+    let (app, editor) = TestApp::newsroom().await;
+    let (id, _) = create(&app, &editor, prompt("Capped", "header", json!({}))).await;
+    // Clicks and dismissals nobody was shown the prompt for.
+    for n in 0..4 {
+        let addr = format!("10.4.0.{n}:1");
+        assert_eq!(event(&app, &addr, id, "click", "en").await, 202);
+        assert_eq!(event(&app, &addr, id, "dismiss", "en").await, 202);
+    }
+    app.state.prompt_events.flush(&app.state.db).await.unwrap();
+    let stats = app
+        .get(&format!("{PROMPTS}/{id}/stats"), Some(&editor))
+        .await;
+    assert_eq!(stats.body["totals"]["clicks"], 0, "{}", stats.body);
+    assert_eq!(stats.body["totals"]["dismissals"], 0, "{}", stats.body);
+    assert_eq!(stats.body["totals"]["click_through_rate"], 0.0);
+    // Two impressions, then five clicks: two count.
+    for n in 0..2 {
+        assert_eq!(
+            event(&app, &format!("10.4.1.{n}:1"), id, "impression", "en").await,
+            202
+        );
+    }
+    for n in 0..5 {
+        assert_eq!(
+            event(&app, &format!("10.4.2.{n}:1"), id, "click", "en").await,
+            202
+        );
+    }
+    app.state.prompt_events.flush(&app.state.db).await.unwrap();
+    let stats = app
+        .get(&format!("{PROMPTS}/{id}/stats"), Some(&editor))
+        .await;
+    assert_eq!(stats.body["totals"]["impressions"], 2, "{}", stats.body);
+    assert_eq!(stats.body["totals"]["clicks"], 2, "{}", stats.body);
+    assert_eq!(stats.body["totals"]["click_through_rate"], 1.0);
 }
 
 #[actix_web::test]
