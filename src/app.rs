@@ -168,10 +168,15 @@ impl Counters {
         let mut ticker = actix_web::rt::time::interval(period);
         loop {
             ticker.tick().await;
+            let mut all = true;
             for (what, result) in self.write().await {
                 if let Err(e) = result {
+                    all = false;
                     tracing::warn!(error = %e, "writing {what} failed; they will be retried");
                 }
+            }
+            if all {
+                crate::metrics::COUNTS_WRITTEN.now();
             }
         }
     }

@@ -68,6 +68,43 @@ fn method_name(method: &actix_web::http::Method) -> &'static str {
     }
 }
 
+/// When something that runs in the background last did its work, in Unix milliseconds (0:
+/// never), and what it measured; one per process, which is one node.
+pub struct Mark(std::sync::atomic::AtomicU64);
+
+impl Mark {
+    const fn new() -> Mark {
+        Mark(std::sync::atomic::AtomicU64::new(0))
+    }
+
+    pub fn set(&self, value: u64) {
+        self.0.store(value, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Records that it happened now.
+    pub fn now(&self) {
+        self.set(chrono::Utc::now().timestamp_millis().max(0) as u64);
+    }
+
+    fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Seconds since [`Mark::now`] was last called, if it was.
+    fn age(&self) -> Option<f64> {
+        let at = self.get();
+        (at > 0)
+            .then(|| (chrono::Utc::now().timestamp_millis() as f64 - at as f64).max(0.0) / 1000.0)
+    }
+}
+
+/// The scheduler's last pass that could read the database.
+pub static SCHEDULER_PASS: Mark = Mark::new();
+/// How late, in milliseconds, the scheduler published the last translation it published.
+pub static SCHEDULER_LAG_MS: Mark = Mark::new();
+/// The last time every counter (views, prompt events, partner usage) was written.
+pub static COUNTS_WRITTEN: Mark = Mark::new();
+
 impl Default for Metrics {
     fn default() -> Self {
         Metrics {
@@ -305,6 +342,46 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> AppResult<
         "gauge",
         oldest.as_secs_f64(),
     );
+    let (connections, idle) = state.db.pool_state();
+    gauge(
+        &mut out,
+        "newsdesk_db_pool_connections",
+        "Database connections open.",
+        "gauge",
+        connections,
+    );
+    gauge(
+        &mut out,
+        "newsdesk_db_pool_connections_in_use",
+        "Database connections open and working.",
+        "gauge",
+        connections.saturating_sub(idle),
+    );
+    if let Some(age) = SCHEDULER_PASS.age() {
+        gauge(
+            &mut out,
+            "newsdesk_scheduler_last_pass_age_seconds",
+            "Seconds since the scheduler last looked for due translations.",
+            "gauge",
+            age,
+        );
+    }
+    gauge(
+        &mut out,
+        "newsdesk_scheduler_publish_lag_seconds",
+        "How late the scheduler published the last translation it published.",
+        "gauge",
+        SCHEDULER_LAG_MS.get() as f64 / 1000.0,
+    );
+    if let Some(age) = COUNTS_WRITTEN.age() {
+        gauge(
+            &mut out,
+            "newsdesk_counts_last_write_age_seconds",
+            "Seconds since views, prompt events and partner usage were last all written.",
+            "gauge",
+            age,
+        );
+    }
     if let Some(rss) = resident_bytes() {
         gauge(
             &mut out,

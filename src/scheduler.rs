@@ -45,6 +45,10 @@ pub async fn run_once(db: &Database) -> AppResult<Vec<i64>> {
                     return Ok(false);
                 }
                 let version = current.version;
+                if let Some(due) = current.scheduled_at {
+                    let late = (now() - due).num_milliseconds().max(0) as u64;
+                    crate::metrics::SCHEDULER_LAG_MS.set(late);
+                }
                 transitions::move_to(
                     c,
                     &current,
@@ -73,7 +77,11 @@ pub async fn run(db: Database, interval: Duration) {
     let mut ticker = actix_web::rt::time::interval(interval);
     loop {
         ticker.tick().await;
-        match run_once(&db).await {
+        let pass = run_once(&db).await;
+        if pass.is_ok() {
+            crate::metrics::SCHEDULER_PASS.now();
+        }
+        match pass {
             Ok(ids) if !ids.is_empty() => {
                 tracing::info!(count = ids.len(), ?ids, "published scheduled translations")
             }

@@ -282,6 +282,15 @@ impl Database {
         self.queue.stats()
     }
 
+    /// The pool's connections: open, and of those idle.
+    pub fn pool_state(&self) -> (u32, u32) {
+        let state = match &self.pool {
+            PoolKind::Sqlite(p) => p.state(),
+            PoolKind::Postgres(p) => p.state(),
+        };
+        (state.connections, state.idle_connections)
+    }
+
     pub fn backend(&self) -> Backend {
         match self.pool {
             PoolKind::Sqlite(_) => Backend::Sqlite,

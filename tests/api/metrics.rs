@@ -49,6 +49,12 @@ async fn metrics_count_requests_by_route_and_the_cache_and_are_served_to_this_ma
     assert!(value(text, "newsdesk_response_cache_misses_total").unwrap() >= 1.0);
     assert!(value(text, "process_resident_memory_bytes").unwrap() > 0.0);
     assert!(value(text, "newsdesk_db_queue_jobs").is_some());
+    assert!(
+        value(text, "newsdesk_db_pool_connections").unwrap() >= 1.0,
+        "{text}"
+    );
+    assert!(value(text, "newsdesk_db_pool_connections_in_use").is_some());
+    assert!(value(text, "newsdesk_scheduler_publish_lag_seconds").is_some());
 }
 
 #[actix_web::test]
