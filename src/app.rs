@@ -199,7 +199,7 @@ async fn purge_every(db: Database, log_days: u32) {
 }
 
 /// Starts what every node runs beside serving requests: the scheduler, the watch on the
-/// content version, the writing of view counts and prompt events, the purge of expired
+/// content version (and on PostgreSQL the listener for the versions other nodes announce), the writing of view counts and prompt events, the purge of expired
 /// rate-limit windows and old webhook logs, the webhook senders, and the media renditions a
 /// stopped node left unfinished. Each takes the one piece of the state it needs. Call from inside the
 /// actix runtime.
@@ -221,6 +221,25 @@ pub fn spawn_background_tasks(state: &Arc<AppState>) {
     );
     actix_web::rt::spawn(purge_every(state.db.clone(), config.webhook_log_days));
     crate::webhooks::worker::start(state);
+    if state.db.backend() == crate::db::Backend::Postgres {
+        let url = config.database_url.clone();
+        let cache = Arc::downgrade(&state.cache);
+        let live = cache.clone();
+        std::thread::Builder::new()
+            .name("change-listener".into())
+            .spawn(move || {
+                crate::db::specific::follow_changes(
+                    &url,
+                    |version| {
+                        if let Some(cache) = cache.upgrade() {
+                            cache.observe(version);
+                        }
+                    },
+                    || live.strong_count() > 0,
+                )
+            })
+            .expect("a thread for change notifications");
+    }
     let media = state.media.clone();
     let db = state.db.clone();
     actix_web::rt::spawn(async move {

@@ -1,7 +1,8 @@
 //! The change pipeline: the one function every write calls, once, inside its transaction, to
 //! say what it changed. It keeps what derives from published stories in step (item cards, the
-//! search index), moves the content version that every node's caches watch, and tells this
-//! node to forget what it cached once the transaction commits. What listens for changes
+//! search index), moves the content version that every node's caches watch (announced to every
+//! node on PostgreSQL at commit), and tells this node to forget what it cached once the
+//! transaction commits. What listens for changes
 //! beyond this node (the change feed partners follow, the webhook outbox) is written here too,
 //! in the same transaction, so that a committed change is always announced and a rolled-back
 //! one never is.
@@ -12,7 +13,7 @@ use crate::articles::projections::change_log::{self, Credited, Deleted, Touched}
 use crate::articles::projections::{cards, media_uses, outbox, search_index};
 use crate::articles::translations::Translation;
 use crate::db::schema::content_version;
-use crate::db::{self, now, DbConn};
+use crate::db::{self, now, specific, DbConn};
 use crate::db_run;
 use crate::error::AppResult;
 
@@ -56,6 +57,7 @@ impl<'a> Change<'a> {
 /// Announces `change`. Call inside the transaction of the write, after it.
 pub fn changed(conn: &mut DbConn, change: Change) -> AppResult<()> {
     let seq = bump_version(conn)?;
+    specific::notify_change(conn, seq)?;
     let events = match change {
         Change::Translations(written) => {
             for t in written {

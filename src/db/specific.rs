@@ -225,3 +225,82 @@ pub fn claim_deliveries(
     };
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
+
+/// The channel every node listens on for changes (PostgreSQL).
+pub const CHANGES_CHANNEL: &str = "newsdesk_changes";
+
+/// On PostgreSQL, tells every listening node that content version `version` of this schema
+/// exists, once the transaction commits (a rolled-back one tells nobody). SQLite's nodes share
+/// one file and poll it.
+pub fn notify_change(conn: &mut DbConn, version: i64) -> AppResult<()> {
+    if let DbConn::Postgres(c) = conn {
+        diesel::sql_query(format!(
+            "SELECT pg_notify('{CHANGES_CHANNEL}', current_schema() || ' ' || $1::text)"
+        ))
+        .bind::<diesel::sql_types::BigInt, _>(version)
+        .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Follows the content versions other nodes announce on PostgreSQL ([`notify_change`]):
+/// connects on its own to `url`, listens, and hands each version of its own schema to
+/// `seen`, within a few milliseconds of its commit. Returns when `more` says so; reconnects
+/// after an error (the version poll covers the gap). Runs on a thread of its own.
+pub fn follow_changes(url: &str, seen: impl Fn(i64), more: impl Fn() -> bool) {
+    use diesel::pg::PgConnection;
+    let mut backoff = std::time::Duration::from_millis(100);
+    while more() {
+        let connected = PgConnection::establish(url)
+            .map_err(|e| e.to_string())
+            .and_then(|mut c| {
+                listen(&mut c)
+                    .map(|schema| (c, schema))
+                    .map_err(|e| e.to_string())
+            });
+        fn listen(c: &mut PgConnection) -> QueryResult<String> {
+            diesel::sql_query(format!("LISTEN {CHANGES_CHANNEL}")).execute(c)?;
+            #[derive(QueryableByName)]
+            struct Schema {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                name: String,
+            }
+            let schema: Schema =
+                diesel::sql_query("SELECT current_schema() AS name").get_result(c)?;
+            Ok(schema.name)
+        }
+        let (mut conn, schema) = match connected {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for changes; the version poll stands in");
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(std::time::Duration::from_secs(10));
+                continue;
+            }
+        };
+        backoff = std::time::Duration::from_millis(100);
+        'listening: while more() {
+            for notification in conn.notifications_iter() {
+                match notification {
+                    Ok(n) => {
+                        let version = n
+                            .payload
+                            .strip_prefix(schema.as_str())
+                            .and_then(|rest| rest.strip_prefix(' '))
+                            .and_then(|v| v.parse::<i64>().ok());
+                        if let Some(version) = version {
+                            seen(version);
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "lost the change notifications; reconnecting");
+                        break 'listening;
+                    }
+                }
+            }
+            // The connection's socket is not exposed: look for what arrived every few ms, a
+            // non-blocking read that costs next to nothing.
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+}
