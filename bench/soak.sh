@@ -38,7 +38,7 @@ password="soak-password-$(date +%s)-x"
 echo "$password" | "$BIN" user create --email "$email" --name "Soak editor" --role editor >/dev/null
 
 BIN="$BIN" PORT="$PORT" WORK="$work" MINUTES="$MINUTES" EMAIL="$email" PASSWORD="$password" python3 - <<'PY'
-import json, os, re, subprocess, threading, time, urllib.parse, urllib.request
+import json, os, re, subprocess, threading, time, urllib.error, urllib.parse, urllib.request
 
 BIN, WORK = os.environ["BIN"], os.environ["WORK"]
 PORT, MINUTES = int(os.environ["PORT"]), int(os.environ["MINUTES"])
@@ -62,8 +62,10 @@ for _ in range(300):
         break
     except Exception:
         time.sleep(0.1)
-_, login = call("POST", "/api/v1/auth/login", {"email": os.environ["EMAIL"], "password": os.environ["PASSWORD"]})
-token = login["access_token"]
+def sign_in():
+    _, login = call("POST", "/api/v1/auth/login", {"email": os.environ["EMAIL"], "password": os.environ["PASSWORD"]})
+    return login["access_token"]
+token = sign_in()
 
 langs = ["en", "ru", "ka", "hy", "az"]
 reads, beacons = [], []
@@ -93,6 +95,7 @@ threading.Thread(target=sample, daemon=True).start()
 
 writes = {"ok": 0, "failed": 0}
 def write():
+    global token
     _, mine = call("GET", "/api/v1/admin/articles?lang=en&limit=1", token=token)
     story = mine["items"][0]["id"]
     n = 0
@@ -103,6 +106,13 @@ def write():
             call("PATCH", f"/api/v1/admin/articles/{story}/translations/en", {"title": f"Soak edit {n}"}, token=token,
                  headers=[("If-Match", h["ETag"])])
             writes["ok"] += 1
+        except urllib.error.HTTPError as e:
+            if e.code == 401:
+                # Access tokens last 15 minutes: sign in again, as an editor's tool would.
+                token = sign_in()
+                continue
+            writes["failed"] += 1
+            print("write failed:", e, flush=True)
         except Exception as e:
             writes["failed"] += 1
             print("write failed:", e, flush=True)
