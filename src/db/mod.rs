@@ -354,8 +354,19 @@ impl Database {
         F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
+        self.run(self.committing(f)).await
+    }
+
+    /// `f` in one write transaction, running the committed-change hook when it committed a
+    /// change readers can see: what [`Database::transaction`] and
+    /// [`Database::transaction_blocking`] hand to their queue.
+    fn committing<T, F>(&self, f: F) -> impl FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static
+    where
+        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        T: Send + 'static,
+    {
         let hook = self.on_change.clone();
-        self.run(move |conn| {
+        move |conn| {
             CHANGED.set(false);
             let result = conn.transaction(f);
             if CHANGED.replace(false) && result.is_ok() {
@@ -364,8 +375,7 @@ impl Database {
                 }
             }
             result
-        })
-        .await
+        }
     }
 
     /// Like [`Database::transaction`], for a thread that is not async (the media job), through
@@ -375,17 +385,7 @@ impl Database {
         F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
         T: Send + 'static,
     {
-        let hook = self.on_change.clone();
-        self.run_blocking(move |conn| {
-            CHANGED.set(false);
-            let result = conn.transaction(f);
-            if CHANGED.replace(false) && result.is_ok() {
-                if let Some(hook) = hook.get() {
-                    hook();
-                }
-            }
-            result
-        })
+        self.run_blocking(self.committing(f))
     }
 
     /// Sets what runs on this node after each committed change (the first call wins): the node

@@ -48,10 +48,14 @@ impl Served {
     pub fn forget(&self, hash: &str) {
         if let Ok(mut held) = self.held.write() {
             let prefix = store::rendition_key(hash, "");
-            let before: usize = held.0.values().map(|d| d.len()).sum();
-            held.0.retain(|k, _| !k.starts_with(&prefix));
-            let after: usize = held.0.values().map(|d| d.len()).sum();
-            held.1 -= before - after;
+            let (map, size) = &mut *held;
+            map.retain(|k, d| {
+                let keep = !k.starts_with(&prefix);
+                if !keep {
+                    *size -= d.len();
+                }
+                keep
+            });
         }
     }
 }

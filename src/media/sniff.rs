@@ -106,28 +106,15 @@ pub fn sniff(bytes: &[u8]) -> AppResult<Kind> {
     Ok(kind)
 }
 
-/// The first marker of [`MARKERS`] in `bytes`.
+/// The first marker of [`MARKERS`] in `bytes`: every one starts with `<` or a `j` of either case.
 fn markup(bytes: &[u8]) -> Option<&'static [u8]> {
-    let mut from = 0;
-    while let Some(at) = memchr::memchr2(b'<', b'j', &bytes[from..]) {
-        let rest = &bytes[from + at..];
-        for marker in MARKERS {
-            if rest.len() >= marker.len() && rest[..marker.len()].eq_ignore_ascii_case(marker) {
-                return Some(marker);
-            }
-        }
-        from += at + 1;
-    }
-    // `J` starts `javascript:` too.
-    let mut from = 0;
-    while let Some(at) = memchr::memchr(b'J', &bytes[from..]) {
-        let rest = &bytes[from + at..];
-        if rest.len() >= 11 && rest[..11].eq_ignore_ascii_case(b"javascript:") {
-            return Some(b"javascript:");
-        }
-        from += at + 1;
-    }
-    None
+    memchr::memchr3_iter(b'<', b'j', b'J', bytes).find_map(|at| {
+        let rest = &bytes[at..];
+        MARKERS
+            .iter()
+            .copied()
+            .find(|m| rest.len() >= m.len() && rest[..m.len()].eq_ignore_ascii_case(m))
+    })
 }
 
 /// Where a JPEG's entropy-coded data ends (after its EOI marker); 422 when the file stops

@@ -97,7 +97,12 @@ pub fn refresh_many(conn: &mut DbConn, article_ids: &[i64]) -> AppResult<()> {
         .select((Listed::as_select(), pt::body))
         .load(c))?;
     let parts = published::story_parts(conn, article_ids)?;
-    let languages = crate::languages::list(conn, true)?;
+    // Only an image's texts are chosen through a language's chain.
+    let languages = if parts.articles.values().any(|f| f.image.is_some()) {
+        crate::languages::list(conn, true)?
+    } else {
+        Vec::new()
+    };
     let mut siblings: HashMap<i64, Vec<(String, String)>> = HashMap::new();
     for (row, _) in &rows {
         siblings
