@@ -35,6 +35,8 @@ pub struct AppState {
     pub db: Database,
     pub config: Config,
     pub keys: JwtKeys,
+    /// Signs and checks editors' draft-preview links.
+    pub previews: crate::content::preview::PreviewKeys,
     pub hasher: Hasher,
     pub sanitizer: Sanitizer,
     /// This node's cache of Content API responses.
@@ -95,6 +97,7 @@ impl AppState {
         Ok(Arc::new(AppState {
             media,
             keys: JwtKeys::new(&secret, &config),
+            previews: crate::content::preview::PreviewKeys::new(&secret, &config),
             hasher: Hasher::new(config.argon2_memory_kib, config.argon2_iterations)?,
             sanitizer: Sanitizer::new(&config.embed_hosts),
             cache,
@@ -264,6 +267,15 @@ fn incoming_request_id(req: &ServiceRequest) -> Option<String> {
     plain.then(|| value.to_owned())
 }
 
+/// The path as the access log shows it: a preview link's token is a password, and is left out.
+fn logged_path(path: &str) -> &str {
+    if path.starts_with("/api/v1/preview/") {
+        "/api/v1/preview/…"
+    } else {
+        path
+    }
+}
+
 /// Outermost middleware: a request id, a tracing span and an access-log line per request,
 /// the headers every response carries, and a problem body even when something below panics.
 async fn request_context(
@@ -275,13 +287,15 @@ async fn request_context(
         "request",
         id = %request_id,
         method = %req.method(),
-        path = %req.path()
+        path = %logged_path(req.path())
     );
     let started = Instant::now();
     // Decided on the path as the router reads it: `/api/v1/%61dmin/…` is routed to the Admin
     // API, and must not be cacheable because it was spelled another way.
     let routed = routed_path(req.path());
     let private = routed.starts_with("/api/v1/admin") || routed.starts_with("/api/v1/auth");
+    // A preview link is a password for one draft: nothing on the way may keep what it answers.
+    let preview = routed.starts_with("/api/v1/preview/");
     let outcome = AssertUnwindSafe(next.call(req).instrument(span.clone()))
         .catch_unwind()
         .await;
@@ -310,6 +324,11 @@ async fn request_context(
     );
     if private {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    } else if preview {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
     }
     let status = res.status().as_u16();
     let took = started.elapsed();

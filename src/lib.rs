@@ -119,6 +119,7 @@ api! {
     "/api/v1/articles/{lang}/{slug}" => { get: content::handlers::get_article },
     "/api/v1/articles/{lang}/{slug}/views" => { post: content::handlers::count_view },
     "/api/v1/articles/{lang}/{slug}/entries" => { get: content::handlers::list_entries },
+    "/api/v1/preview/{token}" => { get: content::preview_handlers::open_preview },
     "/api/v1/donation-prompts" => { get: prompts::public_handlers::eligible_prompts },
     "/api/v1/donation-prompts/resolve" => { get: prompts::public_handlers::resolve_prompt },
     "/api/v1/donation-prompts/{id}/events" => { post: prompts::public_handlers::record_event },
@@ -194,6 +195,9 @@ api! {
         post: articles::translation_handlers::create_translation,
         patch: articles::translation_handlers::update_translation,
         delete: articles::translation_handlers::delete_translation,
+    },
+    "/api/v1/admin/articles/{id}/translations/{lang}/preview" => {
+        post: content::preview_handlers::create_preview,
     },
     "/api/v1/admin/articles/{id}/translations/{lang}/transitions" => {
         post: articles::translation_handlers::transition_translation,

@@ -19,6 +19,7 @@ mod media;
 mod metrics;
 mod openapi;
 mod overload;
+mod preview;
 mod prompts;
 mod syndication;
 mod tags;
