@@ -16,7 +16,7 @@ problem_responses!(
 /// A probe's answer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HealthResponse {
-    #[schema(example = "ok")]
+    #[schema(example = "ok", pattern = "^ok$")]
     pub status: &'static str,
 }
 

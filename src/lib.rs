@@ -9,6 +9,7 @@ pub mod config;
 pub mod content;
 pub mod dates;
 pub mod db;
+pub mod docs;
 pub mod error;
 pub mod feeds;
 pub mod health;
@@ -129,6 +130,8 @@ api! {
     "/api/v1/languages" => { get: languages::handlers::list_public_languages },
     "/api/v1/languages/{code}" => { get: languages::handlers::get_public_language },
     "/api/v1/openapi.json" => { get: openapi::serve_openapi },
+    "/api/v1/docs" => { get: docs::page },
+    "/api/v1/docs/assets/{version}/{name}" => { get: docs::asset },
     "/api/v1/feeds/{lang}.{format}" => { get: feeds::handlers::language_feed },
     "/api/v1/feeds/{lang}/tags/{slug}.{format}" => { get: feeds::handlers::tag_feed },
     "/api/v1/feeds/{lang}/authors/{id}.{format}" => { get: feeds::handlers::author_feed },

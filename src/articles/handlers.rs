@@ -44,7 +44,7 @@ pub struct TagRef {
     pub id: i64,
     #[schema(example = "georgia-russia")]
     pub slug: String,
-    #[schema(example = "topic")]
+    #[schema(example = "topic", pattern = "^[a-z][a-z0-9-]{0,31}$")]
     pub kind: String,
 }
 

@@ -54,7 +54,7 @@ pub struct ChangePasswordRequest {
 pub struct TokenResponse {
     /// A JWT for `Authorization: Bearer`, valid for `expires_in` seconds.
     pub access_token: String,
-    #[schema(example = "Bearer")]
+    #[schema(example = "Bearer", pattern = "^Bearer$")]
     pub token_type: &'static str,
     pub expires_in: u64,
     /// Single use: exchange it at `/api/v1/auth/refresh` for a new pair. Keep it secret.

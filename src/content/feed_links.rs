@@ -11,10 +11,21 @@ pub const FORMATS: [(&str, &str, &str); 3] = [
     ("json", "application/feed+json", "JSON Feed"),
 ];
 
+/// The media types of the feeds.
+#[derive(Serialize, ToSchema)]
+pub enum FeedType {
+    #[serde(rename = "application/rss+xml")]
+    Rss,
+    #[serde(rename = "application/atom+xml")]
+    Atom,
+    #[serde(rename = "application/feed+json")]
+    JsonFeed,
+}
+
 /// A feed, as `<link rel="alternate">` names it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct FeedLink {
-    #[schema(example = "application/rss+xml")]
+    #[schema(example = "application/rss+xml", value_type = FeedType)]
     #[serde(rename = "type")]
     pub media_type: &'static str,
     /// Plain text: frontends escape it.

@@ -138,11 +138,22 @@ pub struct MostReadQuery {
     pub limit: Option<i64>,
 }
 
+/// The periods "Most read" counts over.
+#[derive(Serialize, ToSchema)]
+pub enum Period {
+    #[serde(rename = "1d")]
+    Day,
+    #[serde(rename = "7d")]
+    Week,
+    #[serde(rename = "30d")]
+    Month,
+}
+
 /// The most read stories in a language.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MostReadList {
     pub lang: String,
-    #[schema(example = "7d")]
+    #[schema(example = "7d", value_type = Period)]
     pub period: String,
     pub items: Vec<MostReadItem>,
 }

@@ -77,7 +77,7 @@ pub struct ArticleDetail {
     /// Only in a draft preview: the translation's workflow status (`draft`, `in_review`,
     /// `scheduled`, `published`, `archived`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(example = "draft")]
+    #[schema(example = "draft", value_type = Option<crate::articles::Status>)]
     pub status: Option<String>,
 }
 

@@ -305,7 +305,7 @@ pub struct Availability {
 pub struct ItemTag {
     #[schema(example = "georgia-russia")]
     pub slug: String,
-    #[schema(example = "topic")]
+    #[schema(example = "topic", pattern = "^[a-z][a-z0-9-]{0,31}$")]
     pub kind: String,
     /// Plain text: frontends escape it; it never holds markup.
     #[schema(example = "Georgia–Russia")]

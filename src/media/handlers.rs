@@ -82,6 +82,25 @@ pub struct MediaFields {
     pub translations: Option<BTreeMap<String, Option<MediaTextInput>>>,
 }
 
+/// The image types an upload may be, as told from its bytes.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadType {
+    Jpeg,
+    Png,
+    Webp,
+    Gif,
+}
+
+/// Where a media item's renditions stand.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaStatus {
+    Processing,
+    Ready,
+    Failed,
+}
+
 /// A rendition, as editors see it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RenditionOut {
@@ -90,6 +109,7 @@ pub struct RenditionOut {
     pub width: u32,
     pub height: u32,
     #[serde(rename = "type")]
+    #[schema(value_type = crate::media::RenditionType)]
     pub mime: String,
     pub bytes: u64,
     pub url: String,
@@ -103,7 +123,7 @@ pub struct MediaResponse {
     pub hash: String,
     /// `jpeg`, `png`, `webp` or `gif`, as told from the bytes.
     #[serde(rename = "type")]
-    #[schema(example = "jpeg")]
+    #[schema(example = "jpeg", value_type = UploadType)]
     pub kind: String,
     /// As shown: with the EXIF orientation applied.
     pub width: i32,
@@ -120,7 +140,7 @@ pub struct MediaResponse {
     pub placeholder: String,
     /// `processing` while renditions are made after the upload, then `ready` (or `failed`,
     /// with `problem`). Not part of the version: it changes without a new ETag.
-    #[schema(example = "ready")]
+    #[schema(example = "ready", value_type = MediaStatus)]
     pub status: String,
     pub problem: Option<String>,
     /// The default rendition.

@@ -213,6 +213,17 @@ pub struct FocalPoint {
     pub y: f64,
 }
 
+/// The media types of renditions (a GIF's renditions are PNG or WebP).
+#[derive(Serialize, ToSchema)]
+pub enum RenditionType {
+    #[serde(rename = "image/webp")]
+    Webp,
+    #[serde(rename = "image/jpeg")]
+    Jpeg,
+    #[serde(rename = "image/png")]
+    Png,
+}
+
 /// One rendition as readers fetch it.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct ShownRendition {
@@ -220,6 +231,7 @@ pub struct ShownRendition {
     pub height: u32,
     /// `image/webp`, `image/jpeg` or `image/png`.
     #[serde(rename = "type")]
+    #[schema(value_type = RenditionType)]
     pub mime: String,
     pub url: String,
 }

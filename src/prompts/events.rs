@@ -19,7 +19,8 @@ use crate::ratelimit::PerAddress;
 use crate::tally::{Count, Tally};
 
 /// What a reader did with a prompt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "lowercase")]
 pub enum EventKind {
     Impression,
     Click,

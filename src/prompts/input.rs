@@ -82,7 +82,7 @@ pub struct CreatePrompt {
     /// `active` (the default), `paused` or `archived`.
     pub status: Option<String>,
     /// `header`, `article_end`, `article_inline`, `sidebar`, `popup` or `footer`.
-    #[schema(example = "article_end")]
+    #[schema(example = "article_end", value_type = crate::prompts::Placement)]
     pub placement: String,
     /// Shown to readers of these languages; absent or empty for every language.
     pub languages: Option<Vec<String>>,

@@ -87,7 +87,7 @@ pub struct ResolveQuery {
 pub struct PromptEvent {
     /// `impression`, `click` or `dismiss`.
     #[serde(rename = "type")]
-    #[schema(example = "impression")]
+    #[schema(example = "impression", value_type = crate::prompts::events::EventKind)]
     pub kind: String,
     /// The language the prompt was shown in.
     #[schema(example = "en")]

@@ -53,7 +53,7 @@ pub struct CreateTag {
     #[schema(example = "georgia-russia")]
     pub slug: Option<String>,
     /// `topic`, `country`, `section`, `person` …
-    #[schema(example = "topic")]
+    #[schema(example = "topic", pattern = "^[a-z][a-z0-9-]{0,31}$")]
     pub kind: String,
     /// Name and description by language code; at least one.
     pub names: BTreeMap<String, TagNameInput>,

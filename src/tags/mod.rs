@@ -501,7 +501,7 @@ pub struct TagResponse {
     pub id: i64,
     #[schema(example = "georgia-russia")]
     pub slug: String,
-    #[schema(example = "topic")]
+    #[schema(example = "topic", pattern = "^[a-z][a-z0-9-]{0,31}$")]
     pub kind: String,
     /// Name and description by language code.
     pub names: BTreeMap<String, TagNameResponse>,
@@ -541,7 +541,7 @@ impl TagResponse {
 pub struct PublicTag {
     #[schema(example = "georgia-russia")]
     pub slug: String,
-    #[schema(example = "topic")]
+    #[schema(example = "topic", pattern = "^[a-z][a-z0-9-]{0,31}$")]
     pub kind: String,
     /// Plain text: frontends escape it; it never holds markup.
     #[schema(example = "Georgia–Russia")]

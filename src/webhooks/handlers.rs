@@ -73,10 +73,27 @@ pub struct UpdateWebhook {
 }
 
 /// An endpoint, as admins see it: never its secret or token.
+/// What an endpoint is: a `webhook` receives signed events; a `purge` endpoint is the CDN's.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum EndpointKind {
+    Webhook,
+    Purge,
+}
+
+/// Where a delivery stands.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    Pending,
+    Delivered,
+    Failed,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookResponse {
     pub id: i64,
-    #[schema(example = "webhook")]
+    #[schema(example = "webhook", value_type = EndpointKind)]
     pub kind: String,
     pub url: String,
     pub provider: Option<String>,
@@ -175,6 +192,7 @@ pub struct AttemptResponse {
     pub response_body: Option<String>,
     pub error: Option<String>,
     /// Where the delivery stands now: `pending`, `delivered` or `failed`.
+    #[schema(value_type = DeliveryStatus)]
     pub delivery_status: String,
 }
 

@@ -91,3 +91,35 @@ fn registered_routes_are_the_documented_operations_each_named_once() {
         "documented but not registered"
     );
 }
+
+#[actix_web::test]
+async fn the_api_docs_page_loads_only_from_its_own_origin() {
+    let app = TestApp::new().await;
+    let page = app.get("/api/v1/docs", None).await;
+    assert_eq!(page.status, 200);
+    let csp = page.header("content-security-policy").unwrap().to_owned();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+    assert!(csp.contains("script-src 'self';"), "{csp}");
+    assert!(csp.contains("connect-src 'self';"), "{csp}");
+    assert!(!csp.contains("http"), "no other origin is allowed: {csp}");
+    let html = page.body.as_str().unwrap().to_owned();
+    // Every script and stylesheet the page names is served here, under the vendored version.
+    let assets: Vec<&str> = html
+        .split(['"', '\''])
+        .filter(|s| s.starts_with("/api/v1/docs/assets/"))
+        .collect();
+    assert_eq!(assets.len(), 4, "{html}");
+    assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("//cdn"));
+    for asset in assets {
+        let reply = app.get(asset, None).await;
+        assert_eq!(reply.status, 200, "{asset}");
+        assert!(reply.header("cache-control").unwrap().contains("immutable"));
+        assert!(reply.header("content-security-policy").is_some());
+    }
+    app.get("/api/v1/docs/assets/0.0.1/swagger-ui.css", None)
+        .await
+        .problem(404);
+    app.get("/api/v1/docs/assets/5.36.0/secrets.env", None)
+        .await
+        .problem(404);
+}
