@@ -1539,7 +1539,7 @@ export interface components {
             /** @description The client's address. */
             client_addr?: string | null;
             /** @description What changed, in the words of the action. */
-            detail: Record<string, never>;
+            detail: Record<string, unknown>;
             /** Format: int64 */
             id: number;
             /** @example 42 */
@@ -1581,7 +1581,7 @@ export interface components {
              * @description For an `upsert`: the item (a [`SyndicatedItem`], or with `format=ninjs` a ninjs 3.1
              *     document); with `format=ninjs` a `delete` carries a canceled ninjs document.
              */
-            item?: Record<string, never> | null;
+            item?: Record<string, unknown> | null;
             /** @example ka */
             lang: string;
             /**
@@ -1726,7 +1726,7 @@ export interface components {
              * @description For frontends (for example `{"dismiss_days": 7}`), passed through untouched. A JSON
              *     object of at most 4 KB.
              */
-            hints?: Record<string, never> | null;
+            hints?: Record<string, unknown> | null;
             /** @description Shown to readers of these languages; absent or empty for every language. */
             languages?: string[] | null;
             /**
@@ -2404,7 +2404,7 @@ export interface components {
             /** Format: date-time */
             ends_at?: string | null;
             excluded_tags: string[];
-            hints: Record<string, never>;
+            hints: Record<string, unknown>;
             /** Format: int64 */
             id: number;
             /** @description Empty: every language. */
@@ -2541,7 +2541,7 @@ export interface components {
             events_url: string;
             /** @description Plain text: frontends escape it; it never holds markup. */
             headline: string;
-            hints: Record<string, never>;
+            hints: Record<string, unknown>;
             /** Format: int64 */
             id: number;
             /**
@@ -2977,7 +2977,7 @@ export interface components {
              */
             ends_at?: string | null;
             excluded_tags?: string[] | null;
-            hints?: Record<string, never> | null;
+            hints?: Record<string, unknown> | null;
             languages?: string[] | null;
             name?: string | null;
             placement?: string | null;
@@ -11252,7 +11252,7 @@ export interface operations {
                 content: {
                     "application/rss+xml": string;
                     "application/atom+xml": string;
-                    "application/feed+json": Record<string, never>;
+                    "application/feed+json": Record<string, unknown>;
                 };
             };
             /** @description Not modified since the ETag in `If-None-Match` */
@@ -11330,7 +11330,7 @@ export interface operations {
                 content: {
                     "application/rss+xml": string;
                     "application/atom+xml": string;
-                    "application/feed+json": Record<string, never>;
+                    "application/feed+json": Record<string, unknown>;
                 };
             };
             /** @description Not modified since the ETag in `If-None-Match` */
@@ -11408,7 +11408,7 @@ export interface operations {
                 content: {
                     "application/rss+xml": string;
                     "application/atom+xml": string;
-                    "application/feed+json": Record<string, never>;
+                    "application/feed+json": Record<string, unknown>;
                 };
             };
             /** @description Not modified since the ETag in `If-None-Match` */
@@ -11607,7 +11607,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": Record<string, never>;
+                    "application/json": Record<string, unknown>;
                 };
             };
         };
@@ -11722,7 +11722,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SyndicatedItem"];
-                    "application/ninjs+json": Record<string, never>;
+                    "application/ninjs+json": Record<string, unknown>;
                 };
             };
             /** @description Malformed request: bad JSON, query string or path parameter */
