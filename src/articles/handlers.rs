@@ -125,6 +125,19 @@ pub struct UpdateArticle {
     pub featured: Option<bool>,
 }
 
+/// The orders of the admin list of stories.
+#[derive(Serialize, ToSchema)]
+pub enum AdminSort {
+    #[serde(rename = "-updated_at")]
+    RecentlyUpdated,
+    #[serde(rename = "updated_at")]
+    LeastRecentlyUpdated,
+    #[serde(rename = "-created_at")]
+    Newest,
+    #[serde(rename = "created_at")]
+    Oldest,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
@@ -150,6 +163,7 @@ pub struct ArticleListQuery {
     /// Stories changed at or after this time (RFC 3339).
     pub updated_since: Option<DateTime<Utc>>,
     /// `-updated_at` (default), `updated_at`, `-created_at` or `created_at`.
+    #[param(value_type = Option<AdminSort>)]
     pub sort: Option<String>,
     /// Page size, 1 to 100.
     #[param(minimum = 1, maximum = 100, default = 20)]

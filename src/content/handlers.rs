@@ -58,6 +58,7 @@ pub struct ArticleListQuery {
     /// Full-text search in the language; results carry a `snippet`.
     pub q: Option<String>,
     /// `-published_at` (default), `published_at`, or `relevance` (the default with `q`).
+    #[param(value_type = Option<ListSort>)]
     pub sort: Option<String>,
     /// Page size, 1 to 100.
     #[param(minimum = 1, maximum = 100, default = 20)]
@@ -104,6 +105,7 @@ pub struct TagArticlesQuery {
     #[param(example = "ka")]
     pub lang: String,
     /// `-published_at` (default) or `published_at`.
+    #[param(value_type = Option<PageSort>)]
     pub sort: Option<String>,
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<i64>,
@@ -123,6 +125,7 @@ pub struct ArticleQuery {
     pub include: Option<String>,
     /// The placement `include=donation_prompt` resolves a prompt for; `article_end` by default.
     #[param(example = "article_end")]
+    #[param(value_type = Option<crate::prompts::Placement>)]
     pub prompt_placement: Option<String>,
 }
 
@@ -133,9 +136,31 @@ pub struct MostReadQuery {
     #[param(example = "en")]
     pub lang: String,
     /// `1d`, `7d` (default) or `30d`.
+    #[param(value_type = Option<Period>)]
     pub period: Option<String>,
     #[param(minimum = 1, maximum = 100, default = 10)]
     pub limit: Option<i64>,
+}
+
+/// The orders of the public list: newest first (the default), oldest first, or best match
+/// first (the default with `q`).
+#[derive(Serialize, ToSchema)]
+pub enum ListSort {
+    #[serde(rename = "-published_at")]
+    NewestFirst,
+    #[serde(rename = "published_at")]
+    OldestFirst,
+    #[serde(rename = "relevance")]
+    Relevance,
+}
+
+/// The orders of a tag page: newest first (the default) or oldest first.
+#[derive(Serialize, ToSchema)]
+pub enum PageSort {
+    #[serde(rename = "-published_at")]
+    NewestFirst,
+    #[serde(rename = "published_at")]
+    OldestFirst,
 }
 
 /// The periods "Most read" counts over.

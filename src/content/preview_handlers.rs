@@ -111,6 +111,7 @@ pub struct PreviewQuery {
     pub include: Option<String>,
     /// As on the article page.
     #[param(example = "article_end")]
+    #[param(value_type = Option<Placement>)]
     pub prompt_placement: Option<String>,
 }
 

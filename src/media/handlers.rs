@@ -174,7 +174,7 @@ pub struct MediaUsage {
 pub struct MediaQuery {
     /// `jpeg`, `png`, `webp` or `gif`.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", value_type = Option<UploadType>)]
     pub kind: Option<String>,
     /// The uploader's user id.
     pub uploaded_by: Option<i64>,

@@ -133,7 +133,9 @@ pub struct PromptList {
 #[into_params(parameter_in = Query)]
 pub struct PromptListQuery {
     /// `active`, `paused` or `archived`.
+    #[param(value_type = Option<crate::prompts::PromptStatus>)]
     pub status: Option<String>,
+    #[param(value_type = Option<crate::prompts::Placement>)]
     pub placement: Option<String>,
     /// Only prompts shown to readers of this language.
     pub lang: Option<String>,
@@ -162,10 +164,12 @@ pub struct CompareQuery {
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
     /// Only prompts of this placement.
+    #[param(value_type = Option<crate::prompts::Placement>)]
     pub placement: Option<String>,
     /// Only this language's counts.
     pub lang: Option<String>,
     /// Only prompts of this status.
+    #[param(value_type = Option<crate::prompts::PromptStatus>)]
     pub status: Option<String>,
 }
 

@@ -80,6 +80,7 @@ pub struct CreatePrompt {
     #[schema(example = "Year-end appeal")]
     pub name: String,
     /// `active` (the default), `paused` or `archived`.
+    #[schema(value_type = Option<crate::prompts::PromptStatus>)]
     pub status: Option<String>,
     /// `header`, `article_end`, `article_inline`, `sidebar`, `popup` or `footer`.
     #[schema(example = "article_end", value_type = crate::prompts::Placement)]
@@ -113,7 +114,9 @@ pub struct CreatePrompt {
 #[serde(deny_unknown_fields)]
 pub struct UpdatePrompt {
     pub name: Option<String>,
+    #[schema(value_type = Option<crate::prompts::PromptStatus>)]
     pub status: Option<String>,
+    #[schema(value_type = Option<crate::prompts::Placement>)]
     pub placement: Option<String>,
     pub languages: Option<Vec<String>>,
     pub tags: Option<Vec<String>>,

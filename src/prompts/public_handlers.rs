@@ -48,7 +48,7 @@ pub struct EligibleQuery {
     #[param(example = "en")]
     pub lang: String,
     /// Only this placement; every placement when absent.
-    #[param(example = "article_end")]
+    #[param(example = "article_end", value_type = Option<crate::prompts::Placement>)]
     pub placement: Option<String>,
     /// The page's tags (slugs), comma-separated.
     #[param(example = "georgia-russia")]
@@ -66,7 +66,7 @@ pub struct ResolveQuery {
     /// The reader's language.
     #[param(example = "en")]
     pub lang: String,
-    #[param(example = "article_end")]
+    #[param(example = "article_end", value_type = crate::prompts::Placement)]
     pub placement: String,
     /// The slug (in `lang`) of the story on the page; its tags and type are targeted.
     pub article: Option<String>,

@@ -64,6 +64,7 @@ pub struct CreateTag {
 #[serde(deny_unknown_fields)]
 pub struct UpdateTag {
     pub slug: Option<String>,
+    #[schema(pattern = "^[a-z][a-z0-9-]{0,31}$")]
     pub kind: Option<String>,
     /// Names to set by language code; `null` for a language removes its name. Languages not
     /// named keep theirs.
@@ -76,6 +77,7 @@ pub struct UpdateTag {
 #[into_params(parameter_in = Query)]
 pub struct TagListQuery {
     /// Only tags of this kind.
+    #[param(pattern = "^[a-z][a-z0-9-]{0,31}$")]
     pub kind: Option<String>,
     /// Page size, 1 to 100.
     #[param(minimum = 1, maximum = 100, default = 20)]
@@ -100,6 +102,7 @@ pub struct PublicTagQuery {
     #[param(example = "ka")]
     pub lang: String,
     /// Only tags of this kind.
+    #[param(pattern = "^[a-z][a-z0-9-]{0,31}$")]
     pub kind: Option<String>,
 }
 

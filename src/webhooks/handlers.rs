@@ -40,6 +40,7 @@ pub struct CreateWebhook {
     #[schema(example = "https://hooks.partner.example/newsdesk")]
     pub url: String,
     /// `webhook` (default): signed events. `purge`: the CDN's purge-by-key API.
+    #[schema(value_type = Option<EndpointKind>)]
     pub kind: Option<String>,
     /// For `purge`: `fastly` or `cloudflare`.
     pub provider: Option<String>,
@@ -79,6 +80,14 @@ pub struct UpdateWebhook {
 pub enum EndpointKind {
     Webhook,
     Purge,
+}
+
+/// Which attempts a delivery log shows.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryFilter {
+    Succeeded,
+    Failed,
 }
 
 /// Where a delivery stands.
@@ -155,6 +164,7 @@ pub struct WebhookList {
 #[into_params(parameter_in = Query)]
 pub struct DeliveryQuery {
     /// `succeeded` or `failed`.
+    #[param(value_type = Option<DeliveryFilter>)]
     pub status: Option<String>,
     /// Attempts at or after this time.
     pub since: Option<DateTime<Utc>>,
