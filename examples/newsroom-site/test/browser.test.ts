@@ -224,3 +224,28 @@ test("the home page, a tag page and a preview render", async () => {
   assert.equal(await preview.page.locator("meta[name=robots]").getAttribute("content"), "noindex");
   await preview.page.close();
 });
+
+test("a live story's page shows a new entry without being reloaded", async () => {
+  const { client } = await signIn(
+    { baseUrl: apiUrl },
+    process.env["NEWSDESK_EMAIL"] ?? "",
+    process.env["NEWSDESK_PASSWORD"] ?? "",
+  );
+  const reader = newsdesk({ baseUrl: apiUrl });
+  const { data } = await reader.GET("/api/v1/articles", {
+    params: { query: { lang: "en", type: "live", limit: 1 } },
+  });
+  const live = data?.items[0];
+  assert.ok(live, "a live story in the demo");
+  const { page } = await open(`${siteUrl}/en/${live.slug}`);
+  const before = await page.locator("[data-live-entries] .entry").count();
+  const text = `Ministers leave the talks at ${Date.now()}`;
+  const added = await client.POST("/api/v1/admin/articles/{id}/translations/{lang}/entries", {
+    params: { path: { id: live.id, lang: "en" } },
+    body: { body: `<p>${text}</p>` },
+  });
+  assert.equal(added.response.status, 201, JSON.stringify(added.error));
+  await page.getByText(text).waitFor({ timeout: 25_000 });
+  assert.equal(await page.locator("[data-live-entries] .entry").count(), before + 1);
+  await page.close();
+});
