@@ -85,12 +85,13 @@ impl AppState {
             config.content_stale_secs,
         ));
         // A change made through this node shows through it at once; other nodes see it within
-        // CONTENT_FRESHNESS_MS through the content version they watch.
+        // CONTENT_FRESHNESS_MS through the content version they watch. Only the answers the
+        // change touched are forgotten.
         let forget = cache.clone();
         let dispatcher = Arc::new(crate::webhooks::worker::Dispatcher::default());
         let wake = dispatcher.clone();
-        db.on_committed_change(move || {
-            forget.invalidate();
+        db.on_committed_change(move |stale| {
+            forget.forget(stale);
             wake.wake();
         });
         let media = Arc::new(crate::media::Library::open(&config, &db)?);
@@ -233,9 +234,10 @@ pub fn spawn_background_tasks(state: &Arc<AppState>) {
             .spawn(move || {
                 crate::db::specific::follow_changes(
                     &url,
-                    |version| {
+                    |version, stale| {
                         if let Some(cache) = cache.upgrade() {
-                            cache.observe(version);
+                            let version = version as u64;
+                            cache.catch_up(version.saturating_sub(1), version, stale);
                         }
                     },
                     || live.strong_count() > 0,

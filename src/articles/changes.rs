@@ -12,7 +12,9 @@ use diesel::prelude::*;
 use crate::articles::projections::change_log::{self, Credited, Deleted, Touched};
 use crate::articles::projections::{cards, media_uses, outbox, search_index};
 use crate::articles::translations::Translation;
-use crate::db::schema::content_version;
+use crate::articles::Status;
+use crate::cache::keys;
+use crate::db::schema::{content_changes, content_version};
 use crate::db::{self, now, specific, DbConn};
 use crate::db_run;
 use crate::error::AppResult;
@@ -57,7 +59,7 @@ impl<'a> Change<'a> {
 /// Announces `change`. Call inside the transaction of the write, after it.
 pub fn changed(conn: &mut DbConn, change: Change) -> AppResult<()> {
     let seq = bump_version(conn)?;
-    specific::notify_change(conn, seq)?;
+    let mut stale = stale_keys(change);
     let events = match change {
         Change::Translations(written) => {
             for t in written {
@@ -110,6 +112,7 @@ pub fn changed(conn: &mut DbConn, change: Change) -> AppResult<()> {
         // The stories that show it, as their featured image or in a text, show it afresh.
         Change::Media(id) => {
             let stories = crate::media::stories_showing(conn, id)?;
+            stale.extend(stories.iter().map(|s| keys::article(*s)));
             let mut events = Vec::new();
             if !stories.is_empty() {
                 cards::refresh_many(conn, &stories)?;
@@ -122,9 +125,86 @@ pub fn changed(conn: &mut DbConn, change: Change) -> AppResult<()> {
         }
     };
     outbox::write(conn, events)?;
-    db::note_change();
+    record_stale(conn, seq, &stale)?;
+    specific::notify_change(conn, seq, &stale)?;
+    db::note_change(&stale);
     Ok(())
 }
+
+/// The surrogate keys of the cached answers `change` may have made stale. Each key names what
+/// answers carry it (`cache::keys`): a story's own pages, and for what readers can see, every
+/// list of stories, "Most read" and the tag lists (whose counts follow publication).
+fn stale_keys(change: Change) -> Vec<String> {
+    let shown = || {
+        vec![
+            keys::ARTICLES.to_owned(),
+            keys::MOST_READ.to_owned(),
+            keys::TAGS.to_owned(),
+        ]
+    };
+    match change {
+        Change::Translations(written) => {
+            let mut stale = Vec::new();
+            for t in written {
+                stale.push(keys::article(t.article_id));
+                stale.push(keys::translation(t.id));
+            }
+            // A draft never published shows nowhere but in its own story's pages' Last-Modified
+            // (which only published text moves); one that is or was published shows in lists.
+            if written
+                .iter()
+                .any(|t| t.published_at.is_some() || t.status == Status::Published.as_str())
+            {
+                stale.extend(shown());
+            }
+            stale
+        }
+        Change::TranslationDeleted {
+            article_id,
+            translation_id,
+        } => {
+            let mut stale = vec![keys::article(article_id), keys::translation(translation_id)];
+            stale.extend(shown());
+            stale
+        }
+        Change::Story(id) | Change::StoryDeleted(id) => {
+            let mut stale = vec![keys::article(id)];
+            stale.extend(shown());
+            stale
+        }
+        Change::Entry(id) => vec![keys::article(id)],
+        Change::Prompt(_) => vec![keys::DONATION_PROMPTS.to_owned()],
+        // Nothing cached shows a partner; the keys that work are read afresh in the new
+        // generation every change starts.
+        Change::Partner(_) => Vec::new(),
+        // And the pages of the stories that show it, read in the transaction (below).
+        Change::Media(_) => vec![keys::ARTICLES.to_owned(), keys::MOST_READ.to_owned()],
+        // Names shown in every kind of answer: a tag's, a language's, a person's.
+        Change::Tag(_) | Change::Language(_) | Change::User(_) => {
+            vec![keys::EVERYTHING.to_owned()]
+        }
+    }
+}
+
+/// Keeps what version `seq` made stale for the nodes that catch up by reading it, and drops
+/// what no node needs any more (a node further behind forgets everything).
+fn record_stale(conn: &mut DbConn, seq: i64, stale: &[String]) -> AppResult<()> {
+    let keys = stale.join(" ");
+    db_run!(conn, |c| {
+        diesel::insert_into(content_changes::table)
+            .values((
+                content_changes::version.eq(seq),
+                content_changes::keys.eq(&keys),
+            ))
+            .execute(c)?;
+        diesel::delete(content_changes::table.filter(content_changes::version.le(seq - KEPT)))
+            .execute(c)
+    })?;
+    Ok(())
+}
+
+/// Versions whose stale keys are kept.
+const KEPT: i64 = 1_000;
 
 /// Moves the content version, which every node watches to know its caches are stale, and
 /// returns it. The row stays locked until the transaction ends, which orders the changes of

@@ -194,6 +194,7 @@ impl Fresh {
             cache_control: self
                 .cache_control
                 .and_then(|v| HeaderValue::from_str(&v).ok()),
+            keys: self.keys,
         }
     }
 }

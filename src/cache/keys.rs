@@ -31,3 +31,8 @@ pub const TAGS: &str = "tags";
 pub const LANGUAGES: &str = "languages";
 /// Anything that shows a donation prompt.
 pub const DONATION_PROMPTS: &str = "donation-prompts";
+
+/// Everything: what a change names when any answer may show what it touched (a tag renamed, a
+/// language's fallback moved, a person's name), and what an answer with no key of its own is
+/// filed under, so that any change forgets it.
+pub const EVERYTHING: &str = "*";

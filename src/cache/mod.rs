@@ -4,16 +4,18 @@
 //! one database:
 //!
 //! Every change the Content API could show moves `content_version` in the database, in the
-//! transaction that makes the change (the change pipeline, `articles::changes`). A node that
-//! commits such a change starts a new generation at once; every node reads that version twice per
-//! freshness period and, when it has moved, starts a new cache generation: nothing cached
-//! before is served again. So a change made through any node is visible through every node
-//! within the period (`CONTENT_FRESHNESS_MS`, 1 s by default).
+//! transaction that makes the change (the change pipeline, `articles::changes`), and writes the
+//! surrogate keys of the answers it touched beside the new version (`content_changes`). The node
+//! that commits forgets those answers at once; every other node hears of the version as it
+//! commits (PostgreSQL's `NOTIFY`, which carries the keys) or reads it twice per freshness period,
+//! and forgets the answers the versions it missed name — everything, when it missed too many to
+//! read. Answers no change touched stay cached. Each change also starts a new generation, which
+//! what requests share ([`Generational`], [`GenerationalMap`]) is read afresh in.
 //!
-//! A response computed while a change lands could carry the old state; it is only stored if
-//! the generation it was computed in is still the current one when it is stored.
+//! A response computed while a change lands could carry the old state; it is only stored if no
+//! change since its computation began named one of its keys.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -23,7 +25,7 @@ use actix_web::web::Bytes;
 use diesel::prelude::*;
 use futures_channel::oneshot;
 
-use crate::db::schema::content_version;
+use crate::db::schema::{content_changes, content_version};
 use crate::db::{Database, DbConn};
 use crate::db_run;
 use crate::error::AppResult;
@@ -61,6 +63,8 @@ pub struct Cached {
     pub expires: Option<Instant>,
     /// A `Cache-Control` of its own, for answers given to one reader.
     pub cache_control: Option<HeaderValue>,
+    /// Its surrogate keys: a change that names one of them makes it stale.
+    pub keys: Vec<String>,
 }
 
 impl Cached {
@@ -81,12 +85,88 @@ impl Cached {
 }
 
 struct Generation {
+    /// Moves with every change: what a computation started in is compared with what it ends in.
     id: u64,
     /// Two halves: new entries go to `young`; when it is full, it becomes `old` and the
     /// previous `old` is dropped. An approximate LRU with O(1) work per request.
     young: HashMap<String, Arc<Cached>>,
     old: HashMap<String, Arc<Cached>>,
     young_bytes: usize,
+    /// Surrogate key → the cache keys of the answers that carry it (answers with none are filed
+    /// under [`keys::EVERYTHING`]). Rebuilt when `old` is dropped, so it holds no more than the
+    /// cache does.
+    by_key: HashMap<String, HashSet<String>>,
+    /// The latest changes, oldest first: the generation each began and the keys it named.
+    recent: VecDeque<(u64, Vec<String>)>,
+    /// The generation the last change that named everything began.
+    everything_at: u64,
+}
+
+/// Changes remembered to decide whether an answer computed across them may be stored; one
+/// computed across more is not.
+const RECENT_CHANGES: usize = 256;
+
+impl Generation {
+    fn index(&mut self, key: &str, entry: &Cached) {
+        if entry.keys.is_empty() {
+            self.by_key
+                .entry(keys::EVERYTHING.to_owned())
+                .or_default()
+                .insert(key.to_owned());
+        }
+        for k in &entry.keys {
+            self.by_key
+                .entry(k.clone())
+                .or_default()
+                .insert(key.to_owned());
+        }
+    }
+
+    fn reindex(&mut self) {
+        self.by_key.clear();
+        let entries: Vec<(String, Arc<Cached>)> = self
+            .young
+            .iter()
+            .chain(self.old.iter())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        for (k, v) in entries {
+            self.index(&k, &v);
+        }
+    }
+
+    fn remove(&mut self, key: &str) {
+        if let Some(entry) = self.young.remove(key) {
+            self.young_bytes = self.young_bytes.saturating_sub(entry.size());
+        }
+        self.old.remove(key);
+    }
+
+    /// Whether an answer with `keys`, computed since generation `started`, is still current.
+    fn current(&self, keys: &[String], started: u64) -> bool {
+        if self.id == started {
+            return true;
+        }
+        if self.everything_at > started {
+            return false;
+        }
+        // The changes since `started` must all be remembered, and none may name these keys.
+        match self.recent.front() {
+            Some((first, _)) if *first <= started => {}
+            _ => return false,
+        }
+        !self
+            .recent
+            .iter()
+            .filter(|(g, _)| *g >= started)
+            .any(|(_, named)| {
+                named.iter().any(|n| {
+                    n == keys::EVERYTHING
+                        || (keys.is_empty() && !named.is_empty())
+                        || keys.contains(n)
+                })
+            })
+    }
 }
 
 /// One value that every request of a cache generation reads alike (the enabled languages, the
@@ -173,7 +253,8 @@ pub struct ResponseCache {
     in_flight: Mutex<HashMap<String, Vec<oneshot::Sender<Arc<Cached>>>>>,
     generation: AtomicU64,
     half_budget: usize,
-    seen_version: AtomicU64,
+    /// The content version this node's cache reflects; `None` until it has read one.
+    seen_version: Mutex<Option<u64>>,
     /// `CONTENT_MAX_AGE_SECS` and `CONTENT_STALE_SECS`.
     max_age: u32,
     stale: u32,
@@ -197,11 +278,14 @@ impl ResponseCache {
                 young: HashMap::new(),
                 old: HashMap::new(),
                 young_bytes: 0,
+                by_key: HashMap::new(),
+                recent: VecDeque::new(),
+                everything_at: 0,
             }),
             in_flight: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(0),
             half_budget: budget_mib * 1024 * 1024 / 2,
-            seen_version: AtomicU64::new(u64::MAX),
+            seen_version: Mutex::new(None),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
         }
@@ -242,7 +326,7 @@ impl ResponseCache {
         };
         let hit = match hit {
             Some(entry) if entry.expires.is_some_and(|at| at <= Instant::now()) => {
-                g.young.remove(key);
+                g.remove(key);
                 None
             }
             other => other,
@@ -256,21 +340,25 @@ impl ResponseCache {
         hit
     }
 
-    /// Stores `value` unless the content changed since `generation` began.
+    /// Stores `value` unless a change since `generation` began named one of its keys.
     pub fn put(&self, key: String, value: Arc<Cached>, generation: u64) {
         if !self.enabled() || value.size() > self.half_budget {
             return;
         }
         let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        if g.id != generation {
+        if !g.current(&value.keys, generation) {
             return;
         }
         if g.young_bytes + value.size() > self.half_budget {
             g.old = std::mem::take(&mut g.young);
             g.young_bytes = 0;
+            g.reindex();
         }
         g.young_bytes += value.size();
-        g.young.insert(key, value);
+        g.index(&key, &value);
+        if let Some(previous) = g.young.insert(key, value) {
+            g.young_bytes = g.young_bytes.saturating_sub(previous.size());
+        }
     }
 
     /// Joins the computation of `key` if one is running (`Waiting`), or takes it on
@@ -301,20 +389,63 @@ impl ResponseCache {
         g.young.clear();
         g.old.clear();
         g.young_bytes = 0;
+        g.by_key.clear();
+        g.recent.clear();
+        g.everything_at = g.id;
         self.generation.store(g.id, Ordering::Release);
     }
 
-    /// Compares the database's content version with the last one seen and invalidates when it
-    /// moved. Returns whether it did.
-    pub fn observe(&self, version: i64) -> bool {
-        let version = version as u64;
-        let previous = self.seen_version.swap(version, Ordering::AcqRel);
-        if previous != version {
+    /// Forgets the answers that carry one of `keys` (and those that carry none), or everything
+    /// when `keys` holds [`keys::EVERYTHING`]; starts a new generation either way.
+    pub fn forget(&self, stale: &[String]) {
+        if stale.iter().any(|k| k == keys::EVERYTHING) {
             self.invalidate();
-            true
-        } else {
-            false
+            return;
         }
+        let mut g = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let began = g.id;
+        g.id += 1;
+        let mut dropped: Vec<String> = Vec::new();
+        for k in stale.iter().map(String::as_str).chain([keys::EVERYTHING]) {
+            if let Some(cached) = g.by_key.remove(k) {
+                dropped.extend(cached);
+            }
+        }
+        for key in &dropped {
+            g.remove(key);
+        }
+        g.recent.push_back((began, stale.to_vec()));
+        if g.recent.len() > RECENT_CHANGES {
+            g.recent.pop_front();
+        }
+        self.generation.store(g.id, Ordering::Release);
+    }
+
+    /// The content version this cache reflects, once it has read one.
+    pub fn seen_version(&self) -> Option<u64> {
+        *self.seen_version.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Brings the cache up to content version `to`, given what the versions after `from` named
+    /// (`None`: not known). Forgets what they named when the cache was at `from`, everything
+    /// when it was elsewhere or the keys are not known, and nothing when it is already at `to`
+    /// or past it. Returns whether it forgot anything.
+    pub fn catch_up(&self, from: u64, to: u64, stale: Option<&[String]>) -> bool {
+        let mut seen = self.seen_version.lock().unwrap_or_else(|p| p.into_inner());
+        match (*seen, stale) {
+            (Some(at), _) if at >= to => return false,
+            (Some(at), Some(stale)) if at == from => self.forget(stale),
+            _ => self.invalidate(),
+        }
+        *seen = Some(to);
+        true
+    }
+
+    /// Starts afresh after the content version could not be read: nothing cached is trusted,
+    /// and the next version read is caught up with from nothing.
+    pub fn lost_track(&self) {
+        *self.seen_version.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        self.invalidate();
     }
 }
 
@@ -368,23 +499,59 @@ impl Drop for Leader<'_> {
     }
 }
 
-/// Watches the content version for as long as the node runs, twice per `freshness`.
+/// Watches the content version for as long as the node runs, twice per `freshness`: when it
+/// moved, reads what the versions since named and forgets that.
 pub async fn watch(cache: Arc<ResponseCache>, db: Database, freshness: Duration) {
     let mut ticker = actix_web::rt::time::interval(freshness / 2);
     loop {
         ticker.tick().await;
-        match db.run(current_version).await {
-            Ok(version) => {
-                cache.observe(version);
+        let seen = cache.seen_version();
+        let read = db
+            .run(move |c| {
+                let version = current_version(c)? as u64;
+                let stale = match seen {
+                    Some(from) if from < version => stale_between(c, from, version)?,
+                    _ => None,
+                };
+                Ok((version, stale))
+            })
+            .await;
+        match read {
+            Ok((version, stale)) => {
+                cache.catch_up(seen.unwrap_or(0), version, stale.as_deref());
             }
             Err(e) => {
                 // Without the version this node cannot know what is fresh: serve nothing from
                 // the cache until it can.
-                cache.invalidate();
+                cache.lost_track();
                 tracing::warn!(error = %e, "reading the content version failed");
             }
         }
     }
+}
+
+/// The surrogate keys the versions after `from` up to `to` named, or `None` when some of them
+/// are no longer kept (or `to` is too far ahead to be worth reading).
+pub fn stale_between(conn: &mut DbConn, from: u64, to: u64) -> AppResult<Option<Vec<String>>> {
+    if to - from > RECENT_CHANGES as u64 {
+        return Ok(None);
+    }
+    let (from, to) = (from as i64, to as i64);
+    let rows: Vec<String> = db_run!(conn, |c| content_changes::table
+        .filter(content_changes::version.gt(from))
+        .filter(content_changes::version.le(to))
+        .select(content_changes::keys)
+        .load(c))?;
+    if rows.len() as i64 != to - from {
+        return Ok(None);
+    }
+    let mut stale: Vec<String> = rows
+        .iter()
+        .flat_map(|r| r.split(' ').filter(|k| !k.is_empty()).map(str::to_owned))
+        .collect();
+    stale.sort();
+    stale.dedup();
+    Ok(Some(stale))
 }
 
 #[cfg(test)]
@@ -392,6 +559,10 @@ mod tests {
     use super::*;
 
     fn entry(body: &str) -> Arc<Cached> {
+        tagged(body, &[])
+    }
+
+    fn tagged(body: &str, keys: &[&str]) -> Arc<Cached> {
         Arc::new(Cached {
             status: 200,
             body: Bytes::from(body.to_owned()),
@@ -403,22 +574,90 @@ mod tests {
             last_modified: None,
             expires: None,
             cache_control: None,
+            keys: keys.iter().map(|k| (*k).to_owned()).collect(),
         })
     }
 
+    fn stale(keys: &[&str]) -> Vec<String> {
+        keys.iter().map(|k| (*k).to_owned()).collect()
+    }
+
     #[test]
-    fn a_response_computed_before_a_change_is_not_stored_after_it() {
+    fn a_change_forgets_only_the_answers_that_carry_its_keys() {
         let cache = ResponseCache::new(1, 60, 30);
-        let before = cache.generation();
-        cache.observe(1);
-        cache.put("a".into(), entry("old"), before);
-        assert!(cache.get("a").is_none());
+        let g = cache.generation();
+        cache.put("page-1".into(), tagged("one", &["article-1", "lang-en"]), g);
+        cache.put("page-2".into(), tagged("two", &["article-2", "lang-en"]), g);
+        cache.put("list".into(), tagged("list", &["articles"]), g);
+        cache.put("plain".into(), entry("no keys"), g);
+        cache.forget(&stale(&["article-1"]));
+        assert!(cache.get("page-1").is_none());
+        assert_eq!(cache.get("page-2").unwrap().body, "two");
+        assert_eq!(cache.get("list").unwrap().body, "list");
+        assert!(
+            cache.get("plain").is_none(),
+            "an answer with no keys goes with any change"
+        );
+        cache.forget(&stale(&["articles", "article-2"]));
+        assert!(cache.get("list").is_none() && cache.get("page-2").is_none());
+        let g = cache.generation();
+        cache.put("page-2".into(), tagged("two", &["article-2"]), g);
+        cache.forget(&stale(&["*"]));
+        assert!(cache.get("page-2").is_none(), "everything");
+    }
+
+    #[test]
+    fn a_response_computed_across_a_change_it_shows_is_not_stored() {
+        let cache = ResponseCache::new(1, 60, 30);
+        let started = cache.generation();
+        cache.forget(&stale(&["article-1"]));
+        cache.put("a".into(), tagged("old", &["article-1"]), started);
+        assert!(cache.get("a").is_none(), "it may show the story as it was");
+        cache.put("b".into(), tagged("other", &["article-2"]), started);
+        assert_eq!(
+            cache.get("b").unwrap().body,
+            "other",
+            "a change to another story does not make it stale"
+        );
+        cache.put("c".into(), entry("no keys"), started);
+        assert!(cache.get("c").is_none());
         let now = cache.generation();
-        cache.put("a".into(), entry("new"), now);
+        cache.put("a".into(), tagged("new", &["article-1"]), now);
         assert_eq!(cache.get("a").unwrap().body, "new");
-        assert!(!cache.observe(1), "same version, nothing to do");
-        assert!(cache.observe(2));
-        assert!(cache.get("a").is_none());
+        // Across more changes than are remembered, nothing is stored.
+        let long_ago = cache.generation();
+        for i in 0..=RECENT_CHANGES {
+            cache.forget(&stale(&[&format!("article-{}", 1000 + i)]));
+        }
+        cache.put("d".into(), tagged("d", &["article-2"]), long_ago);
+        assert!(cache.get("d").is_none());
+    }
+
+    #[test]
+    fn catching_up_forgets_what_the_missed_versions_named_or_everything() {
+        let cache = ResponseCache::new(1, 60, 30);
+        assert!(cache.catch_up(0, 5, None), "the first version read");
+        let g = cache.generation();
+        cache.put("p1".into(), tagged("1", &["article-1"]), g);
+        cache.put("p2".into(), tagged("2", &["article-2"]), g);
+        assert!(
+            !cache.catch_up(5, 5, Some(&stale(&["article-2"]))),
+            "nothing new"
+        );
+        assert!(cache.catch_up(5, 7, Some(&stale(&["article-1"]))));
+        assert!(cache.get("p1").is_none());
+        assert!(cache.get("p2").is_some());
+        assert!(
+            !cache.catch_up(6, 7, Some(&stale(&["article-2"]))),
+            "already there"
+        );
+        // Versions it did not follow, or whose keys are unknown: everything.
+        assert!(cache.catch_up(5, 9, Some(&stale(&["article-3"]))));
+        assert!(cache.get("p2").is_none());
+        let g = cache.generation();
+        cache.put("p2".into(), tagged("2", &["article-2"]), g);
+        assert!(cache.catch_up(9, 10, None));
+        assert!(cache.get("p2").is_none());
     }
 
     #[test]

@@ -473,7 +473,9 @@ pub async fn get_article(
                 if !query_string.is_empty() {
                     location = format!("{location}?{query_string}");
                 }
-                return Ok(Fresh::moved(location).tags([keys::lang(&requested)]));
+                // Slugs move only when published text does, which every list's key follows.
+                return Ok(Fresh::moved(location)
+                    .tags([keys::lang(&requested), keys::ARTICLES.to_owned()]));
             }
         };
         let page = page::article(c, &st, full, &chain, include, prompt_placement)?;

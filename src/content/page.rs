@@ -120,6 +120,8 @@ pub fn article(
     keys.push(keys::lang(&row.lang));
     let related = if include.related {
         let rows = queries::related(c, row.article_id, &row.lang, RELATED)?;
+        // The page shows these stories' titles and pictures: it is stale when they change.
+        keys.extend(rows.iter().map(|r| keys::article(r.article_id)));
         Some(queries::items(c, &rows, &view(st, chain))?)
     } else {
         None

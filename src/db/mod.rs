@@ -11,7 +11,7 @@ pub mod schema;
 pub mod search;
 pub mod specific;
 
-use std::cell::Cell;
+use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -156,18 +156,24 @@ pub struct Database {
     max_wait: Option<Duration>,
 }
 
-type ChangeHook = Box<dyn Fn() + Send + Sync>;
+type ChangeHook = Box<dyn Fn(&[String]) + Send + Sync>;
 
 thread_local! {
-    /// Whether the transaction running on this thread changed what readers see.
-    static CHANGED: Cell<bool> = const { Cell::new(false) };
+    /// What the transaction running on this thread changed that readers see: the surrogate keys
+    /// of the answers it makes stale (`None`: nothing).
+    static CHANGED: RefCell<Option<Vec<String>>> = const { RefCell::new(None) };
 }
 
-/// Notes that the transaction running on this thread changes what readers see, so that when it
-/// commits, this node's hook ([`Database::on_committed_change`]) runs. Only the change pipeline
+/// Notes that the transaction running on this thread makes the answers carrying `stale` (the
+/// surrogate keys) stale, so that when it commits, this node's hook
+/// ([`Database::on_committed_change`]) runs with them. Only the change pipeline
 /// (`articles::changes`) calls it; a transaction that rolls back runs no hook.
-pub fn note_change() {
-    CHANGED.set(true);
+pub fn note_change(stale: &[String]) {
+    CHANGED.with_borrow_mut(|changed| {
+        changed
+            .get_or_insert_with(Vec::new)
+            .extend_from_slice(stale);
+    });
 }
 
 /// One pooled connection to either backend.
@@ -367,11 +373,11 @@ impl Database {
     {
         let hook = self.on_change.clone();
         move |conn| {
-            CHANGED.set(false);
+            CHANGED.take();
             let result = conn.transaction(f);
-            if CHANGED.replace(false) && result.is_ok() {
+            if let (Some(stale), true) = (CHANGED.take(), result.is_ok()) {
                 if let Some(hook) = hook.get() {
-                    hook();
+                    hook(&stale);
                 }
             }
             result
@@ -388,9 +394,10 @@ impl Database {
         self.run_blocking(self.committing(f))
     }
 
-    /// Sets what runs on this node after each committed change (the first call wins): the node
-    /// forgets what it cached, so a change shows through the node that made it at once.
-    pub fn on_committed_change(&self, hook: impl Fn() + Send + Sync + 'static) {
+    /// Sets what runs on this node after each committed change, with the surrogate keys it made
+    /// stale (the first call wins): the node forgets those answers, so a change shows through
+    /// the node that made it at once.
+    pub fn on_committed_change(&self, hook: impl Fn(&[String]) + Send + Sync + 'static) {
         let _ = self.on_change.set(Box::new(hook));
     }
 

@@ -241,6 +241,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    content_changes (version) {
+        version -> BigInt,
+        keys -> Text,
+    }
+}
+
+diesel::table! {
     content_version (id) {
         id -> Integer,
         version -> BigInt,
@@ -498,6 +505,7 @@ diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_attempts -> webhook_deliveries (delivery_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    content_changes,
     languages,
     item_cards,
     item_cards_backfill,

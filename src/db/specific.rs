@@ -232,22 +232,34 @@ pub const CHANGES_CHANNEL: &str = "newsdesk_changes";
 /// On PostgreSQL, tells every listening node that content version `version` of this schema
 /// exists, once the transaction commits (a rolled-back one tells nobody). SQLite's nodes share
 /// one file and poll it.
-pub fn notify_change(conn: &mut DbConn, version: i64) -> AppResult<()> {
+pub fn notify_change(conn: &mut DbConn, version: i64, stale: &[String]) -> AppResult<()> {
     if let DbConn::Postgres(c) = conn {
+        // A payload is at most 8,000 bytes: past that, nodes read the keys from the table.
+        let keys = stale.join(" ");
+        let keys = if keys.len() > NOTIFY_KEYS_MAX {
+            "?"
+        } else {
+            keys.as_str()
+        };
         diesel::sql_query(format!(
-            "SELECT pg_notify('{CHANGES_CHANNEL}', current_schema() || ' ' || $1::text)"
+            "SELECT pg_notify('{CHANGES_CHANNEL}', current_schema() || ' ' || $1::text || ' ' || $2)"
         ))
         .bind::<diesel::sql_types::BigInt, _>(version)
+        .bind::<diesel::sql_types::Text, _>(keys)
         .execute(c)?;
     }
     Ok(())
 }
 
+/// The longest list of keys a notification carries; beyond, it says `?` (read the table).
+const NOTIFY_KEYS_MAX: usize = 7_000;
+
 /// Follows the content versions other nodes announce on PostgreSQL ([`notify_change`]):
 /// connects on its own to `url`, listens, and hands each version of its own schema to
-/// `seen`, within a few milliseconds of its commit. Returns when `more` says so; reconnects
-/// after an error (the version poll covers the gap). Runs on a thread of its own.
-pub fn follow_changes(url: &str, seen: impl Fn(i64), more: impl Fn() -> bool) {
+/// `seen` with the surrogate keys it made stale (`None` when they were too many to send),
+/// within a few milliseconds of its commit. Returns when `more` says so; reconnects after an
+/// error (the version poll covers the gap). Runs on a thread of its own.
+pub fn follow_changes(url: &str, seen: impl Fn(i64, Option<&[String]>), more: impl Fn() -> bool) {
     use diesel::pg::PgConnection;
     let mut backoff = std::time::Duration::from_millis(100);
     while more() {
@@ -283,13 +295,16 @@ pub fn follow_changes(url: &str, seen: impl Fn(i64), more: impl Fn() -> bool) {
             for notification in conn.notifications_iter() {
                 match notification {
                     Ok(n) => {
-                        let version = n
+                        let ours = n
                             .payload
                             .strip_prefix(schema.as_str())
-                            .and_then(|rest| rest.strip_prefix(' '))
-                            .and_then(|v| v.parse::<i64>().ok());
-                        if let Some(version) = version {
-                            seen(version);
+                            .and_then(|rest| rest.strip_prefix(' '));
+                        let mut parts = ours.unwrap_or_default().split(' ');
+                        if let Some(version) = parts.next().and_then(|v| v.parse::<i64>().ok()) {
+                            let stale: Vec<String> =
+                                parts.filter(|k| !k.is_empty()).map(str::to_owned).collect();
+                            let known = !stale.iter().any(|k| k == "?");
+                            seen(version, known.then_some(stale.as_slice()));
                         }
                     }
                     Err(e) => {

@@ -274,7 +274,12 @@ pub async fn get_public_tag(
         let item = localized(c, &[tag], &chain)?
             .pop()
             .ok_or_else(|| path_slug_not_found(&slug))?;
-        Ok(Fresh::json(&item)?.tags([keys::tag(&slug), keys::lang(&chain[0])]))
+        // Its count, and whether it shows at all, follow publication, as the tag list's do.
+        Ok(Fresh::json(&item)?.tags([
+            keys::tag(&slug),
+            keys::TAGS.to_owned(),
+            keys::lang(&chain[0]),
+        ]))
     })
     .await
 }

@@ -456,6 +456,77 @@ async fn a_change_through_one_node_shows_through_another_within_the_freshness_bo
     .await;
 }
 
+#[actix_web::test]
+async fn a_change_forgets_only_the_cached_answers_it_touched_on_every_node() {
+    let (app, editor) = TestApp::newsroom().await;
+    let edited = app
+        .publish_story(&editor, "en", "Edited all day", &[])
+        .await;
+    let quiet = app.publish_story(&editor, "en", "Left alone", &[]).await;
+    let (edited_slug, quiet_slug) = (
+        app.slug_of(&editor, edited, "en").await,
+        app.slug_of(&editor, quiet, "en").await,
+    );
+    let (edited_page, quiet_page) = (
+        format!("/api/v1/articles/en/{edited_slug}"),
+        format!("/api/v1/articles/en/{quiet_slug}"),
+    );
+    let other = app.second_node();
+    actix_web::rt::time::sleep(Duration::from_millis(600)).await;
+    for node in [&app, &other] {
+        for page in [
+            &edited_page,
+            &quiet_page,
+            &"/api/v1/articles?lang=en".to_owned(),
+        ] {
+            assert_eq!(node.call(get(page)).await.status, 200);
+        }
+    }
+
+    // A draft of a new story changes nothing readers see: nothing is forgotten.
+    app.create_story(&editor, "en", "A draft", &[]).await;
+    let hits = |node: &TestApp| node.state.cache.counts().0;
+    let before = hits(&app);
+    assert_eq!(app.call(get(&quiet_page)).await.status, 200);
+    assert_eq!(
+        hits(&app),
+        before + 1,
+        "the other story's page is still cached"
+    );
+
+    // Editing one published story: its page and the lists go, the other story's page stays.
+    let (_, etag) = app.translation(&editor, edited, "en").await;
+    let saved = app
+        .send_if_match(
+            Method::PATCH,
+            &format!("/api/v1/admin/articles/{edited}/translations/en"),
+            &editor,
+            &etag,
+            Some(json!({"title": "Edited again"})),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let bound = Duration::from_millis(app.state.config.content_freshness_ms);
+    for node in [&app, &other] {
+        until_within(bound, node, &edited_page, |now| {
+            now.body["title"] == "Edited again"
+        })
+        .await;
+        until_within(bound, node, "/api/v1/articles?lang=en", |now| {
+            titles(&now.body).contains(&"Edited again".to_owned())
+        })
+        .await;
+        let before = hits(node);
+        let page = node.call(get(&quiet_page)).await;
+        assert_eq!(page.body["title"], "Left alone");
+        assert_eq!(
+            hits(node),
+            before + 1,
+            "kept through the change on every node"
+        );
+    }
+}
+
 /// Changes the language `code` as `admin`, which must succeed.
 async fn set_language(app: &TestApp, admin: &str, code: &str, change: Value) {
     let reply = app
