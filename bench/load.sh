@@ -23,6 +23,10 @@
 #
 #   ENDPOINTS=search bash bench/load.sh
 #
+# `article-editing` measures article pages again while an editor saves a published story five
+# times a second (EDITS_PER_SECOND): with each change forgetting only what it touched, readers
+# should lose less than 5% of `article-by-slug`'s rate.
+#
 # BIN names a binary to measure instead of a release build made here (to alternate two builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -85,6 +89,10 @@ start_server() {
   for _ in $(seq 200); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && return; sleep 0.1; done
   echo "the server did not start:" >&2; cat "$work/err" >&2; exit 1
 }
+# An editor, for `article-editing`.
+editor_password="bench-editor-password-0123"
+printf '%s\n' "$editor_password" | "$bin" user create --email editor@bench.local --name "Bench Editor" \
+  --role editor >/dev/null 2>&1 || true
 # A partner whose rate the benchmark stays under.
 partner_key=$("$bin" partner create --name "Benchmark partner" --email bench@newsdesk.local \
   --requests-per-minute 1000000 2>/dev/null)
@@ -193,6 +201,36 @@ measure() { # name paths-file [METHOD [HEADER]] → "name|rps|p50|p99|errors|req
   echo "$1|$rps|$p50|$p99|$errors|$total|$rss"
 }
 
+# An editor saving one published story EDITS_PER_SECOND times a second until stopped; the number
+# of saves made lands in $work/edits.
+edit_loop() {
+  EDITOR_PASSWORD="$editor_password" RATE="${EDITS_PER_SECOND:-5}" python3 - "$api" "$work" <<'PY' &
+import json, os, sys, time, urllib.request
+api, work = sys.argv[1], sys.argv[2]
+def call(method, path, body=None, headers=None):
+    req = urllib.request.Request(api + path, method=method, headers=headers or {},
+                                 data=json.dumps(body).encode() if body is not None else None)
+    if body is not None:
+        req.add_header("content-type", "application/json")
+    with urllib.request.urlopen(req) as r:
+        return r.headers, json.load(r)
+_, token = call("POST", "/auth/login", {"email": "editor@bench.local", "password": os.environ["EDITOR_PASSWORD"]})
+auth = {"Authorization": "Bearer " + token["access_token"]}
+_, stories = call("GET", "/admin/articles?status=published&lang=en&limit=1", headers=auth)
+story = stories["items"][0]["id"]
+path = f"/admin/articles/{story}/translations/en"
+rate, made, start = float(os.environ["RATE"]), 0, time.monotonic()
+while not os.path.exists(f"{work}/stop-editing"):
+    headers, _ = call("GET", path, headers=auth)
+    call("PATCH", path, {"subtitle": f"Updated {made}"}, {**auth, "If-Match": headers["ETag"]})
+    made += 1
+    time.sleep(max(0, start + made / rate - time.monotonic()))
+with open(f"{work}/edits", "w") as f:
+    f.write(f"{made} {made / (time.monotonic() - start):.1f}\n")
+PY
+  editor=$!
+}
+
 # A reader's repeated views of a story are answered and not counted; /metrics says how many.
 repeated() { curl -sf "http://127.0.0.1:$PORT/metrics" | awk '/^newsdesk_views_repeated_total / {print $2}'; }
 results=("$(measure healthz -)")
@@ -200,7 +238,8 @@ beacons=0 events=0 repeats_before=$(repeated)
 for spec in article-by-slug:article tag-page:tag list-by-tag:list home-list:home most-read:mostread \
   search:search view-beacon:beacon:POST prompts-eligible:prompts prompt-resolve:resolve \
   prompt-event:events:POST change-feed:changes:GET:partner feed-rss:rss:GET:gzip \
-  tag-rss:tagrss:GET:gzip sitemap-page:sitemap:GET:gzip news-sitemap:news:GET:gzip; do
+  tag-rss:tagrss:GET:gzip sitemap-page:sitemap:GET:gzip news-sitemap:news:GET:gzip \
+  article-editing:article; do
   IFS=: read -r name file method auth <<<"$spec"
   [[ ",${ENDPOINTS:-$name}," == *",$name,"* ]] || continue
   header=""
@@ -209,7 +248,16 @@ for spec in article-by-slug:article tag-page:tag list-by-tag:list home-list:home
     partner) header="Authorization: Bearer $partner_key" ;;
     gzip) header="Accept-Encoding: gzip" ;;
   esac
+  if [ "$name" = article-editing ]; then
+    rm -f "$work/stop-editing" "$work/edits"
+    edit_loop
+    sleep 1
+  fi
   results+=("$(measure "$name" "$file" "${method:-GET}" "$header")")
+  if [ "$name" = article-editing ]; then
+    touch "$work/stop-editing"
+    wait "$editor"
+  fi
   case $name in
     view-beacon) beacons=$(cut -d'|' -f6 <<<"${results[-1]}") ;;
     prompt-event) events=$(cut -d'|' -f6 <<<"${results[-1]}") ;;
@@ -238,3 +286,7 @@ printf 'views: %s beacons answered with 202 (%s repeats of a reader not counted)
   "$beacons" "$repeats" "$counted"
 printf 'prompt events: %s answered with 202, %s more in the database after a clean shutdown\n' \
   "$events" "$events_counted"
+if [ -f "$work/edits" ]; then
+  read -r edits edit_rate <"$work/edits"
+  printf 'article-editing: %s saves of a published story during it (%s a second)\n' "$edits" "$edit_rate"
+fi
