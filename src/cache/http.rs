@@ -186,6 +186,7 @@ impl Fresh {
             body,
             compressible,
             gzip,
+            brotli: std::sync::OnceLock::new(),
             gzip_only,
             etag,
             headers,
@@ -230,31 +231,75 @@ fn gunzipped(gzip: &[u8]) -> Bytes {
     }
 }
 
-/// Whether the client accepts gzip (`Accept-Encoding`, with a q-value other than 0).
-fn accepts_gzip(req: &HttpRequest) -> bool {
+/// How an answer is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Coding {
+    Identity,
+    Gzip,
+    Brotli,
+}
+
+impl Coding {
+    fn name(self) -> &'static str {
+        match self {
+            Coding::Identity => "identity",
+            Coding::Gzip => "gzip",
+            Coding::Brotli => "br",
+        }
+    }
+}
+
+/// The coding the client prefers of brotli and gzip (`Accept-Encoding` with q-values; brotli
+/// on a tie, as it is smaller), or none.
+fn preferred_coding(req: &HttpRequest) -> Coding {
     let Some(accept) = req
         .headers()
         .get(header::ACCEPT_ENCODING)
         .and_then(|v| v.to_str().ok())
     else {
-        return false;
+        return Coding::Identity;
     };
-    accept.split(',').any(|coding| {
+    let (mut br, mut gzip, mut any) = (None::<f32>, None::<f32>, None::<f32>);
+    for coding in accept.split(',') {
         let mut parts = coding.split(';');
         let name = parts.next().unwrap_or_default().trim();
-        let refused = parts.any(|p| {
-            p.trim()
-                .strip_prefix("q=")
-                .and_then(|q| q.trim().parse::<f32>().ok())
-                .is_some_and(|q| q == 0.0)
-        });
-        (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
-    })
+        let q = parts
+            .find_map(|p| p.trim().strip_prefix("q="))
+            .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok())
+            .unwrap_or(0.0);
+        if name.eq_ignore_ascii_case("br") {
+            br = Some(q);
+        } else if name.eq_ignore_ascii_case("gzip") {
+            gzip = Some(q);
+        } else if name == "*" {
+            any = Some(q);
+        }
+    }
+    let (br, gzip) = (br.or(any).unwrap_or(0.0), gzip.or(any).unwrap_or(0.0));
+    if br > 0.0 && br >= gzip {
+        Coding::Brotli
+    } else if gzip > 0.0 {
+        Coding::Gzip
+    } else {
+        Coding::Identity
+    }
 }
 
-/// The ETag of the gzip form of an answer whose ETag is `etag`.
-fn gzip_etag(etag: &str) -> String {
-    format!("{}-gzip\"", etag.trim_end_matches('"'))
+fn brotli_of(body: &[u8]) -> Option<Bytes> {
+    use std::io::Write;
+    // A large body is compressed fast; a small one well (made once, sent often).
+    let quality = if body.len() > 256 * 1024 { 4 } else { 9 };
+    let mut out = Vec::with_capacity(body.len() / 4);
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, quality, 22);
+        writer.write_all(body).ok()?;
+    }
+    Some(Bytes::from(out))
+}
+
+/// The ETag of the `coding` form of an answer whose ETag is `etag`.
+fn coded_etag(etag: &str, coding: Coding) -> String {
+    format!("{}-{}\"", etag.trim_end_matches('"'), coding.name())
 }
 
 /// The cache key of a request: its path and its query parameters in a fixed order.
@@ -322,11 +367,16 @@ fn not_modified(req: &HttpRequest, entry: &Cached) -> bool {
     let headers = req.headers();
     if let Some(inm) = headers.get(header::IF_NONE_MATCH) {
         let Ok(inm) = inm.to_str() else { return false };
-        let zipped = entry.compressible.then(|| gzip_etag(&entry.etag));
-        // Weak comparison, as RFC 9110 asks for If-None-Match; either form's tag will do.
+        let coded = entry.compressible.then(|| {
+            [
+                coded_etag(&entry.etag, Coding::Gzip),
+                coded_etag(&entry.etag, Coding::Brotli),
+            ]
+        });
+        // Weak comparison, as RFC 9110 asks for If-None-Match; any form's tag will do.
         return inm.split(',').any(|t| {
             let t = t.trim().trim_start_matches("W/");
-            t == "*" || t == entry.etag || zipped.as_deref() == Some(t)
+            t == "*" || t == entry.etag || coded.as_ref().is_some_and(|c| c.iter().any(|c| c == t))
         });
     }
     match (
@@ -345,17 +395,32 @@ fn not_modified(req: &HttpRequest, entry: &Cached) -> bool {
 fn send(req: &HttpRequest, cache: &ResponseCache, entry: &Cached) -> HttpResponse {
     let status = StatusCode::from_u16(entry.status).unwrap_or(StatusCode::OK);
     let unchanged = status == StatusCode::OK && not_modified(req, entry);
-    let accepts = entry.compressible && accepts_gzip(req);
-    let gzip = if accepts || entry.gzip_only {
+    let wanted = if entry.compressible {
+        preferred_coding(req)
+    } else {
+        Coding::Identity
+    };
+    let gzip = if wanted == Coding::Gzip || entry.gzip_only {
         entry.gzip.get_or_init(|| gzipped(&entry.body)).as_ref()
     } else {
         None
     };
-    let zipped = gzip.is_some() && accepts;
-    let body = match gzip {
-        Some(gzip) if zipped => gzip.clone(),
-        Some(gzip) => gunzipped(gzip),
-        None => entry.body.clone(),
+    let brotli = if wanted == Coding::Brotli {
+        entry
+            .brotli
+            .get_or_init(|| match gzip {
+                Some(gzip) if entry.gzip_only => brotli_of(&gunzipped(gzip)),
+                _ => brotli_of(&entry.body),
+            })
+            .as_ref()
+    } else {
+        None
+    };
+    let (body, coding) = match (brotli, gzip) {
+        (Some(br), _) => (br.clone(), Coding::Brotli),
+        (None, Some(gzip)) if wanted == Coding::Gzip => (gzip.clone(), Coding::Gzip),
+        (None, Some(gzip)) => (gunzipped(gzip), Coding::Identity),
+        (None, None) => (entry.body.clone(), Coding::Identity),
     };
     let mut res = if unchanged {
         HttpResponse::NotModified().finish()
@@ -382,12 +447,15 @@ fn send(req: &HttpRequest, cache: &ResponseCache, entry: &Cached) -> HttpRespons
     }
     if entry.compressible {
         headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
-        if zipped {
-            if let Ok(tag) = HeaderValue::from_str(&gzip_etag(&entry.etag)) {
+        if coding != Coding::Identity {
+            if let Ok(tag) = HeaderValue::from_str(&coded_etag(&entry.etag, coding)) {
                 headers.insert(header::ETAG, tag);
             }
             if !unchanged {
-                headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+                headers.insert(
+                    header::CONTENT_ENCODING,
+                    HeaderValue::from_static(coding.name()),
+                );
             }
         }
     }

@@ -52,6 +52,8 @@ pub struct Cached {
     /// The body gzipped: made by the first client that accepts gzip (a large body's when the
     /// answer is made), then kept with it.
     pub gzip: OnceLock<Option<Bytes>>,
+    /// The body in brotli: made by the first client that accepts brotli, then kept with it.
+    pub brotli: OnceLock<Option<Bytes>>,
     /// A large body is kept gzipped only, and unzipped for the rare client that wants neither.
     pub gzip_only: bool,
     pub etag: String,
@@ -72,6 +74,11 @@ impl Cached {
         self.body.len()
             + self
                 .gzip
+                .get()
+                .and_then(Option::as_ref)
+                .map_or(0, Bytes::len)
+            + self
+                .brotli
                 .get()
                 .and_then(Option::as_ref)
                 .map_or(0, Bytes::len)
@@ -568,6 +575,7 @@ mod tests {
             body: Bytes::from(body.to_owned()),
             compressible: false,
             gzip: OnceLock::new(),
+            brotli: OnceLock::new(),
             gzip_only: false,
             etag: "\"x\"".into(),
             headers: Vec::new(),

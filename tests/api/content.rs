@@ -1099,10 +1099,10 @@ async fn live_entries_are_served_newest_first_and_after_a_cursor() {
         .problem(400);
 }
 
-/// Answers are gzipped for clients that accept it, once, when they are cached: the same
-/// content, its own ETag, `Vary: Accept-Encoding`, and 304 for either form's tag.
+/// Answers are compressed, brotli or gzip as the client prefers, once, when they are cached: the
+/// same content, each form its own ETag, `Vary: Accept-Encoding`, and 304 for any form's tag.
 #[actix_web::test]
-async fn cached_answers_are_sent_gzipped_to_clients_that_accept_it() {
+async fn cached_answers_are_sent_compressed_to_clients_that_accept_it() {
     use std::io::Read;
     let (app, editor) = TestApp::newsroom().await;
     for n in 0..5 {
@@ -1116,7 +1116,7 @@ async fn cached_answers_are_sent_gzipped_to_clients_that_accept_it() {
     let zipped_req = || {
         TestRequest::get()
             .uri("/api/v1/articles?lang=en")
-            .insert_header(("accept-encoding", "br;q=1.0, gzip;q=0.8"))
+            .insert_header(("accept-encoding", "br;q=0.5, gzip;q=0.8"))
     };
     let app_service =
         actix_web::test::init_service(newsdesk::app::build_app(app.state.clone())).await;
@@ -1146,4 +1146,46 @@ async fn cached_answers_are_sent_gzipped_to_clients_that_accept_it() {
         .await;
     assert_eq!(refused.header("content-encoding"), None);
     assert_eq!(refused.body, plain.body);
+
+    // Brotli, when the client prefers it (or ties): smaller than gzip, the same content.
+    for accept in ["br", "gzip, deflate, br", "br;q=1.0, gzip;q=0.8"] {
+        let req = || {
+            TestRequest::get()
+                .uri("/api/v1/articles?lang=en")
+                .insert_header(("accept-encoding", accept))
+        };
+        let res = actix_web::test::call_service(&app_service, req().to_request()).await;
+        assert_eq!(
+            res.headers().get("content-encoding").unwrap(),
+            "br",
+            "{accept}"
+        );
+        let br_etag = res
+            .headers()
+            .get("etag")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(br_etag.ends_with("-br\""), "{br_etag}");
+        let bytes = actix_web::test::read_body(res).await;
+        assert!(bytes.len() < plain.body.to_string().len());
+        let mut text = String::new();
+        brotli::Decompressor::new(&bytes[..], 4096)
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), plain.body);
+        let again = app
+            .call(req().insert_header(("if-none-match", br_etag.clone())))
+            .await;
+        assert_eq!(again.status, 304);
+    }
+    let no_br = app
+        .call(
+            TestRequest::get()
+                .uri("/api/v1/articles?lang=en")
+                .insert_header(("accept-encoding", "br;q=0, gzip")),
+        )
+        .await;
+    assert_eq!(no_br.header("content-encoding"), Some("gzip"));
 }
