@@ -160,15 +160,48 @@ fn main() -> ExitCode {
 }
 
 fn init_tracing(config: &Config) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::prelude::*;
+    // The HTTP parser reports every malformed request (a NUL in a header, an oversized head) at
+    // ERROR: anyone could flood the log with them. They are logged at WARN instead.
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(format!("{},{PARSER}=off", config.log_filter))
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("info,{PARSER}=off")));
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    match config.log_format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
+    let fmt = match config.log_format {
+        LogFormat::Json => fmt.json().boxed(),
+        LogFormat::Text => fmt.boxed(),
+    };
+    tracing_subscriber::registry()
+        .with(fmt.with_filter(filter))
+        .with(
+            MalformedRequests
+                .with_filter(Targets::new().with_target(PARSER, tracing::Level::ERROR)),
+        )
+        .init();
+}
+
+/// Where actix's HTTP/1 parser logs the requests it refuses.
+const PARSER: &str = "actix_http::h1::dispatcher";
+
+/// Logs what the HTTP parser refused at WARN, under Newsdesk's own target.
+struct MalformedRequests;
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for MalformedRequests {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        struct Message(String);
+        impl tracing::field::Visit for Message {
+            fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                if field.name() == "message" {
+                    self.0 = format!("{value:?}");
+                }
+            }
+        }
+        let mut message = Message(String::new());
+        event.record(&mut message);
+        tracing::warn!(target: "newsdesk::http", reason = %message.0, "refused a malformed request");
     }
 }
 

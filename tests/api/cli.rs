@@ -169,6 +169,37 @@ fn head_answers_every_get_resource_with_its_headers_and_no_body() {
 }
 
 #[test]
+fn requests_the_parser_refuses_are_logged_as_warnings_not_errors() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let send = |raw: &[u8]| {
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+        stream.write_all(raw).unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer
+    };
+    let nul = send(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n");
+    assert!(nul.starts_with("HTTP/1.1 400"), "{nul}");
+    let mut big = b"GET /healthz HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for i in 0..1000 {
+        big.extend_from_slice(format!("X-H{i}: {}\r\n", "a".repeat(100)).as_bytes());
+    }
+    big.extend_from_slice(b"\r\n");
+    let oversized = send(&big);
+    assert!(oversized.starts_with("HTTP/1.1 431"), "{oversized}");
+    let (_, logged, _) = server.stop("TERM");
+    let refused: Vec<&str> = logged
+        .lines()
+        .filter(|l| l.contains("refused a malformed request"))
+        .collect();
+    assert_eq!(refused.len(), 2, "{logged}");
+    assert!(refused.iter().all(|l| l.contains("WARN")), "{logged}");
+    assert!(!logged.contains("ERROR"), "{logged}");
+}
+
+#[test]
 fn ctrl_c_stops_gracefully_logs_to_a_pipe_are_plain_and_a_second_demo_run_adds_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (said, logged, status) = serve_then(dir.path(), "INT");
