@@ -114,7 +114,11 @@ pub async fn page() -> HttpResponse {
     params(("version" = String, Path, example = "5.36.0"),
         ("name" = String, Path, example = "swagger-ui.css")),
     responses(
-        (status = 200, description = "The asset", content_type = "text/javascript", body = String),
+        (status = 200, description = "The asset", content(
+            (String = "text/javascript"),
+            (String = "text/css"),
+            (String = "image/png")
+        )),
         (status = 404, description = "No such asset", body = crate::error::Problem,
             content_type = "application/problem+json")
     )
