@@ -78,6 +78,16 @@ impl AppState {
         if applied > 0 {
             tracing::info!(applied, "applied database migrations");
         }
+        let db = if config.database_replica_urls.is_empty() {
+            db
+        } else {
+            let replicas = crate::db::replicas::Replicas::open(
+                &config.database_replica_urls,
+                config.database_pool_size,
+                Duration::from_millis(config.replica_max_lag_ms),
+            )?;
+            db.with_replicas(Arc::new(replicas))
+        };
         crate::articles::projections::cards::backfill(&db).map_err(|e| e.to_string())?;
         let cache = Arc::new(ResponseCache::new(
             config.content_cache_mib,
@@ -209,6 +219,9 @@ async fn purge_every(db: Database, log_days: u32) {
 /// actix runtime.
 pub fn spawn_background_tasks(state: &Arc<AppState>) {
     let config = &state.config;
+    if let Some(replicas) = state.db.replicas() {
+        actix_web::rt::spawn(replicas.clone().watch(state.db.clone()));
+    }
     actix_web::rt::spawn(crate::scheduler::run(
         state.db.clone(),
         Duration::from_millis(config.scheduler_interval_ms),

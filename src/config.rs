@@ -30,6 +30,11 @@ pub struct Config {
     /// How long queued database work may wait before uncached reads are refused (503), in
     /// ms; 0 never refuses.
     pub database_max_wait_ms: u64,
+    /// PostgreSQL read replicas for the Content API's reads (`DATABASE_REPLICA_URL`,
+    /// comma-separated).
+    pub database_replica_urls: Vec<String>,
+    /// A replica further behind the primary than this is skipped (`REPLICA_MAX_LAG_MS`).
+    pub replica_max_lag_ms: u64,
     pub bind: SocketAddr,
     pub workers: usize,
     /// A configured secret; `None` lets the embedded default generate and keep one.
@@ -171,6 +176,8 @@ impl Config {
                 Backend::Postgres => 8,
             },
             database_max_wait_ms: 2000,
+            database_replica_urls: Vec::new(),
+            replica_max_lag_ms: 1000,
             database_url,
             bind: SocketAddr::from(([127, 0, 0, 1], 8080)),
             workers: cores,
@@ -249,6 +256,10 @@ impl Config {
         let mut c = Config::new(url);
         parse_into(&mut c.database_pool_size, "DATABASE_POOL_SIZE")?;
         parse_into(&mut c.database_max_wait_ms, "DATABASE_MAX_WAIT_MS")?;
+        if let Some(v) = var("DATABASE_REPLICA_URL") {
+            c.database_replica_urls = comma_list(&v);
+        }
+        parse_into(&mut c.replica_max_lag_ms, "REPLICA_MAX_LAG_MS")?;
         parse_into(&mut c.bind, "BIND_ADDRESS")?;
         parse_into(&mut c.workers, "WORKERS")?;
         c.jwt_secret = var("JWT_SECRET");
@@ -437,6 +448,12 @@ impl Config {
         }
         if self.max_json_body_bytes < 1024 {
             return Err("MAX_JSON_BODY_BYTES must be at least 1024".into());
+        }
+        if !self.database_replica_urls.is_empty() && self.backend() != Backend::Postgres {
+            return Err("DATABASE_REPLICA_URL is for PostgreSQL: SQLite has no replicas".into());
+        }
+        if !(10..=600_000).contains(&self.replica_max_lag_ms) {
+            return Err("REPLICA_MAX_LAG_MS must be between 10 and 600000".into());
         }
         Ok(())
     }

@@ -5,6 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::app::AppState;
+use crate::db::replicas::ReplicaStatus;
 use crate::error::{AppError, AppResult};
 use crate::problem_responses;
 
@@ -31,12 +32,23 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(HealthResponse { status: "ok" })
 }
 
-/// The database answers and carries every migration this build expects.
+/// The readiness probe's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadyResponse {
+    #[schema(example = "ok", pattern = "^ok$")]
+    pub status: &'static str,
+    /// Each read replica (`DATABASE_REPLICA_URL`) and whether reads go to it; a replica that is
+    /// down or behind does not make the node unready (the primary serves its reads).
+    pub replicas: Vec<ReplicaStatus>,
+}
+
+/// The database answers and carries every migration this build expects; the read replicas'
+/// health besides.
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "health",
-    responses((status = 200, description = "Ready", body = HealthResponse), ReadinessErrors)
+    responses((status = 200, description = "Ready", body = ReadyResponse), ReadinessErrors)
 )]
 pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     let db = state.db.clone();
@@ -46,5 +58,9 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
             "database migrations are pending".into(),
         ));
     }
-    Ok(HttpResponse::Ok().json(HealthResponse { status: "ok" }))
+    let replicas = state.db.replicas().map(|r| r.status()).unwrap_or_default();
+    Ok(HttpResponse::Ok().json(ReadyResponse {
+        status: "ok",
+        replicas,
+    }))
 }

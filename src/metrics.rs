@@ -11,6 +11,8 @@
 
 use std::collections::HashMap;
 use std::fmt::Write;
+
+use crate::db::replicas::ReplicaStatus;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -357,6 +359,42 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> AppResult<
         "gauge",
         connections.saturating_sub(idle),
     );
+    if let Some(replicas) = state.db.replicas() {
+        let status = replicas.status();
+        let series =
+            |name: &str, help: &str, kind: &str, value: &dyn Fn(&ReplicaStatus) -> String| {
+                let mut text = format!("# HELP {name} {help}\n# TYPE {name} {kind}\n");
+                for r in &status {
+                    let _ = writeln!(text, "{name}{{replica=\"{}\"}} {}", r.name, value(r));
+                }
+                text
+            };
+        out.push_str(&series(
+            "newsdesk_replica_healthy",
+            "Whether Content API reads go to the replica (1) or it is skipped (0).",
+            "gauge",
+            &|r| u8::from(r.healthy).to_string(),
+        ));
+        out.push_str(&series(
+            "newsdesk_replica_lag_milliseconds",
+            "How far behind the primary the replica was last measured (-1: unreachable).",
+            "gauge",
+            &|r| r.lag_ms.map_or("-1".into(), |l| l.to_string()),
+        ));
+        out.push_str(&series(
+            "newsdesk_replica_reads_total",
+            "Content API reads the replica served.",
+            "counter",
+            &|r| r.reads.to_string(),
+        ));
+        gauge(
+            &mut out,
+            "newsdesk_replica_fallbacks_total",
+            "Reads meant for a replica that the primary served (none healthy, behind, unreachable).",
+            "counter",
+            replicas.fallbacks(),
+        );
+    }
     if let Some(age) = SCHEDULER_PASS.age() {
         gauge(
             &mut out,

@@ -351,7 +351,8 @@ where
         ));
     }
     let generation = cache.generation();
-    let fresh = db.run(compute).await?;
+    // A replica may answer, if it holds at least what this node's cache reflects.
+    let fresh = db.read(cache.seen_version(), compute).await?;
     let keep = fresh.keep;
     let entry = Arc::new(fresh.into_cached());
     if keep {

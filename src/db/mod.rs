@@ -7,6 +7,7 @@
 //! the full, typed query builder of its backend.
 
 mod queue;
+pub mod replicas;
 pub mod schema;
 pub mod search;
 pub mod specific;
@@ -154,6 +155,8 @@ pub struct Database {
     on_change: Arc<OnceLock<ChangeHook>>,
     /// How long queued work may wait before [`Database::overloaded`] says so.
     max_wait: Option<Duration>,
+    /// Read replicas the Content API's reads may go to ([`Database::read`]).
+    replicas: Option<Arc<replicas::Replicas>>,
 }
 
 type ChangeHook = Box<dyn Fn(&[String]) + Send + Sync>;
@@ -198,6 +201,17 @@ impl CustomizeConnection<SqliteConnection, diesel::r2d2::Error> for SqliteSettin
             self.busy_timeout.as_millis()
         ))
         .map_err(diesel::r2d2::Error::QueryError)
+    }
+}
+
+/// Every connection to a replica refuses writes, whatever asks.
+#[derive(Debug)]
+struct ReadOnly;
+
+impl CustomizeConnection<PgConnection, diesel::r2d2::Error> for ReadOnly {
+    fn on_acquire(&self, conn: &mut PgConnection) -> Result<(), diesel::r2d2::Error> {
+        conn.batch_execute("SET default_transaction_read_only = on")
+            .map_err(diesel::r2d2::Error::QueryError)
     }
 }
 
@@ -266,7 +280,45 @@ impl Database {
             queue: Arc::new(queue),
             on_change: Arc::default(),
             max_wait: None,
+            replicas: None,
         })
+    }
+
+    /// Opens a pool on a PostgreSQL read replica: read-only connections
+    /// (`default_transaction_read_only`), a short connection timeout, and no connection made
+    /// before one is needed, so that a replica that is down neither stops the node from starting
+    /// nor holds up a reader for long.
+    pub fn connect_replica(url: &str, pool_size: u32) -> Result<Self, String> {
+        if Backend::from_url(url) != Backend::Postgres {
+            return Err("DATABASE_REPLICA_URL must name PostgreSQL replicas (postgres://…)".into());
+        }
+        let manager = ConnectionManager::<PgConnection>::new(url);
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_millis(500))
+            .connection_customizer(Box::new(ReadOnly))
+            .build_unchecked(manager);
+        let queue = queue::Queue::start(pool_size as usize)
+            .map_err(|e| format!("cannot start the database threads: {e}"))?;
+        Ok(Database {
+            pool: PoolKind::Postgres(pool),
+            queue: Arc::new(queue),
+            on_change: Arc::default(),
+            max_wait: None,
+            replicas: None,
+        })
+    }
+
+    /// Sends the Content API's reads ([`Database::read`]) to these replicas while they are healthy.
+    pub fn with_replicas(mut self, replicas: Arc<replicas::Replicas>) -> Self {
+        self.replicas = (!replicas.is_empty()).then_some(replicas);
+        self
+    }
+
+    /// The replicas reads may go to, if any.
+    pub fn replicas(&self) -> Option<&Arc<replicas::Replicas>> {
+        self.replicas.as_ref()
     }
 
     /// Sheds load once queued work has waited longer than `max_wait` (zero: never).
