@@ -18,7 +18,18 @@ use actix_web::HttpResponse;
                        sitemaps are public. Every error is an RFC 9457 \
                        `application/problem+json` body."
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError)),
+    components(schemas(
+        crate::error::Problem,
+        crate::error::FieldError,
+        crate::feeds::render::JsonFeed,
+        crate::feeds::render::JsonFeedItem,
+        crate::feeds::render::JsonFeedAuthor,
+        // Enums only query parameters name: a parameter's type is not collected on its own.
+        crate::content::handlers::ListSort,
+        crate::content::handlers::PageSort,
+        crate::articles::handlers::AdminSort,
+        crate::webhooks::handlers::DeliveryFilter
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "health", description = "Probes"),

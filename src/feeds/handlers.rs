@@ -30,18 +30,21 @@ impl utoipa::IntoResponses for FeedAnswers {
         use utoipa::openapi::header::Header;
         use utoipa::openapi::response::ResponseBuilder;
         use utoipa::openapi::schema::{Object, Type};
+        use utoipa::openapi::{Ref, RefOr};
         let mut feed = ResponseBuilder::new()
             .description("The feed: RSS 2.0, Atom 1.0 or JSON Feed 1.1, as the extension says");
-        for (media_type, kind) in [
-            ("application/rss+xml", Type::String),
-            ("application/atom+xml", Type::String),
-            ("application/feed+json", Type::Object),
-        ] {
+        for media_type in ["application/rss+xml", "application/atom+xml"] {
             let content = ContentBuilder::new()
-                .schema(Some(Object::with_type(kind)))
+                .schema(Some(Object::with_type(Type::String)))
                 .build();
             feed = feed.content(media_type, content);
         }
+        let json = ContentBuilder::new()
+            .schema(Some(RefOr::<utoipa::openapi::schema::Schema>::Ref(
+                Ref::from_schema_name("JsonFeed"),
+            )))
+            .build();
+        feed = feed.content("application/feed+json", json);
         for name in ["ETag", "Cache-Control", "Last-Modified"] {
             feed = feed.header(name, Header::new(Object::with_type(Type::String)));
         }

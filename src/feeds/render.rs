@@ -180,3 +180,45 @@ fn json_feed(feed: &Feed) -> Value {
         "items": items,
     })
 }
+
+/// A JSON Feed 1.1 document as [`json_feed`] writes it: the shape for the OpenAPI document and
+/// generated clients (<https://jsonfeed.org/version/1.1> is the reference).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct JsonFeed {
+    #[schema(example = "https://jsonfeed.org/version/1.1")]
+    pub version: String,
+    pub title: String,
+    pub description: String,
+    pub home_page_url: String,
+    pub feed_url: String,
+    pub language: String,
+    pub authors: Vec<JsonFeedAuthor>,
+    pub items: Vec<JsonFeedItem>,
+}
+
+/// One story of a JSON Feed.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct JsonFeedItem {
+    pub id: String,
+    pub url: String,
+    pub title: String,
+    pub summary: String,
+    /// The whole text, with `FEED_FULL_TEXT`; otherwise `content_text` holds the excerpt.
+    pub content_html: Option<String>,
+    pub content_text: Option<String>,
+    pub image: Option<String>,
+    pub date_published: String,
+    pub date_modified: String,
+    pub language: String,
+    pub authors: Vec<JsonFeedAuthor>,
+    pub tags: Vec<String>,
+}
+
+/// A person or the newsroom credited in a JSON Feed.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct JsonFeedAuthor {
+    pub name: String,
+}

@@ -156,7 +156,7 @@ pub async fn changes(
     responses(
         (status = 200, description = "The item: a SyndicatedItem, or a ninjs 3.1 document",
             content((syndication::SyndicatedItem = "application/json"),
-                (Object = "application/ninjs+json")),
+                (syndication::ninjs::NinjsDocument = "application/ninjs+json")),
             headers(("RateLimit-Policy" = String), ("RateLimit" = String))),
         SyndicationErrors
     )

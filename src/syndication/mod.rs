@@ -105,8 +105,17 @@ pub struct ChangeEntry {
     /// For an `upsert`: the item (a [`SyndicatedItem`], or with `format=ninjs` a ninjs 3.1
     /// document); with `format=ninjs` a `delete` carries a canceled ninjs document.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<ChangeItem>)]
     pub item: Option<Box<RawValue>>,
+}
+
+/// What a change feed entry carries: the item as Newsdesk JSON, or as a ninjs 3.1 document.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum ChangeItem {
+    Item(Box<SyndicatedItem>),
+    Ninjs(Box<ninjs::NinjsDocument>),
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

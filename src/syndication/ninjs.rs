@@ -2,7 +2,9 @@
 //! Every document the tests see is validated against IPTC's schema.
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
+use utoipa::ToSchema;
 
 use crate::config::Config;
 use crate::syndication::SyndicatedItem;
@@ -147,4 +149,116 @@ pub fn tombstone(config: &Config, id: i64, lang: &str, version: i64, at: DateTim
         "pubStatus": "canceled",
         "versionCreated": time(at),
     })
+}
+
+/// A ninjs 3.1 document as Newsdesk writes it: an item ([`document`]), or a withdrawn item's
+/// canceled document ([`tombstone`]), which has only the identifying fields. The shape for the
+/// OpenAPI document and generated clients; IPTC's JSON Schema is the reference.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct NinjsDocument {
+    /// `urn:newsdesk:<host>:article:<id>:<lang>`.
+    pub uri: String,
+    pub standard: NinjsStandard,
+    #[serde(rename = "type")]
+    #[schema(pattern = "^text$")]
+    pub kind: String,
+    /// `full` for an item, `partial` for a canceled one.
+    #[schema(pattern = "^(full|partial)$")]
+    pub representation_type: String,
+    pub version: String,
+    pub language: String,
+    /// `usable`, or `canceled` for an item withdrawn.
+    #[schema(pattern = "^(usable|canceled)$")]
+    pub pub_status: String,
+    pub first_created: Option<String>,
+    pub version_created: String,
+    pub headlines: Option<Vec<NinjsText>>,
+    pub descriptions: Option<Vec<NinjsText>>,
+    pub bodies: Option<Vec<NinjsBody>>,
+    pub by: Option<String>,
+    pub subjects: Option<Vec<NinjsSubject>>,
+    pub associations: Option<Vec<NinjsPicture>>,
+    pub alt_ids: Option<Vec<NinjsAltId>>,
+    pub copyright_notice: Option<String>,
+    pub usage_terms: Option<String>,
+}
+
+/// Which standard a ninjs document follows.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct NinjsStandard {
+    #[schema(example = "ninjs")]
+    pub name: String,
+    #[schema(example = "3.1")]
+    pub version: String,
+    pub schema: String,
+}
+
+/// A headline or description.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct NinjsText {
+    /// `main`, `sub`, `summary`, `alt` or `caption`.
+    pub role: String,
+    pub content_type: Option<String>,
+    pub value: String,
+}
+
+/// The story's text, as sanitized HTML.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+pub struct NinjsBody {
+    pub role: String,
+    pub content_type: String,
+    pub value: String,
+    pub word_count: i32,
+}
+
+/// A tag of the story.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct NinjsSubject {
+    pub name: String,
+    /// The tag's slug.
+    pub literal: String,
+    /// The tag's kind.
+    pub rel: String,
+}
+
+/// The featured picture.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct NinjsPicture {
+    pub name: String,
+    pub rel: String,
+    pub uri: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub renditions: Vec<NinjsRendition>,
+    pub descriptions: Option<Vec<NinjsText>>,
+    pub by: Option<String>,
+}
+
+/// One size and format of the picture.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct NinjsRendition {
+    pub name: String,
+    pub href: String,
+    pub contenttype: Option<String>,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+/// Another identifier of the item: its page, or its translations.
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub struct NinjsAltId {
+    /// `url`, or `translation:<lang>`.
+    pub role: String,
+    pub value: String,
 }

@@ -123,3 +123,17 @@ async fn the_api_docs_page_loads_only_from_its_own_origin() {
         .await
         .problem(404);
 }
+
+#[test]
+fn every_reference_in_the_document_names_a_schema_it_holds() {
+    let document = newsdesk::openapi::spec_json();
+    let parsed: serde_json::Value = serde_json::from_str(&document).unwrap();
+    let held = parsed["components"]["schemas"].as_object().unwrap();
+    let dangling: Vec<&str> = document
+        .split("\"#/components/schemas/")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|name| !held.contains_key(*name))
+        .collect();
+    assert!(dangling.is_empty(), "references to no schema: {dangling:?}");
+}

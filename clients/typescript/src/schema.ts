@@ -1315,7 +1315,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The database answers and carries every migration this build expects. */
+        /**
+         * The database answers and carries every migration this build expects; the read replicas'
+         *     health besides.
+         */
         get: operations["readyz"];
         put?: never;
         post?: never;
@@ -1375,6 +1378,11 @@ export interface components {
          * @enum {string}
          */
         Action: "upsert" | "delete";
+        /**
+         * @description The orders of the admin list of stories.
+         * @enum {string}
+         */
+        AdminSort: "-updated_at" | "updated_at" | "-created_at" | "created_at";
         /** @description A published translation of the same story, for the language switcher. */
         Alternate: {
             /** @example ru */
@@ -1577,11 +1585,7 @@ export interface components {
              * @description The story's id, the same in every language.
              */
             id: number;
-            /**
-             * @description For an `upsert`: the item (a [`SyndicatedItem`], or with `format=ninjs` a ninjs 3.1
-             *     document); with `format=ninjs` a `delete` carries a canceled ninjs document.
-             */
-            item?: Record<string, unknown> | null;
+            item?: null | components["schemas"]["ChangeItem"];
             /** @example ka */
             lang: string;
             /**
@@ -1596,6 +1600,8 @@ export interface components {
              */
             version: number;
         };
+        /** @description What a change feed entry carries: the item as Newsdesk JSON, or as a ninjs 3.1 document. */
+        ChangeItem: components["schemas"]["SyndicatedItem"] | components["schemas"]["NinjsDocument"];
         /** @description A page of the change feed. */
         ChangePage: {
             /** @description Whether more changes follow at once. */
@@ -1746,8 +1752,7 @@ export interface components {
              * @description Shown from this time on (RFC 3339); absent for at once.
              */
             starts_at?: string | null;
-            /** @description `active` (the default), `paused` or `archived`. */
-            status?: string | null;
+            status?: null | components["schemas"]["PromptStatus"];
             /** @description Shown only with stories carrying any of these tags (slugs); absent or empty for all. */
             tags?: string[] | null;
             /** @description Text by language code; the default language is required. */
@@ -1839,8 +1844,7 @@ export interface components {
              *     ]
              */
             events?: string[];
-            /** @description `webhook` (default): signed events. `purge`: the CDN's purge-by-key API. */
-            kind?: string | null;
+            kind?: null | components["schemas"]["EndpointKind"];
             /** @description Language codes; empty or absent: every language. */
             languages?: string[];
             /** @description For `purge`: `fastly` or `cloudflare`. */
@@ -1887,6 +1891,11 @@ export interface components {
             /** Format: int64 */
             requests: number;
         };
+        /**
+         * @description Which attempts a delivery log shows.
+         * @enum {string}
+         */
+        DeliveryFilter: "succeeded" | "failed";
         /**
          * @description Where a delivery stands.
          * @enum {string}
@@ -2069,6 +2078,41 @@ export interface components {
             /** @example georgia-russia */
             slug: string;
         };
+        /**
+         * @description A JSON Feed 1.1 document as [`json_feed`] writes it: the shape for the OpenAPI document and
+         *     generated clients (<https://jsonfeed.org/version/1.1> is the reference).
+         */
+        JsonFeed: {
+            authors: components["schemas"]["JsonFeedAuthor"][];
+            description: string;
+            feed_url: string;
+            home_page_url: string;
+            items: components["schemas"]["JsonFeedItem"][];
+            language: string;
+            title: string;
+            /** @example https://jsonfeed.org/version/1.1 */
+            version: string;
+        };
+        /** @description A person or the newsroom credited in a JSON Feed. */
+        JsonFeedAuthor: {
+            name: string;
+        };
+        /** @description One story of a JSON Feed. */
+        JsonFeedItem: {
+            authors: components["schemas"]["JsonFeedAuthor"][];
+            /** @description The whole text, with `FEED_FULL_TEXT`; otherwise `content_text` holds the excerpt. */
+            content_html?: string | null;
+            content_text?: string | null;
+            date_modified: string;
+            date_published: string;
+            id: string;
+            image?: string | null;
+            language: string;
+            summary: string;
+            tags: string[];
+            title: string;
+            url: string;
+        };
         /** @description A key as lists show it: never the key itself. */
         KeyInfo: {
             /** Format: date-time */
@@ -2125,6 +2169,12 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        /**
+         * @description The orders of the public list: newest first (the default), oldest first, or best match
+         *     first (the default with `q`).
+         * @enum {string}
+         */
+        ListSort: "-published_at" | "published_at" | "relevance";
         /** @description Credentials of an editor account. */
         LoginRequest: {
             /** @example editor@newsroom.example */
@@ -2244,6 +2294,96 @@ export interface components {
             lang: string;
             period: components["schemas"]["Period"];
         };
+        /** @description Another identifier of the item: its page, or its translations. */
+        NinjsAltId: {
+            /** @description `url`, or `translation:<lang>`. */
+            role: string;
+            value: string;
+        };
+        /** @description The story's text, as sanitized HTML. */
+        NinjsBody: {
+            contentType: string;
+            role: string;
+            value: string;
+            /** Format: int32 */
+            wordCount: number;
+        };
+        /**
+         * @description A ninjs 3.1 document as Newsdesk writes it: an item ([`document`]), or a withdrawn item's
+         *     canceled document ([`tombstone`]), which has only the identifying fields. The shape for the
+         *     OpenAPI document and generated clients; IPTC's JSON Schema is the reference.
+         */
+        NinjsDocument: {
+            altIds?: components["schemas"]["NinjsAltId"][] | null;
+            associations?: components["schemas"]["NinjsPicture"][] | null;
+            bodies?: components["schemas"]["NinjsBody"][] | null;
+            by?: string | null;
+            copyrightNotice?: string | null;
+            descriptions?: components["schemas"]["NinjsText"][] | null;
+            firstCreated?: string | null;
+            headlines?: components["schemas"]["NinjsText"][] | null;
+            language: string;
+            /** @description `usable`, or `canceled` for an item withdrawn. */
+            pubStatus: string;
+            /** @description `full` for an item, `partial` for a canceled one. */
+            representationType: string;
+            standard: components["schemas"]["NinjsStandard"];
+            subjects?: components["schemas"]["NinjsSubject"][] | null;
+            type: string;
+            /** @description `urn:newsdesk:<host>:article:<id>:<lang>`. */
+            uri: string;
+            usageTerms?: string | null;
+            version: string;
+            versionCreated: string;
+        };
+        /** @description The featured picture. */
+        NinjsPicture: {
+            by?: string | null;
+            descriptions?: components["schemas"]["NinjsText"][] | null;
+            name: string;
+            rel: string;
+            renditions: components["schemas"]["NinjsRendition"][];
+            type: string;
+            uri: string;
+        };
+        /** @description One size and format of the picture. */
+        NinjsRendition: {
+            contenttype?: string | null;
+            /** Format: int32 */
+            height?: number | null;
+            href: string;
+            name: string;
+            /** Format: int32 */
+            width?: number | null;
+        };
+        /** @description Which standard a ninjs document follows. */
+        NinjsStandard: {
+            /** @example ninjs */
+            name: string;
+            schema: string;
+            /** @example 3.1 */
+            version: string;
+        };
+        /** @description A tag of the story. */
+        NinjsSubject: {
+            /** @description The tag's slug. */
+            literal: string;
+            name: string;
+            /** @description The tag's kind. */
+            rel: string;
+        };
+        /** @description A headline or description. */
+        NinjsText: {
+            contentType?: string | null;
+            /** @description `main`, `sub`, `summary`, `alt` or `caption`. */
+            role: string;
+            value: string;
+        };
+        /**
+         * @description The orders of a tag page: newest first (the default) or oldest first.
+         * @enum {string}
+         */
+        PageSort: "-published_at" | "published_at";
         /** @description A page of partners, in id order. */
         PartnerList: {
             items: components["schemas"]["PartnerResponse"][];
@@ -2609,6 +2749,16 @@ export interface components {
         Queued: {
             deliveries: number;
         };
+        /** @description The readiness probe's answer. */
+        ReadyResponse: {
+            /**
+             * @description Each read replica (`DATABASE_REPLICA_URL`) and whether reads go to it; a replica that is
+             *     down or behind does not make the node unready (the primary serves its reads).
+             */
+            replicas: components["schemas"]["ReplicaStatus"][];
+            /** @example ok */
+            status: string;
+        };
         /** @description A refresh token to exchange for a new pair. */
         RefreshRequest: {
             refresh_token: string;
@@ -2631,6 +2781,26 @@ export interface components {
          * @enum {string}
          */
         RenditionType: "image/webp" | "image/jpeg" | "image/png";
+        /** @description A replica's health as `/readyz` reports it. */
+        ReplicaStatus: {
+            /** @description Whether Content API reads go to it. */
+            healthy: boolean;
+            /**
+             * Format: int64
+             * @description How far behind the primary it was last measured; absent when it could not be reached.
+             */
+            lag_ms?: number | null;
+            /**
+             * @description Host, port and database.
+             * @example replica-1:5432/newsdesk
+             */
+            name: string;
+            /**
+             * Format: int64
+             * @description Reads it has served since this node started.
+             */
+            reads: number;
+        };
         /** @description A new password set by an admin; every session of the account ends. */
         ResetPassword: {
             password: string;
@@ -2980,7 +3150,7 @@ export interface components {
             hints?: Record<string, unknown> | null;
             languages?: string[] | null;
             name?: string | null;
-            placement?: string | null;
+            placement?: null | components["schemas"]["Placement"];
             /** Format: int32 */
             priority?: number | null;
             /**
@@ -2988,7 +3158,7 @@ export interface components {
              * @description `null` removes the start.
              */
             starts_at?: string | null;
-            status?: string | null;
+            status?: null | components["schemas"]["PromptStatus"];
             tags?: string[] | null;
             /**
              * @description Texts to set by language code; `null` for a language removes its text. Languages not
@@ -3174,7 +3344,7 @@ export interface operations {
                 /** @description Stories changed at or after this time (RFC 3339). */
                 updated_since?: string;
                 /** @description `-updated_at` (default), `updated_at`, `-created_at` or `created_at`. */
-                sort?: string;
+                sort?: components["schemas"]["AdminSort"];
                 /** @description Page size, 1 to 100. */
                 limit?: number;
                 /** @description `next_cursor` from the previous page. */
@@ -5256,8 +5426,8 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description `active`, `paused` or `archived`. */
-                status?: string;
-                placement?: string;
+                status?: components["schemas"]["PromptStatus"];
+                placement?: components["schemas"]["Placement"];
                 /** @description Only prompts shown to readers of this language. */
                 lang?: string;
                 /** @description Only prompts shown now (`true`), or only those not shown now (`false`). */
@@ -5468,11 +5638,11 @@ export interface operations {
                 from?: string;
                 to?: string;
                 /** @description Only prompts of this placement. */
-                placement?: string;
+                placement?: components["schemas"]["Placement"];
                 /** @description Only this language's counts. */
                 lang?: string;
                 /** @description Only prompts of this status. */
-                status?: string;
+                status?: components["schemas"]["PromptStatus"];
             };
             header?: never;
             path?: never;
@@ -6440,7 +6610,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description `jpeg`, `png`, `webp` or `gif`. */
-                type?: string;
+                type?: components["schemas"]["UploadType"];
                 /** @description The uploader's user id. */
                 uploaded_by?: number;
                 /** @description Only items no story shows (`true`), or only those some story shows (`false`). */
@@ -9510,7 +9680,7 @@ export interface operations {
         parameters: {
             query?: {
                 /** @description `succeeded` or `failed`. */
-                status?: string;
+                status?: components["schemas"]["DeliveryFilter"];
                 /** @description Attempts at or after this time. */
                 since?: string;
                 /** @description Attempts before this time. */
@@ -10149,7 +10319,7 @@ export interface operations {
                 /** @description Full-text search in the language; results carry a `snippet`. */
                 q?: string;
                 /** @description `-published_at` (default), `published_at`, or `relevance` (the default with `q`). */
-                sort?: string;
+                sort?: components["schemas"]["ListSort"];
                 /** @description Page size, 1 to 100. */
                 limit?: number;
                 /** @description `next_cursor` from the previous page. */
@@ -10224,7 +10394,7 @@ export interface operations {
                 /** @example en */
                 lang: string;
                 /** @description `1d`, `7d` (default) or `30d`. */
-                period?: string;
+                period?: components["schemas"]["Period"];
                 limit?: number;
             };
             header?: never;
@@ -10307,7 +10477,7 @@ export interface operations {
                  * @description The placement `include=donation_prompt` resolves a prompt for; `article_end` by default.
                  * @example article_end
                  */
-                prompt_placement?: string;
+                prompt_placement?: components["schemas"]["Placement"];
             };
             header?: never;
             path: {
@@ -10940,6 +11110,8 @@ export interface operations {
                 };
                 content: {
                     "text/javascript": string;
+                    "text/css": string;
+                    "image/png": string;
                 };
             };
             /** @description No such asset */
@@ -10965,7 +11137,7 @@ export interface operations {
                  * @description Only this placement; every placement when absent.
                  * @example article_end
                  */
-                placement?: string;
+                placement?: components["schemas"]["Placement"];
                 /**
                  * @description The page's tags (slugs), comma-separated.
                  * @example georgia-russia
@@ -11045,7 +11217,7 @@ export interface operations {
                  */
                 lang: string;
                 /** @example article_end */
-                placement: string;
+                placement: components["schemas"]["Placement"];
                 /** @description The slug (in `lang`) of the story on the page; its tags and type are targeted. */
                 article?: string;
                 /** @description The page's tags (slugs), comma-separated, when the page is not a story. */
@@ -11252,7 +11424,7 @@ export interface operations {
                 content: {
                     "application/rss+xml": string;
                     "application/atom+xml": string;
-                    "application/feed+json": Record<string, unknown>;
+                    "application/feed+json": components["schemas"]["JsonFeed"];
                 };
             };
             /** @description Not modified since the ETag in `If-None-Match` */
@@ -11330,7 +11502,7 @@ export interface operations {
                 content: {
                     "application/rss+xml": string;
                     "application/atom+xml": string;
-                    "application/feed+json": Record<string, unknown>;
+                    "application/feed+json": components["schemas"]["JsonFeed"];
                 };
             };
             /** @description Not modified since the ETag in `If-None-Match` */
@@ -11408,7 +11580,7 @@ export interface operations {
                 content: {
                     "application/rss+xml": string;
                     "application/atom+xml": string;
-                    "application/feed+json": Record<string, unknown>;
+                    "application/feed+json": components["schemas"]["JsonFeed"];
                 };
             };
             /** @description Not modified since the ETag in `If-None-Match` */
@@ -11624,7 +11796,7 @@ export interface operations {
                  * @description As on the article page.
                  * @example article_end
                  */
-                prompt_placement?: string;
+                prompt_placement?: components["schemas"]["Placement"];
             };
             header?: never;
             path: {
@@ -11722,7 +11894,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SyndicatedItem"];
-                    "application/ninjs+json": Record<string, unknown>;
+                    "application/ninjs+json": components["schemas"]["NinjsDocument"];
                 };
             };
             /** @description Malformed request: bad JSON, query string or path parameter */
@@ -12044,7 +12216,7 @@ export interface operations {
                 /** @example ka */
                 lang: string;
                 /** @description `-published_at` (default) or `published_at`. */
-                sort?: string;
+                sort?: components["schemas"]["PageSort"];
                 limit?: number;
                 cursor?: string;
             };
@@ -12264,7 +12436,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HealthResponse"];
+                    "application/json": components["schemas"]["ReadyResponse"];
                 };
             };
             /** @description Unexpected error */
