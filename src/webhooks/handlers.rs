@@ -43,6 +43,7 @@ pub struct CreateWebhook {
     #[schema(value_type = Option<EndpointKind>)]
     pub kind: Option<String>,
     /// For `purge`: `fastly` or `cloudflare`.
+    #[schema(value_type = Option<PurgeProvider>)]
     pub provider: Option<String>,
     /// For `purge`: the provider's API token (sent as it asks; never shown again).
     pub token: Option<String>,
@@ -90,6 +91,14 @@ pub enum DeliveryFilter {
     Failed,
 }
 
+/// Whose purge-by-key API a `purge` endpoint calls.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PurgeProvider {
+    Fastly,
+    Cloudflare,
+}
+
 /// Where a delivery stands.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -105,6 +114,7 @@ pub struct WebhookResponse {
     #[schema(example = "webhook", value_type = EndpointKind)]
     pub kind: String,
     pub url: String,
+    #[schema(value_type = Option<PurgeProvider>)]
     pub provider: Option<String>,
     pub events: Vec<String>,
     pub languages: Vec<String>,

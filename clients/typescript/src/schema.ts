@@ -1847,8 +1847,7 @@ export interface components {
             kind?: null | components["schemas"]["EndpointKind"];
             /** @description Language codes; empty or absent: every language. */
             languages?: string[];
-            /** @description For `purge`: `fastly` or `cloudflare`. */
-            provider?: string | null;
+            provider?: null | components["schemas"]["PurgeProvider"];
             /** @description For `purge`: the provider's API token (sent as it asks; never shown again). */
             token?: string | null;
             /**
@@ -2745,6 +2744,11 @@ export interface components {
             /** @description Pass as `cursor` for the next page; absent on the last page. */
             next_cursor?: string | null;
         };
+        /**
+         * @description Whose purge-by-key API a `purge` endpoint calls.
+         * @enum {string}
+         */
+        PurgeProvider: "fastly" | "cloudflare";
         /** @description Deliveries queued by a ping or a replay. */
         Queued: {
             deliveries: number;
@@ -3294,7 +3298,7 @@ export interface components {
              * @description Until when the previous secret signs too, during a rotation.
              */
             previous_secret_until?: string | null;
-            provider?: string | null;
+            provider?: null | components["schemas"]["PurgeProvider"];
             /** Format: date-time */
             updated_at: string;
             url: string;
