@@ -329,7 +329,7 @@ pub async fn cached<F>(
     compute: F,
 ) -> AppResult<HttpResponse>
 where
-    F: FnOnce(&mut DbConn) -> AppResult<Fresh> + Send + 'static,
+    F: Fn(&mut DbConn) -> AppResult<Fresh> + Send + Sync + 'static,
 {
     let key = cache_key(req);
     if let Some(hit) = cache.get(&key) {

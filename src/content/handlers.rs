@@ -539,7 +539,7 @@ pub async fn most_read(
         let items = most_read_items(c, &lang, days, limit, &view(&st, &chain))?;
         Ok(Fresh::json(&MostReadList {
             lang: lang.clone(),
-            period,
+            period: period.clone(),
             items,
         })?
         .tags([keys::MOST_READ.to_owned(), keys::lang(&lang)])

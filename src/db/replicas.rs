@@ -177,22 +177,24 @@ impl Replicas {
 impl Database {
     /// Runs a read on a healthy replica when there is one, else on this (the primary). The
     /// replica must hold content version `fresh_as` at least (what the caller's cache already
-    /// reflects); when it does not, or cannot be reached, the primary runs `f`. An error of `f`
-    /// itself is returned as it is.
+    /// reflects). When it does not, when it cannot be reached, or when the read fails on it with
+    /// a server-side error (the replica stopped mid-query), the primary runs `f` again: a reader
+    /// never gets an error or older content because of a replica. Any other error of `f` (a 404,
+    /// a 400) is the answer.
     pub async fn read<T, F>(&self, fresh_as: Option<u64>, f: F) -> AppResult<T>
     where
-        F: FnOnce(&mut DbConn) -> AppResult<T> + Send + 'static,
+        F: Fn(&mut DbConn) -> AppResult<T> + Send + Sync + 'static,
         T: Send + 'static,
     {
+        let f = Arc::new(f);
         let replicas = self.replicas.as_ref();
         let Some((replicas, i)) = replicas.and_then(|r| r.pick().map(|i| (r.clone(), i))) else {
             if let Some(r) = replicas {
                 r.fallbacks.fetch_add(1, Ordering::Relaxed);
             }
-            return self.run(f).await;
+            return self.run(move |c| f(c)).await;
         };
-        let slot = Arc::new(Mutex::new(Some(f)));
-        let taken = slot.clone();
+        let on_replica = f.clone();
         let outcome = replicas.list[i]
             .db
             .run(move |c| {
@@ -205,28 +207,24 @@ impl Database {
                         return Ok(None);
                     }
                 }
-                let f = taken.lock().unwrap_or_else(|p| p.into_inner()).take();
-                match f {
-                    Some(f) => f(c).map(Some),
-                    None => Ok(None),
-                }
+                on_replica(c).map(Some)
             })
             .await;
-        let left = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-        match (outcome, left) {
-            (Ok(Some(value)), _) => {
+        match outcome {
+            Ok(Some(value)) => {
                 replicas.list[i].reads.fetch_add(1, Ordering::Relaxed);
                 Ok(value)
             }
-            // Behind this node's cache, or unreachable before `f` began: the primary reads.
-            (_, Some(f)) => {
+            Err(e) if !actix_web::ResponseError::status_code(&e).is_server_error() => Err(e),
+            behind_or_failed => {
+                if let Err(e) = &behind_or_failed {
+                    // Skipped until the next measurement finds it well again.
+                    tracing::debug!(replica = %replicas.list[i].name, error = %e, "a replica read failed");
+                    replicas.set_health(i, false, None, "a read failed");
+                }
                 replicas.fallbacks.fetch_add(1, Ordering::Relaxed);
-                self.run(f).await
+                self.run(move |c| f(c)).await
             }
-            (Ok(None), None) => Err(crate::error::AppError::Internal(
-                "a replica read ended without an answer".into(),
-            )),
-            (Err(e), None) => Err(e),
         }
     }
 }

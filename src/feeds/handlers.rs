@@ -197,16 +197,16 @@ pub async fn sitemap(
     let which = Sitemap::parse(&name.into_inner())?;
     let st = state.clone().into_inner();
     cached(&req, &state.cache, &state.db, move |c| {
-        let (lang, fresh) = match which {
+        let (lang, fresh) = match &which {
             Sitemap::Page { lang, n } => {
-                let lang = st.reader_chain(c, &lang)?.remove(0);
+                let (lang, n) = (st.reader_chain(c, lang)?.remove(0), *n);
                 let languages = st.enabled_languages(c)?;
                 let (gzip, modified) = sitemaps::page(c, &st.config, &languages, &lang, n)?;
                 let fresh = Fresh::gzipped(gzip, XML).modified(modified);
                 (lang, fresh)
             }
             Sitemap::News { lang } => {
-                let lang = st.reader_chain(c, &lang)?.remove(0);
+                let lang = st.reader_chain(c, lang)?.remove(0);
                 let xml = sitemaps::news(c, &st.config, &lang)?;
                 // Stories leave it as they pass 48 hours, without any change.
                 let fresh = Fresh::document(xml.into_bytes(), XML)

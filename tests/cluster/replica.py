@@ -11,7 +11,8 @@ node with DATABASE_REPLICA_URL pointing at it, and checks that:
 - the replica is reported healthy in /readyz and serves the Content API's reads;
 - a story published through the node is served through it at once;
 - stopping the replica costs no failed request (the primary serves), and /readyz says so;
-- starting it again puts it back to work.
+- starting it again puts it back to work;
+- and then everything `three_nodes.py` checks holds with every node reading from the replica.
 """
 import glob
 import json
@@ -209,6 +210,21 @@ def main():
     _, _, metrics = None, None, urllib.request.urlopen(f"http://127.0.0.1:{PORT}/metrics").read().decode()
     check("newsdesk_replica_fallbacks_total" in metrics, "the fallbacks metric")
     print("replica: every check held")
+
+    step("three nodes on the primary, each reading from the replica")
+    node.send_signal(signal.SIGTERM)
+    node.wait(30)
+    cluster = "newsdesk_cluster_replica"
+    os.environ["DATABASE_URL"] = URL.rsplit("/", 1)[0] + "/" + cluster
+    os.environ["DATABASE_REPLICA_URL"] = f"postgres://postgres@127.0.0.1:{REPLICA_PORT}/{cluster}"
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import three_nodes
+    try:
+        three_nodes.main()
+    finally:
+        for p in three_nodes.processes:
+            if p.poll() is None:
+                p.kill()
 
 
 def _ready():

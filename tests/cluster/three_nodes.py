@@ -157,9 +157,9 @@ def main():
         def log_message(self, *args):
             pass
 
-    rx = http.server.ThreadingHTTPServer(("127.0.0.1", PORT + 10), Receiver)
+    rx = http.server.ThreadingHTTPServer(("127.0.0.1", PORT + 9), Receiver)
     threading.Thread(target=rx.serve_forever, daemon=True).start()
-    _, _, hook = call(0, "POST", "/admin/webhooks", {"url": f"http://127.0.0.1:{PORT + 10}/hook",
+    _, _, hook = call(0, "POST", "/admin/webhooks", {"url": f"http://127.0.0.1:{PORT + 9}/hook",
                                                      "events": ["article.published"]}, admin, expect=201)
 
     step("the scheduler publishes each due translation once, and each is announced once")
@@ -271,6 +271,13 @@ def main():
     check(now["version"] >= version, f"version {now['version']} is behind the acknowledged {version}")
     check(now["subtitle"] in (last, attempted[-1]), f"{now['subtitle']!r}: the acknowledged {last!r} was lost")
     print(f"    {len(acknowledged)} writes acknowledged before SIGKILL; the last is there")
+
+    if os.environ.get("DATABASE_REPLICA_URL"):
+        for i in range(2):
+            readiness = json.load(urllib.request.urlopen(f"http://127.0.0.1:{PORT + i}/readyz"))
+            replica = readiness["replicas"][0]
+            check(replica["healthy"] and replica["reads"] > 0, f"node {i}'s replica: {replica}")
+            print(f"    node {i} read from the replica {replica['reads']} times")
 
     for p in processes[:2]:
         p.send_signal(signal.SIGTERM)
