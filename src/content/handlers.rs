@@ -22,7 +22,6 @@ use crate::db::DbConn;
 use crate::error::{AppError, AppResult};
 use crate::pagination::{IdCursor, Limit, SEARCH_RESULTS};
 use crate::problem_responses;
-use crate::prompts::Placement;
 use crate::tags::PublicTagCount;
 use crate::tags::{self, PublicTag};
 
@@ -455,11 +454,7 @@ pub async fn get_article(
     let q = query.into_inner();
     let include = Include::parse(q.include.as_deref())?;
     let fallback = q.fallback.unwrap_or(false);
-    let prompt_placement = match q.prompt_placement.as_deref() {
-        None => Placement::ArticleEnd,
-        Some(raw) => Placement::parse(raw)
-            .ok_or_else(|| AppError::bad_parameter("prompt_placement", Placement::expected()))?,
-    };
+    let prompt_placement = page::prompt_placement(q.prompt_placement.as_deref())?;
     let st = state.clone().into_inner();
     let query_string = req.query_string().to_owned();
     cached(&req, &state.cache, &state.db, move |c| {

@@ -16,7 +16,7 @@ use crate::content::feed_links::{self, FeedLink};
 use crate::content::queries::{self, ArticleItem, Full, PublicEntry, View};
 use crate::content::views;
 use crate::db::DbConn;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::prompts::live::{PublicPrompt, StoryContext};
 use crate::prompts::{self, Placement};
 
@@ -79,6 +79,16 @@ pub struct ArticleDetail {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "draft", value_type = Option<crate::articles::Status>)]
     pub status: Option<String>,
+}
+
+/// The placement `include=donation_prompt` resolves a prompt for (`prompt_placement`):
+/// `article_end` when not given, 400 naming the parameter when it is not one.
+pub fn prompt_placement(raw: Option<&str>) -> AppResult<Placement> {
+    match raw {
+        None => Ok(Placement::ArticleEnd),
+        Some(raw) => Placement::parse(raw)
+            .ok_or_else(|| AppError::bad_parameter("prompt_placement", Placement::expected())),
+    }
 }
 
 /// An article page and what a cache needs to know of it.

@@ -15,7 +15,7 @@ use crate::auth::AuthUser;
 use crate::content::article_page::Include;
 use crate::content::page::{self, ArticleDetail};
 use crate::content::preview;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::problem_responses;
 use crate::prompts::Placement;
 
@@ -140,11 +140,7 @@ pub async fn open_preview(
     let named = state.previews.verify(&path.into_inner())?;
     let q = query.into_inner();
     let include = Include::parse(q.include.as_deref())?;
-    let placement = match q.prompt_placement.as_deref() {
-        None => Placement::ArticleEnd,
-        Some(raw) => Placement::parse(raw)
-            .ok_or_else(|| AppError::bad_parameter("prompt_placement", Placement::expected()))?,
-    };
+    let placement = page::prompt_placement(q.prompt_placement.as_deref())?;
     let st = state.clone().into_inner();
     let detail = state
         .db
@@ -158,11 +154,8 @@ pub async fn open_preview(
         })
         .await?;
     let mut res = HttpResponse::Ok().json(&detail);
+    // `Cache-Control: private, no-store` is the request middleware's, for every preview answer.
     let headers = res.headers_mut();
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
     headers.insert(
         header::HeaderName::from_static("x-robots-tag"),
         HeaderValue::from_static("noindex"),
