@@ -234,6 +234,14 @@ fn sqlite_without_memory_statistics() {
     });
 }
 
+/// Initialises the OpenSSL that libpq is built with (Cargo.toml) before libpq does, telling it
+/// to register no exit handler: OpenSSL's own handler frees its state at exit while the
+/// threads that hold PostgreSQL connections may still be running, and crashes the process as
+/// it ends. Call before any PostgreSQL connection is made.
+pub(crate) fn postgres_tls_without_exit_handler() {
+    openssl_sys::init();
+}
+
 impl Database {
     /// Opens a pool on `url`. For SQLite the file is created if missing and switched to WAL.
     pub fn connect(url: &str, pool_size: u32) -> Result<Self, String> {
@@ -264,6 +272,7 @@ impl Database {
                 PoolKind::Sqlite(pool)
             }
             Backend::Postgres => {
+                postgres_tls_without_exit_handler();
                 let manager = ConnectionManager::<PgConnection>::new(url);
                 let pool = Pool::builder()
                     .max_size(pool_size)
@@ -292,6 +301,7 @@ impl Database {
         if Backend::from_url(url) != Backend::Postgres {
             return Err("DATABASE_REPLICA_URL must name PostgreSQL replicas (postgres://…)".into());
         }
+        postgres_tls_without_exit_handler();
         let manager = ConnectionManager::<PgConnection>::new(url);
         let pool = Pool::builder()
             .max_size(pool_size)

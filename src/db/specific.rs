@@ -263,6 +263,7 @@ pub fn follow_changes(url: &str, seen: impl Fn(i64, Option<&[String]>), more: im
     use diesel::pg::PgConnection;
     let mut backoff = std::time::Duration::from_millis(100);
     while more() {
+        super::postgres_tls_without_exit_handler();
         let connected = PgConnection::establish(url)
             .map_err(|e| e.to_string())
             .and_then(|mut c| {
