@@ -62,10 +62,8 @@ pub fn changed(conn: &mut DbConn, change: Change) -> AppResult<()> {
     let mut stale = stale_keys(change);
     let events = match change {
         Change::Translations(written) => {
-            for t in written {
-                search_index::sync(conn, t)?;
-                media_uses::sync(conn, t)?;
-            }
+            search_index::sync(conn, written)?;
+            media_uses::sync(conn, written)?;
             let mut stories: Vec<i64> = written.iter().map(|t| t.article_id).collect();
             stories.sort_unstable();
             stories.dedup();

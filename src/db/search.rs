@@ -5,54 +5,80 @@
 //! The change pipeline writes it ([`put`], [`remove`]); the Content API reads it ([`search`]).
 
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
+use diesel::sql_types::{Array, BigInt, Text};
 
 use super::{Bind, DbConn, Kept};
 use crate::error::AppResult;
 
-/// Indexes translation `id` in `lang` under `title` and the plain `text` of its body, in place
-/// of whatever the index held for it. Call in the transaction that publishes or changes it.
-pub fn put(conn: &mut DbConn, id: i64, lang: &str, title: &str, text: &str) -> AppResult<()> {
+/// A translation as the index holds it: its title and subtitle, and the plain text of its body.
+pub struct Document {
+    pub id: i64,
+    pub lang: String,
+    pub title: String,
+    pub text: String,
+}
+
+/// Indexes `docs` in place of whatever the index held for them. Call in the transaction that
+/// publishes or changes them. On PostgreSQL one statement indexes them all (a seeded archive
+/// or a story's five languages cost one round trip, not one each).
+pub fn put(conn: &mut DbConn, docs: &[Document]) -> AppResult<()> {
+    if docs.is_empty() {
+        return Ok(());
+    }
     match conn {
         DbConn::Sqlite(c) => {
             // The triggers on `search_documents` keep both FTS5 indexes in step.
-            diesel::sql_query("DELETE FROM search_documents WHERE id = ?")
-                .bind::<BigInt, _>(id)
+            for doc in docs {
+                diesel::sql_query("DELETE FROM search_documents WHERE id = ?")
+                    .bind::<BigInt, _>(doc.id)
+                    .execute(&mut **c)?;
+                diesel::sql_query(
+                    "INSERT INTO search_documents (id, title, body) VALUES (?, ?, ?)",
+                )
+                .bind::<BigInt, _>(doc.id)
+                .bind::<Text, _>(&doc.title)
+                .bind::<Text, _>(&doc.text)
                 .execute(&mut **c)?;
-            diesel::sql_query("INSERT INTO search_documents (id, title, body) VALUES (?, ?, ?)")
-                .bind::<BigInt, _>(id)
-                .bind::<Text, _>(title)
-                .bind::<Text, _>(text)
-                .execute(&mut **c)?;
+            }
         }
         DbConn::Postgres(c) => {
+            let column = |f: fn(&Document) -> &String| docs.iter().map(f).collect::<Vec<_>>();
             diesel::sql_query(
                 "INSERT INTO search_index (translation_id, lang, title, document) \
-                 VALUES ($1, $2, to_tsvector('simple', $3), \
-                         setweight(to_tsvector('simple', $3), 'A') || setweight(to_tsvector('simple', $4), 'B')) \
+                 SELECT d.id, d.lang, to_tsvector('simple', d.title), \
+                        setweight(to_tsvector('simple', d.title), 'A') \
+                        || setweight(to_tsvector('simple', d.body), 'B') \
+                 FROM unnest($1, $2, $3, $4) AS d(id, lang, title, body) \
                  ON CONFLICT (translation_id) DO UPDATE \
                  SET lang = EXCLUDED.lang, title = EXCLUDED.title, document = EXCLUDED.document",
             )
-            .bind::<BigInt, _>(id)
-            .bind::<Text, _>(lang)
-            .bind::<Text, _>(title)
-            .bind::<Text, _>(text)
+            .bind::<Array<BigInt>, _>(docs.iter().map(|d| d.id).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(column(|d| &d.lang))
+            .bind::<Array<Text>, _>(column(|d| &d.title))
+            .bind::<Array<Text>, _>(column(|d| &d.text))
             .execute(&mut **c)?;
         }
     }
     Ok(())
 }
 
-/// Takes translation `id` out of the index (unpublished or deleted).
-pub fn remove(conn: &mut DbConn, id: i64) -> AppResult<()> {
+/// Takes these translations out of the index (unpublished or deleted).
+pub fn remove(conn: &mut DbConn, ids: &[i64]) -> AppResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
     match conn {
-        DbConn::Sqlite(c) => diesel::sql_query("DELETE FROM search_documents WHERE id = ?")
-            .bind::<BigInt, _>(id)
-            .execute(&mut **c)?,
+        DbConn::Sqlite(c) => {
+            for id in ids {
+                diesel::sql_query("DELETE FROM search_documents WHERE id = ?")
+                    .bind::<BigInt, _>(id)
+                    .execute(&mut **c)?;
+            }
+        }
         DbConn::Postgres(c) => {
-            diesel::sql_query("DELETE FROM search_index WHERE translation_id = $1")
-                .bind::<BigInt, _>(id)
-                .execute(&mut **c)?
+            diesel::sql_query("DELETE FROM search_index WHERE translation_id = ANY($1)")
+                .bind::<Array<BigInt>, _>(ids)
+                .execute(&mut **c)?;
         }
     };
     Ok(())

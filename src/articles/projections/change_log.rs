@@ -70,14 +70,15 @@ pub fn sync(conn: &mut DbConn, seq: i64, touched: Touched) -> AppResult<()> {
     .into_iter()
     .map(|(a, l, action)| ((a, l), action))
     .collect();
-    for (id, article_id, lang, status, syndicate) in current {
+    let mut rows = Vec::new();
+    for (id, article_id, lang, status, syndicate) in &current {
         let published = status == Status::Published.as_str();
-        if published && syndicate {
-            write(conn, seq, (article_id, &lang, id), UPSERT, None)?;
+        if published && *syndicate {
+            rows.push((*article_id, lang.as_str(), *id, UPSERT, None));
             continue;
         }
         let had_it = offered
-            .get(&(article_id, lang.clone()))
+            .get(&(*article_id, lang.clone()))
             .is_some_and(|a| a == UPSERT);
         if had_it {
             let why = if published {
@@ -87,10 +88,10 @@ pub fn sync(conn: &mut DbConn, seq: i64, touched: Touched) -> AppResult<()> {
             } else {
                 reason::UNPUBLISHED
             };
-            write(conn, seq, (article_id, &lang, id), DELETE, Some(why))?;
+            rows.push((*article_id, lang.as_str(), *id, DELETE, Some(why)));
         }
     }
-    Ok(())
+    write(conn, seq, &rows)
 }
 
 /// What was deleted.
@@ -155,26 +156,31 @@ pub fn facts_changed(conn: &mut DbConn, seq: i64, who: Credited) -> AppResult<()
     Ok(())
 }
 
-/// Puts the row of (story, language) at `seq` with `action`.
-fn write(
-    conn: &mut DbConn,
-    seq: i64,
-    (article_id, lang, translation_id): (i64, &str, i64),
-    action: &str,
-    why: Option<&str>,
-) -> AppResult<()> {
+/// A row of the feed: story, language, translation, action and the reason of a tombstone.
+type Row<'a> = (i64, &'a str, i64, &'a str, Option<&'a str>);
+
+/// Puts the rows of these (story, language) pairs at `seq`, in one statement.
+fn write(conn: &mut DbConn, seq: i64, rows: &[Row]) -> AppResult<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
     let at = now();
-    let row = (
-        sc::seq.eq(seq),
-        sc::article_id.eq(article_id),
-        sc::lang.eq(lang),
-        sc::translation_id.eq(translation_id),
-        sc::action.eq(action),
-        sc::reason.eq(why),
-        sc::changed_at.eq(at),
-    );
+    let values: Vec<_> = rows
+        .iter()
+        .map(|(article_id, lang, translation_id, action, why)| {
+            (
+                sc::seq.eq(seq),
+                sc::article_id.eq(*article_id),
+                sc::lang.eq(*lang),
+                sc::translation_id.eq(*translation_id),
+                sc::action.eq(*action),
+                sc::reason.eq(*why),
+                sc::changed_at.eq(at),
+            )
+        })
+        .collect();
     db_run!(conn, |c| diesel::insert_into(sc::table)
-        .values(row)
+        .values(&values)
         .on_conflict((sc::article_id, sc::lang))
         .do_update()
         .set((

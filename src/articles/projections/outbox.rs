@@ -5,7 +5,7 @@
 //! Which event a translation's write is — published, updated or unpublished — depends on
 //! whether the last event had it published: `webhook_published` keeps that.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 use serde_json::{json, Value};
@@ -92,8 +92,12 @@ pub fn translations(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<Event>> {
         .load::<i64>(c))?
     .into_iter()
     .collect();
+    let stories: Vec<i64> = written.iter().map(|t| t.article_id).collect();
+    let slugs = tag_slugs(conn, &stories)?;
     let mut events = Vec::new();
-    for t in written {
+    let mut now_published = Vec::new();
+    let mut withdrawn = Vec::new();
+    for t in &written {
         let was = known.contains(&t.id);
         let kind = match (was, t.published) {
             (false, true) => PUBLISHED,
@@ -102,27 +106,41 @@ pub fn translations(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<Event>> {
             (false, false) => continue,
         };
         if t.published && !was {
-            db_run!(conn, |c| diesel::insert_into(wp::table)
-                .values((
-                    wp::translation_id.eq(t.id),
-                    wp::article_id.eq(t.article_id),
-                    wp::lang.eq(&t.lang),
-                ))
-                .execute(c))?;
+            now_published.push((
+                wp::translation_id.eq(t.id),
+                wp::article_id.eq(t.article_id),
+                wp::lang.eq(&t.lang),
+            ));
         } else if !t.published {
-            db_run!(conn, |c| diesel::delete(wp::table.find(t.id)).execute(c))?;
+            withdrawn.push(t.id);
         }
-        events.push(article_event(conn, kind, t.article_id, &t.lang, t.id)?);
+        let tags = slugs.get(&t.article_id).map_or(&[][..], Vec::as_slice);
+        events.push(article_event(kind, t.article_id, &t.lang, t.id, tags));
     }
+    db_run!(conn, |c| {
+        if !now_published.is_empty() {
+            diesel::insert_into(wp::table)
+                .values(&now_published)
+                .execute(c)?;
+        }
+        diesel::delete(wp::table.filter(wp::translation_id.eq_any(&withdrawn))).execute(c)
+    })?;
     Ok(events)
 }
 
 /// `article.updated` for each published translation of the story (its facts or entries changed).
 pub fn story_changed(conn: &mut DbConn, article_id: i64) -> AppResult<Vec<Event>> {
     let rows = published_of(conn, article_id)?;
-    rows.into_iter()
-        .map(|(id, lang)| article_event(conn, UPDATED, article_id, &lang, id))
-        .collect()
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let slugs = tag_slugs(conn, &[article_id])?
+        .remove(&article_id)
+        .unwrap_or_default();
+    Ok(rows
+        .into_iter()
+        .map(|(id, lang)| article_event(UPDATED, article_id, &lang, id, &slugs))
+        .collect())
 }
 
 /// `article.deleted` for a deleted translation that was published.
@@ -135,9 +153,19 @@ pub fn translation_deleted(
         .returning(wp::lang)
         .get_result(c)
         .optional())?;
-    lang.map(|lang| article_event(conn, DELETED, article_id, &lang, translation_id))
-        .into_iter()
-        .collect()
+    let Some(lang) = lang else {
+        return Ok(Vec::new());
+    };
+    let slugs = tag_slugs(conn, &[article_id])?
+        .remove(&article_id)
+        .unwrap_or_default();
+    Ok(vec![article_event(
+        DELETED,
+        article_id,
+        &lang,
+        translation_id,
+        &slugs,
+    )])
 }
 
 /// `article.deleted` for each published translation of a deleted story.
@@ -208,18 +236,28 @@ fn published_of(conn: &mut DbConn, article_id: i64) -> AppResult<Vec<(i64, Strin
         .load(c))?)
 }
 
+/// The slugs of the tags of each of these stories.
+fn tag_slugs(conn: &mut DbConn, stories: &[i64]) -> AppResult<HashMap<i64, Vec<String>>> {
+    let rows: Vec<(i64, String)> = db_run!(conn, |c| article_tags::table
+        .inner_join(tags::table)
+        .filter(article_tags::article_id.eq_any(stories))
+        .select((article_tags::article_id, tags::slug))
+        .load(c))?;
+    let mut slugs: HashMap<i64, Vec<String>> = HashMap::new();
+    for (story, slug) in rows {
+        slugs.entry(story).or_default().push(slug);
+    }
+    Ok(slugs)
+}
+
+/// An event about one translation of a story carrying the tags `slugs`.
 fn article_event(
-    conn: &mut DbConn,
     kind: &'static str,
     article_id: i64,
     lang: &str,
     translation_id: i64,
-) -> AppResult<Event> {
-    let slugs: Vec<String> = db_run!(conn, |c| article_tags::table
-        .inner_join(tags::table)
-        .filter(article_tags::article_id.eq(article_id))
-        .select(tags::slug)
-        .load(c))?;
+    slugs: &[String],
+) -> Event {
     let mut surrogate = vec![
         keys::article(article_id),
         keys::translation(translation_id),
@@ -228,12 +266,12 @@ fn article_event(
         keys::MOST_READ.to_owned(),
     ];
     surrogate.extend(slugs.iter().map(|s| keys::tag(s)));
-    Ok(Event {
+    Event {
         kind,
         subject: json!({ "id": article_id, "lang": lang, "translation_id": translation_id }),
         lang: Some(lang.to_owned()),
         keys: surrogate,
-    })
+    }
 }
 
 /// A new event id: what receivers dedupe on (`webhook-id`).
@@ -251,14 +289,18 @@ pub fn write(conn: &mut DbConn, events: Vec<Event>) -> AppResult<()> {
         .filter(we::enabled.eq(true))
         .select((we::id, we::kind, we::events, we::languages))
         .load(c))?;
-    for event in events {
-        let listening: Vec<i64> = endpoints
-            .iter()
-            .filter(|(_, kind, types, langs)| listens(kind, types, langs, &event))
-            .map(|(id, ..)| *id)
-            .collect();
-        let id = insert_event(conn, &event)?;
-        queue(conn, listening.into_iter().map(|endpoint| (id, endpoint)))?;
+    for chunk in events.chunks(500) {
+        let ids = insert_events(conn, chunk)?;
+        let mut pairs = Vec::new();
+        for (event, id) in chunk.iter().zip(ids) {
+            pairs.extend(
+                endpoints
+                    .iter()
+                    .filter(|(_, kind, types, langs)| listens(kind, types, langs, event))
+                    .map(|(endpoint, ..)| (id, *endpoint)),
+            );
+        }
+        queue(conn, pairs)?;
     }
     Ok(())
 }
@@ -290,21 +332,45 @@ pub fn queue(conn: &mut DbConn, pairs: impl IntoIterator<Item = (i64, i64)>) -> 
 
 /// Writes one event without deliveries; returns its row id.
 pub fn insert_event(conn: &mut DbConn, event: &Event) -> AppResult<i64> {
-    let mut subject = event.subject.clone();
-    if let (Some(lang), Value::Object(map)) = (&event.lang, &mut subject) {
-        map.entry("lang").or_insert_with(|| json!(lang));
-    }
-    let row = (
-        ev::event_id.eq(new_event_id()),
-        ev::kind.eq(event.kind),
-        ev::subject.eq(subject.to_string()),
-        ev::surrogate_keys.eq(serde_json::to_string(&event.keys).unwrap_or_default()),
-        ev::created_at.eq(now()),
-    );
-    Ok(db_run!(conn, |c| diesel::insert_into(ev::table)
-        .values(row)
-        .returning(ev::id)
-        .get_result(c))?)
+    Ok(insert_events(conn, std::slice::from_ref(event))?[0])
+}
+
+/// Writes events without deliveries, in one statement; returns their row ids in their order.
+fn insert_events(conn: &mut DbConn, events: &[Event]) -> AppResult<Vec<i64>> {
+    let at = now();
+    let event_ids: Vec<String> = events.iter().map(|_| new_event_id()).collect();
+    let rows: Vec<_> = events
+        .iter()
+        .zip(&event_ids)
+        .map(|(event, event_id)| {
+            let mut subject = event.subject.clone();
+            if let (Some(lang), Value::Object(map)) = (&event.lang, &mut subject) {
+                map.entry("lang").or_insert_with(|| json!(lang));
+            }
+            (
+                ev::event_id.eq(event_id),
+                ev::kind.eq(event.kind),
+                ev::subject.eq(subject.to_string()),
+                ev::surrogate_keys.eq(serde_json::to_string(&event.keys).unwrap_or_default()),
+                ev::created_at.eq(at),
+            )
+        })
+        .collect();
+    // Matched back by event id: a statement's RETURNING order is not promised.
+    let written: HashMap<String, i64> = db_run!(conn, |c| diesel::insert_into(ev::table)
+        .values(&rows)
+        .returning((ev::event_id, ev::id))
+        .get_results::<(String, i64)>(c))?
+    .into_iter()
+    .collect();
+    event_ids
+        .iter()
+        .map(|event_id| {
+            written.get(event_id).copied().ok_or_else(|| {
+                crate::error::AppError::Internal("an event row was not written".into())
+            })
+        })
+        .collect()
 }
 
 /// Whether an endpoint of `kind` with these JSON lists of event types and languages hears

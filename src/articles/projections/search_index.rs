@@ -3,21 +3,31 @@
 
 use crate::articles::translations::Translation;
 use crate::articles::Status;
-use crate::db::search;
+use crate::db::search::{self, Document};
 use crate::db::DbConn;
 use crate::error::AppResult;
 use crate::html;
 
-/// Keeps the index in step with `t` as it now stands.
-pub fn sync(conn: &mut DbConn, t: &Translation) -> AppResult<()> {
-    if t.status != Status::Published.as_str() {
-        return search::remove(conn, t.id);
-    }
-    let title = format!("{} {}", t.title, t.subtitle);
-    search::put(conn, t.id, &t.lang, &title, &html::text_of(&t.body))
+/// Keeps the index in step with `written` as they now stand.
+pub fn sync(conn: &mut DbConn, written: &[Translation]) -> AppResult<()> {
+    let (published, withdrawn): (Vec<&Translation>, Vec<&Translation>) = written
+        .iter()
+        .partition(|t| t.status == Status::Published.as_str());
+    let withdrawn: Vec<i64> = withdrawn.iter().map(|t| t.id).collect();
+    search::remove(conn, &withdrawn)?;
+    let docs: Vec<Document> = published
+        .into_iter()
+        .map(|t| Document {
+            id: t.id,
+            lang: t.lang.clone(),
+            title: format!("{} {}", t.title, t.subtitle),
+            text: html::text_of(&t.body),
+        })
+        .collect();
+    search::put(conn, &docs)
 }
 
 /// Takes a deleted translation out of the index.
 pub fn remove(conn: &mut DbConn, translation_id: i64) -> AppResult<()> {
-    search::remove(conn, translation_id)
+    search::remove(conn, &[translation_id])
 }
