@@ -141,6 +141,16 @@ struct AlternateRow {
     slug: String,
 }
 
+/// Readies the connection that will write a bulk load. On PostgreSQL, new search-index entries
+/// gather in a larger pending list before they are merged into the GIN indexes (merging many at
+/// once, sorted, costs far less than one by one), for this connection's session only.
+pub fn prepare_bulk_load(conn: &mut DbConn) -> AppResult<()> {
+    if let DbConn::Postgres(c) = conn {
+        diesel::sql_query("SET gin_pending_list_limit = '64MB'").execute(&mut **c)?;
+    }
+    Ok(())
+}
+
 /// After a bulk load: fresh statistics, so the planners see the archive as it now is; on
 /// SQLite the search indexes are merged into one segment each, as a quiet night would.
 pub fn optimize_after_bulk_load(conn: &mut DbConn) -> AppResult<()> {

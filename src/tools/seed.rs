@@ -358,6 +358,7 @@ pub fn run(
     let vocab = Vocabulary::new(&langs);
     let (tag_ids, journalists) =
         conn.transaction(|c| setup(c, &vocab, &mut rng, &langs, seed, password_hash))?;
+    crate::db::specific::prepare_bulk_load(&mut conn)?;
     let started = now();
     let mut done = 0;
     let mut written = 0;
