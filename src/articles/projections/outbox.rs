@@ -92,26 +92,35 @@ pub fn translations(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<Event>> {
         .load::<i64>(c))?
     .into_iter()
     .collect();
-    let stories: Vec<i64> = written.iter().map(|t| t.article_id).collect();
+    // What each write announces; a draft that was never published announces nothing, and
+    // costs nothing more.
+    let announced: Vec<(&Written, &'static str)> = written
+        .iter()
+        .filter_map(|t| match (known.contains(&t.id), t.published) {
+            (false, true) => Some((t, PUBLISHED)),
+            (true, true) => Some((t, UPDATED)),
+            (true, false) => Some((t, UNPUBLISHED)),
+            (false, false) => None,
+        })
+        .collect();
+    if announced.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut stories: Vec<i64> = announced.iter().map(|(t, _)| t.article_id).collect();
+    stories.sort_unstable();
+    stories.dedup();
     let slugs = tag_slugs(conn, &stories)?;
-    let mut events = Vec::new();
+    let mut events = Vec::with_capacity(announced.len());
     let mut now_published = Vec::new();
     let mut withdrawn = Vec::new();
-    for t in &written {
-        let was = known.contains(&t.id);
-        let kind = match (was, t.published) {
-            (false, true) => PUBLISHED,
-            (true, true) => UPDATED,
-            (true, false) => UNPUBLISHED,
-            (false, false) => continue,
-        };
-        if t.published && !was {
+    for (t, kind) in announced {
+        if kind == PUBLISHED {
             now_published.push((
                 wp::translation_id.eq(t.id),
                 wp::article_id.eq(t.article_id),
                 wp::lang.eq(&t.lang),
             ));
-        } else if !t.published {
+        } else if kind == UNPUBLISHED {
             withdrawn.push(t.id);
         }
         let tags = slugs.get(&t.article_id).map_or(&[][..], Vec::as_slice);
@@ -123,7 +132,10 @@ pub fn translations(conn: &mut DbConn, ids: &[i64]) -> AppResult<Vec<Event>> {
                 .values(&now_published)
                 .execute(c)?;
         }
-        diesel::delete(wp::table.filter(wp::translation_id.eq_any(&withdrawn))).execute(c)
+        if !withdrawn.is_empty() {
+            diesel::delete(wp::table.filter(wp::translation_id.eq_any(&withdrawn))).execute(c)?;
+        }
+        QueryResult::Ok(())
     })?;
     Ok(events)
 }
