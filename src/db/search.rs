@@ -1,7 +1,8 @@
 //! The search index over published translations, in any of the newsroom's scripts: the one file
 //! that holds search's backend-specific statements. On SQLite, two FTS5 indexes with the
 //! `unicode61` tokenizer over one table of documents: titles alone, and titles with bodies. On
-//! PostgreSQL, `simple` `tsvector`s of the title and of the whole text, each with a GIN index.
+//! PostgreSQL, `tsvector`s of the title's words and of the whole text's (found here, as a
+//! query's words are), each with a GIN index.
 //! The change pipeline writes it ([`put`], [`remove`]); the Content API reads it ([`search`]).
 
 use diesel::prelude::*;
@@ -42,20 +43,26 @@ pub fn put(conn: &mut DbConn, docs: &[Document]) -> AppResult<()> {
             }
         }
         DbConn::Postgres(c) => {
-            let column = |f: fn(&Document) -> &String| docs.iter().map(f).collect::<Vec<_>>();
+            // The words are found here, as a query's are ([`terms`]), and handed over as the
+            // lexemes they are: what is indexed and what is looked for are cut alike, and
+            // PostgreSQL parses no text (its parser took most of a publication's time).
+            let title: Vec<String> = docs.iter().map(|d| lexemes(&d.title)).collect();
+            let whole: Vec<String> = docs
+                .iter()
+                .map(|d| lexemes(&format!("{} {}", d.title, d.text)))
+                .collect();
             diesel::sql_query(
                 "INSERT INTO search_index (translation_id, lang, title, document) \
-                 SELECT d.id, d.lang, to_tsvector('simple', d.title), \
-                        setweight(to_tsvector('simple', d.title), 'A') \
-                        || setweight(to_tsvector('simple', d.body), 'B') \
-                 FROM unnest($1, $2, $3, $4) AS d(id, lang, title, body) \
+                 SELECT d.id, d.lang, array_to_tsvector(string_to_array(d.title, ' ')), \
+                        array_to_tsvector(string_to_array(d.whole, ' ')) \
+                 FROM unnest($1, $2, $3, $4) AS d(id, lang, title, whole) \
                  ON CONFLICT (translation_id) DO UPDATE \
                  SET lang = EXCLUDED.lang, title = EXCLUDED.title, document = EXCLUDED.document",
             )
             .bind::<Array<BigInt>, _>(docs.iter().map(|d| d.id).collect::<Vec<_>>())
-            .bind::<Array<Text>, _>(column(|d| &d.lang))
-            .bind::<Array<Text>, _>(column(|d| &d.title))
-            .bind::<Array<Text>, _>(column(|d| &d.text))
+            .bind::<Array<Text>, _>(docs.iter().map(|d| d.lang.as_str()).collect::<Vec<_>>())
+            .bind::<Array<Text>, _>(title)
+            .bind::<Array<Text>, _>(whole)
             .execute(&mut **c)?;
         }
     }
@@ -90,13 +97,35 @@ fn prefix_ok(word: &str) -> bool {
     word.chars().count() >= 3
 }
 
-/// The words of a query: runs of letters and digits in any script, lowercased.
-pub fn terms(q: &str) -> Vec<String> {
-    q.split(|c: char| !c.is_alphanumeric())
+/// The words of a text: runs of letters and digits in any script, lowercased.
+fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
-        .take(16)
-        .collect()
+}
+
+/// The words of a query.
+pub fn terms(q: &str) -> Vec<String> {
+    words(q).take(16).collect()
+}
+
+/// PostgreSQL keeps no lexeme of 2 KB or more.
+const MAX_LEXEME: usize = 2046;
+
+/// The distinct words of `text`, space-separated (no word holds a space), as PostgreSQL's
+/// index takes them.
+fn lexemes(text: &str) -> String {
+    let mut all: Vec<String> = words(text).filter(|w| w.len() <= MAX_LEXEME).collect();
+    all.sort_unstable();
+    all.dedup();
+    let mut out = String::with_capacity(all.iter().map(|w| w.len() + 1).sum());
+    for w in all {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&w);
+    }
+    out
 }
 
 #[derive(QueryableByName)]
@@ -314,12 +343,12 @@ fn matches(
             let sql = match scope {
                 Scope::Titles => {
                     "SELECT translation_id AS id FROM search_index \
-                     WHERE title @@ to_tsquery('simple', $1) AND lang = $2 \
+                     WHERE title @@ $1::tsquery AND lang = $2 \
                      ORDER BY translation_id DESC LIMIT $3"
                 }
                 Scope::Everything => {
                     "SELECT translation_id AS id FROM search_index \
-                     WHERE document @@ to_tsquery('simple', $1) AND lang = $2 \
+                     WHERE document @@ $1::tsquery AND lang = $2 \
                      ORDER BY translation_id DESC LIMIT $3"
                 }
             };
@@ -374,5 +403,30 @@ fn unsplit_phrase(e: diesel::result::Error) -> QueryResult<Vec<Hit>> {
             Ok(Vec::new())
         }
         _ => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lexemes_are_the_words_a_query_is_cut_into() {
+        let text = "Tbilisi, TBILISI! e-mail 3.14 — თბილისი Ереван";
+        assert_eq!(
+            lexemes(text),
+            "14 3 e mail tbilisi ереван თბილისი",
+            "distinct, lowercased, sorted, split where a query is"
+        );
+        for word in terms("E-mail 3.14 ЕРЕВАН") {
+            assert!(lexemes(text).split(' ').any(|l| l == word), "{word}");
+        }
+        assert_eq!(lexemes(" ,;- "), "", "no empty lexeme");
+        let long = "a".repeat(MAX_LEXEME + 1);
+        assert_eq!(
+            lexemes(&format!("{long} b")),
+            "b",
+            "too long for PostgreSQL"
+        );
     }
 }
