@@ -477,7 +477,12 @@ impl Database {
                 let result = c
                     .run_pending_migrations(POSTGRES_MIGRATIONS)
                     .map(|v| v.len())
-                    .map_err(|e| e.to_string());
+                    .map_err(|e| e.to_string())
+                    .and_then(|n| {
+                        specific::restore_postgres_search_indexes(c)
+                            .map(|()| n)
+                            .map_err(|e| format!("building the search indexes: {e}"))
+                    });
                 let unlock = format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})");
                 c.batch_execute(&unlock).map_err(|e| e.to_string())?;
                 result

@@ -141,14 +141,79 @@ struct AlternateRow {
     slug: String,
 }
 
-/// Readies the connection that will write a bulk load. On PostgreSQL, new search-index entries
-/// gather in a larger pending list before they are merged into the GIN indexes (merging many at
-/// once, sorted, costs far less than one by one), for this connection's session only.
-pub fn prepare_bulk_load(conn: &mut DbConn) -> AppResult<()> {
+/// The search index's GIN indexes, as migrations 3 and 9 make them: dropped while a bulk load
+/// fills an empty index, then built at once.
+const SEARCH_INDEXES: &str = "CREATE INDEX IF NOT EXISTS search_index_document \
+     ON search_index USING GIN (document); \
+     CREATE INDEX IF NOT EXISTS search_index_title ON search_index USING GIN (title);";
+
+#[derive(QueryableByName)]
+struct Found {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    found: bool,
+}
+
+/// How a bulk load was readied, for [`finish_bulk_load`].
+#[must_use = "pass it to finish_bulk_load"]
+pub struct BulkLoad {
+    indexes_dropped: bool,
+}
+
+/// Readies the connection that will write a bulk load. On PostgreSQL, when the search index is
+/// empty (a new archive), its GIN indexes are dropped and built once after the load: building
+/// one from sorted entries costs a fraction of merging them in batch after batch.
+///
+/// Should the load stop before [`finish_bulk_load`] (a crash), [`restore_search_indexes`] at the
+/// next `migrate` or start builds what is missing; searches meanwhile read the table instead.
+pub fn prepare_bulk_load(conn: &mut DbConn) -> AppResult<BulkLoad> {
+    let mut indexes_dropped = false;
+    if let DbConn::Postgres(c) = conn {
+        let indexed = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM search_index) AS found")
+            .get_result::<Found>(&mut **c)?
+            .found;
+        if !indexed {
+            diesel::sql_query("DROP INDEX IF EXISTS search_index_document, search_index_title")
+                .execute(&mut **c)?;
+            indexes_dropped = true;
+        }
+    }
+    Ok(BulkLoad { indexes_dropped })
+}
+
+/// Readies a connection that writes a bulk load: on PostgreSQL, new search-index entries
+/// gather in a larger pending list before they are merged into the GIN indexes (merging many
+/// at once costs less), for this connection's session only.
+pub fn ready_bulk_writer(conn: &mut DbConn) -> AppResult<()> {
     if let DbConn::Postgres(c) = conn {
         diesel::sql_query("SET gin_pending_list_limit = '64MB'").execute(&mut **c)?;
     }
     Ok(())
+}
+
+/// Builds what [`prepare_bulk_load`] dropped.
+pub fn finish_bulk_load(conn: &mut DbConn, load: BulkLoad) -> AppResult<()> {
+    if load.indexes_dropped {
+        restore_search_indexes(conn)?;
+    }
+    Ok(())
+}
+
+/// Builds the search index's GIN indexes where they are missing (a bulk load that stopped
+/// half-way); nothing when they exist. On SQLite the search indexes are tables and never
+/// missing.
+pub fn restore_search_indexes(conn: &mut DbConn) -> AppResult<()> {
+    if let DbConn::Postgres(c) = conn {
+        restore_postgres_search_indexes(c)?;
+    }
+    Ok(())
+}
+
+pub(super) fn restore_postgres_search_indexes(c: &mut PgConnection) -> QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    // More memory than the default 64 MB: the build sorts the entries of every document.
+    c.batch_execute("SET maintenance_work_mem = '512MB'")?;
+    c.batch_execute(SEARCH_INDEXES)?;
+    c.batch_execute("RESET maintenance_work_mem")
 }
 
 /// After a bulk load: fresh statistics, so the planners see the archive as it now is; on

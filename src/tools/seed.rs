@@ -3,6 +3,10 @@
 //! than the rest, as in a real archive), bylines and an initial revision, written in large
 //! batches. Deterministic for a given `--seed`.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use rand::rngs::StdRng;
@@ -325,6 +329,30 @@ fn skewed_tag(rng: &mut StdRng, n: usize) -> usize {
     ((x * x * x) * n as f64) as usize % n
 }
 
+/// How far a seeding has come, told on standard error every few seconds whatever the log
+/// filter: a large archive takes minutes, and a silent command looks stuck.
+struct Progress {
+    done: usize,
+    written: usize,
+    told: Instant,
+}
+
+impl Progress {
+    fn add(&mut self, stories: usize, translations: usize, of: usize) {
+        self.done += stories;
+        self.written += translations;
+        if self.told.elapsed() >= std::time::Duration::from_secs(3) || self.done == of {
+            eprintln!(
+                "seeding: {} of {of} stories ({}%), {} published translations",
+                self.done,
+                self.done * 100 / of,
+                self.written
+            );
+            self.told = Instant::now();
+        }
+    }
+}
+
 /// What was created.
 pub struct Seeded {
     pub stories: usize,
@@ -358,29 +386,69 @@ pub fn run(
     let vocab = Vocabulary::new(&langs);
     let (tag_ids, journalists) =
         conn.transaction(|c| setup(c, &vocab, &mut rng, &langs, seed, password_hash))?;
-    crate::db::specific::prepare_bulk_load(&mut conn)?;
+    let load = crate::db::specific::prepare_bulk_load(&mut conn)?;
     let started = now();
-    let mut done = 0;
-    let mut written = 0;
-    // Progress on standard error every few seconds, whatever the log filter: a large archive
-    // takes minutes, and a silent command looks stuck.
-    let mut told = std::time::Instant::now();
-    while done < stories {
-        let n = BATCH.min(stories - done);
-        written += conn.transaction(|c| {
-            let ids = (&tag_ids[..], &journalists[..]);
-            batch(c, &vocab, &mut rng, &langs, ids, started, seed, done, n)
-        })?;
-        done += n;
-        if told.elapsed() >= std::time::Duration::from_secs(3) || done == stories {
-            eprintln!(
-                "seeding: {done} of {stories} stories ({}%), {written} published translations",
-                done * 100 / stories
-            );
-            told = std::time::Instant::now();
-        }
-    }
-    eprintln!("seeding: updating the database's statistics");
+    let batches = stories.div_ceil(BATCH);
+    let next = AtomicUsize::new(0);
+    let progress = Mutex::new(Progress {
+        done: 0,
+        written: 0,
+        told: Instant::now(),
+    });
+    let ids = (&tag_ids[..], &journalists[..]);
+    // On PostgreSQL two writers: while one waits for the database, the other writes its text.
+    // SQLite takes one writer at a time.
+    let writers = if matches!(conn, DbConn::Postgres(_)) {
+        2
+    } else {
+        1
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..writers)
+            .map(|_| {
+                scope.spawn(|| -> AppResult<()> {
+                    let mut c = db.get()?;
+                    crate::db::specific::ready_bulk_writer(&mut c)?;
+                    loop {
+                        let b = next.fetch_add(1, Ordering::Relaxed);
+                        if b >= batches {
+                            return Ok(());
+                        }
+                        let offset = b * BATCH;
+                        let n = BATCH.min(stories - offset);
+                        // Each batch draws from its own generator: the same archive for a
+                        // seed, whichever writer takes the batch.
+                        let mut rng = StdRng::seed_from_u64(seed ^ ((b as u64 + 1) << 20));
+                        let written = c.transaction(|c| {
+                            batch(c, &vocab, &mut rng, &langs, ids, started, seed, offset, n)
+                        });
+                        let written = match written {
+                            Ok(w) => w,
+                            Err(e) => {
+                                // The other writer stops at its next batch.
+                                next.store(batches, Ordering::Relaxed);
+                                return Err(e);
+                            }
+                        };
+                        progress
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .add(n, written, stories);
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect::<AppResult<Vec<()>>>()
+    })?;
+    let written = progress
+        .into_inner()
+        .unwrap_or_else(|p| p.into_inner())
+        .written;
+    eprintln!("seeding: indexing for search and updating the database's statistics");
+    crate::db::specific::finish_bulk_load(&mut conn, load)?;
     crate::db::specific::optimize_after_bulk_load(&mut conn)?;
     Ok(Seeded {
         stories,
@@ -619,7 +687,7 @@ fn batch(
             .values(&byline_rows)
             .execute(c)
     })?;
-    let mut written = 0;
+    let mut all: Vec<Translation> = Vec::with_capacity(rows.len());
     // Chunks keep each statement well under SQLite's limit on bound parameters.
     for chunk in rows.chunks(500) {
         let saved: Vec<Translation> = db_run!(c, |c| diesel::insert_into(translations::table)
@@ -665,8 +733,10 @@ fn batch(
                 .values(&revs)
                 .execute(c)
         })?;
-        crate::articles::changes::changed(c, Change::Translations(&saved))?;
-        written += saved.len();
+        all.extend(saved);
     }
-    Ok(written)
+    // The change pipeline once for the batch, last: what it writes is shared by every writer
+    // (the content version), so the other writer waits here for as short a time as can be.
+    crate::articles::changes::changed(c, Change::Translations(&all))?;
+    Ok(all.len())
 }

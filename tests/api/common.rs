@@ -291,6 +291,26 @@ impl TestApp {
         reply.body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// On PostgreSQL, the names of `table`'s indexes in this test's schema; `None` on SQLite.
+    pub fn postgres_indexes(&self, table: &str) -> Option<Vec<String>> {
+        #[derive(diesel::QueryableByName)]
+        struct Name {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            indexname: String,
+        }
+        let (base, schema) = self.pg_schema.as_ref()?;
+        let mut conn = diesel::PgConnection::establish(base).expect("TEST_DATABASE_URL reachable");
+        use diesel::RunQueryDsl;
+        let names = diesel::sql_query(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2",
+        )
+        .bind::<diesel::sql_types::Text, _>(schema)
+        .bind::<diesel::sql_types::Text, _>(table)
+        .load::<Name>(&mut conn)
+        .expect("list indexes");
+        Some(names.into_iter().map(|n| n.indexname).collect())
+    }
+
     /// Seeds the five demo languages.
     pub fn seed_languages(&self) {
         let mut conn = self.state.db.get().unwrap();

@@ -1189,3 +1189,38 @@ async fn cached_answers_are_sent_compressed_to_clients_that_accept_it() {
         .await;
     assert_eq!(no_br.header("content-encoding"), Some("gzip"));
 }
+
+#[actix_web::test]
+async fn a_seeded_archive_is_searchable_and_keeps_its_search_indexes() {
+    let app = TestApp::new().await;
+    // Two batches, so that both of PostgreSQL's writers write; seeding fills an empty index,
+    // which on PostgreSQL drops its GIN indexes and builds them after the load.
+    let db = app.state.db.clone();
+    let seeded = actix_web::rt::task::spawn_blocking(move || {
+        newsdesk::tools::seed::run(&db, 250, 1, 7, "not-a-password-hash")
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!((seeded.stories, seeded.translations), (250, 250));
+    let list = app.get("/api/v1/articles?lang=en&limit=5", None).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let first = &list.body["items"][0];
+    let word = first["title"].as_str().unwrap().split(' ').next().unwrap();
+    let found = app
+        .get(&format!("/api/v1/articles?lang=en&q={word}&limit=50"), None)
+        .await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    let ids: Vec<&Value> = found.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| &i["id"])
+        .collect();
+    assert!(ids.contains(&&first["id"]), "{word}: {}", found.body);
+    if let Some(indexes) = app.postgres_indexes("search_index") {
+        for wanted in ["search_index_document", "search_index_title"] {
+            assert!(indexes.iter().any(|i| i == wanted), "{indexes:?}");
+        }
+    }
+}
