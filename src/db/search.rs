@@ -118,14 +118,7 @@ fn lexemes(text: &str) -> String {
     let mut all: Vec<String> = words(text).filter(|w| w.len() <= MAX_LEXEME).collect();
     all.sort_unstable();
     all.dedup();
-    let mut out = String::with_capacity(all.iter().map(|w| w.len() + 1).sum());
-    for w in all {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(&w);
-    }
-    out
+    all.join(" ")
 }
 
 #[derive(QueryableByName)]

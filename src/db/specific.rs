@@ -147,12 +147,6 @@ const SEARCH_INDEXES: &str = "CREATE INDEX IF NOT EXISTS search_index_document \
      ON search_index USING GIN (document); \
      CREATE INDEX IF NOT EXISTS search_index_title ON search_index USING GIN (title);";
 
-#[derive(QueryableByName)]
-struct Found {
-    #[diesel(sql_type = diesel::sql_types::Bool)]
-    found: bool,
-}
-
 /// How a bulk load was readied, for [`finish_bulk_load`].
 #[must_use = "pass it to finish_bulk_load"]
 pub struct BulkLoad {
@@ -163,14 +157,16 @@ pub struct BulkLoad {
 /// empty (a new archive), its GIN indexes are dropped and built once after the load: building
 /// one from sorted entries costs a fraction of merging them in batch after batch.
 ///
-/// Should the load stop before [`finish_bulk_load`] (a crash), [`restore_search_indexes`] at the
-/// next `migrate` or start builds what is missing; searches meanwhile read the table instead.
+/// Should the load stop before [`finish_bulk_load`] (a crash), the next `migrate` (or a node's
+/// start) builds what is missing ([`restore_postgres_search_indexes`]); searches meanwhile
+/// read the table instead.
 pub fn prepare_bulk_load(conn: &mut DbConn) -> AppResult<BulkLoad> {
     let mut indexes_dropped = false;
     if let DbConn::Postgres(c) = conn {
-        let indexed = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM search_index) AS found")
-            .get_result::<Found>(&mut **c)?
-            .found;
+        let indexed: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "EXISTS (SELECT 1 FROM search_index)",
+        ))
+        .get_result(&mut **c)?;
         if !indexed {
             diesel::sql_query("DROP INDEX IF EXISTS search_index_document, search_index_title")
                 .execute(&mut **c)?;
@@ -192,8 +188,8 @@ pub fn ready_bulk_writer(conn: &mut DbConn) -> AppResult<()> {
 
 /// Builds what [`prepare_bulk_load`] dropped.
 pub fn finish_bulk_load(conn: &mut DbConn, load: BulkLoad) -> AppResult<()> {
-    if load.indexes_dropped {
-        restore_search_indexes(conn)?;
+    if let (true, DbConn::Postgres(c)) = (load.indexes_dropped, conn) {
+        restore_postgres_search_indexes(c)?;
     }
     Ok(())
 }
@@ -201,13 +197,6 @@ pub fn finish_bulk_load(conn: &mut DbConn, load: BulkLoad) -> AppResult<()> {
 /// Builds the search index's GIN indexes where they are missing (a bulk load that stopped
 /// half-way); nothing when they exist. On SQLite the search indexes are tables and never
 /// missing.
-pub fn restore_search_indexes(conn: &mut DbConn) -> AppResult<()> {
-    if let DbConn::Postgres(c) = conn {
-        restore_postgres_search_indexes(c)?;
-    }
-    Ok(())
-}
-
 pub(super) fn restore_postgres_search_indexes(c: &mut PgConnection) -> QueryResult<()> {
     use diesel::connection::SimpleConnection;
     // More memory than the default 64 MB: the build sorts the entries of every document.
