@@ -351,6 +351,8 @@ async fn the_sitemap_index_leads_to_every_published_translation_with_its_alterna
     let editor = app.token_for(Role::Editor).await;
     let nino = app.create_user("nino@newsroom.example", Role::Author);
     let mut published = BTreeSet::new();
+    // Written first, published after the others: it belongs on the first page.
+    let early = app.create_story(&editor, "en", "Early story", &[]).await;
     let mut first = 0;
     for n in 0..3 {
         let id = story(
@@ -370,6 +372,11 @@ async fn the_sitemap_index_leads_to_every_published_translation_with_its_alterna
             published.insert("http://localhost:3000/ka/ambavi".to_owned());
         }
     }
+    let made_public = app
+        .transition(&editor, early, "en", json!({"status": "published"}))
+        .await;
+    assert_eq!(made_public.status, 200, "{}", made_public.body);
+    published.insert("http://localhost:3000/en/early-story".to_owned());
     let draft = app.create_story(&editor, "en", "Draft story", &[]).await;
     assert!(draft > 0);
 
@@ -398,6 +405,18 @@ async fn the_sitemap_index_leads_to_every_published_translation_with_its_alterna
         }
     }
     assert_eq!(found.keys().cloned().collect::<BTreeSet<_>>(), published);
+    // Pages hold the stories in the order they were written.
+    let first_page = app.get("/sitemaps/en-1.xml", None).await;
+    let on_first: Vec<String> = urls(first_page.body.as_str().unwrap())
+        .into_keys()
+        .collect();
+    assert_eq!(
+        on_first,
+        [
+            "http://localhost:3000/en/early-story",
+            "http://localhost:3000/en/story-0"
+        ]
+    );
     let both = &found["http://localhost:3000/en/story-0"];
     assert_eq!(both["en"], "http://localhost:3000/en/story-0");
     assert_eq!(both["ka"], "http://localhost:3000/ka/ambavi");
@@ -414,7 +433,7 @@ async fn the_sitemap_index_leads_to_every_published_translation_with_its_alterna
 
     let news = app.get("/sitemaps/news-en.xml", None).await;
     let text = news.body.as_str().unwrap();
-    assert_eq!(urls(text).len(), 3, "{text}");
+    assert_eq!(urls(text).len(), 4, "{text}");
     assert!(text.contains("<news:name>Newsdesk</news:name>"));
     assert!(text.contains("<news:language>en</news:language>"));
     assert!(text.contains("<news:title>Story 2</news:title>"));
