@@ -27,6 +27,11 @@
 # times a second (EDITS_PER_SECOND): with each change forgetting only what it touched, readers
 # should lose less than 5% of `article-by-slug`'s rate.
 #
+# ENCODING (gzip or br) asks for that compression on every other GET endpoint too, as browsers and
+# CDNs do: a cached answer is then the compressed body the cache keeps.
+#
+#   ENCODING=gzip ENDPOINTS=article-by-slug,tag-page,list-by-tag,home-list,most-read bash bench/load.sh
+#
 # BIN names a binary to measure instead of a release build made here (to alternate two builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -247,6 +252,7 @@ for spec in article-by-slug:article tag-page:tag list-by-tag:list home-list:home
   case ${auth:-} in
     partner) header="Authorization: Bearer $partner_key" ;;
     gzip) header="Accept-Encoding: gzip" ;;
+    *) if [ -n "${ENCODING:-}" ] && [ "${method:-GET}" = GET ]; then header="Accept-Encoding: $ENCODING"; fi ;;
   esac
   if [ "$name" = article-editing ]; then
     rm -f "$work/stop-editing" "$work/edits"
@@ -278,8 +284,8 @@ for row in "${results[@]}"; do
   ratio=$(awk -v a="$rps" -v b="$ceiling" 'BEGIN {printf "%.0f%%", 100 * a / b}')
   printf '%-16s %12s %8s %10s %10s %10s  %s\n' "$name" "$rps" "$ratio" "$p50" "$p99" "$rss" "$errors"
 done
-printf '\npeak RSS: %d MB; %s stories × 5 languages; backend %s; %s connections, %ss per endpoint\n' \
-  $((peak_kb / 1024)) "$STORIES" "${url%%:*}" "$CONNECTIONS" "$DURATION"
+printf '\npeak RSS: %d MB; %s stories × 5 languages; backend %s; %s connections, %ss per endpoint%s\n' \
+  $((peak_kb / 1024)) "$STORIES" "${url%%:*}" "$CONNECTIONS" "$DURATION" "${ENCODING:+; Accept-Encoding: $ENCODING}"
 read -r cold_urls cold_secs <"$work/sitemap-cold"
 printf 'uncached sitemap page: %s URLs in %s s\n' "$cold_urls" "$cold_secs"
 printf 'views: %s beacons answered with 202 (%s repeats of a reader not counted), %s more in the database after a clean shutdown\n' \
