@@ -129,15 +129,10 @@ pub fn page(
         )));
     }
     let failed = |e: std::io::Error| AppError::Internal(format!("sitemap: {e}"));
-    let default = languages.iter().find(|l| l.is_default).map(|l| &l.code);
-    let site = &config.public_site_url;
-    let mut out = String::with_capacity(1024 * 1024);
-    out.push_str(XML_HEAD);
-    out.push_str(
-        "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" \
-         xmlns:xhtml=\"http://www.w3.org/1999/xhtml\">\n",
-    );
-    let mut newest = None;
+    let default = languages
+        .iter()
+        .find(|l| l.is_default)
+        .map(|l| l.code.as_str());
     // The text is compressed on a thread of its own, a piece behind the one being written (and
     // the next piece's alternates read): a 50,000-URL page is built on two cores.
     let (pieces, compress) = std::sync::mpsc::sync_channel::<String>(1);
@@ -153,45 +148,62 @@ pub fn page(
             }
             gz.finish()
         });
-        let written = (|| {
-            for chunk in rows.chunks(5_000) {
-                let stories: Vec<i64> = chunk.iter().map(|r| r.0).collect();
-                let mut alternates: HashMap<i64, Vec<(String, String)>> = HashMap::new();
-                for (story, alt_lang, slug) in specific::alternates(conn, &stories)? {
-                    alternates.entry(story).or_default().push((alt_lang, slug));
-                }
-                for (story, slug, updated) in chunk {
-                    newest = newest.max(Some(*updated));
-                    out.push_str("<url>\n");
-                    element(&mut out, "loc", &canonical_url(site, lang, slug));
-                    element(&mut out, "lastmod", &rfc3339(updated.and_utc()));
-                    let alts = alternates.get(story).map_or(&[][..], Vec::as_slice);
-                    for (alt_lang, alt_slug) in alts {
-                        hreflang(&mut out, alt_lang, &canonical_url(site, alt_lang, alt_slug));
-                    }
-                    if let Some((d, d_slug)) = alts.iter().find(|(l, _)| Some(l) == default) {
-                        hreflang(&mut out, "x-default", &canonical_url(site, d, d_slug));
-                    }
-                    out.push_str("</url>\n");
-                }
-                let full = std::mem::replace(&mut out, String::with_capacity(1024 * 1024));
-                if pieces.send(full).is_err() {
-                    break; // the compressor failed: its error is the answer
-                }
-            }
-            out.push_str("</urlset>\n");
-            // A send fails only when the compressor has stopped, with its error.
-            let _ = pieces.send(std::mem::take(&mut out));
-            drop(pieces);
-            Ok::<_, AppError>(())
-        })();
+        let written = write_urls(conn, &rows, &config.public_site_url, lang, default, pieces);
         let gzip = compressor
             .join()
             .map_err(|_| AppError::Internal("sitemap: the compressor panicked".into()))?
             .map_err(failed)?;
-        written?;
-        Ok((gzip, newest))
+        Ok((gzip, written?))
     })
+}
+
+/// The `<urlset>` of `rows` (stories in `lang`), written into `pieces` a few thousand stories
+/// at a time, each with its alternates; the newest `lastmod`. Stops early when the receiver
+/// has (its error is then the answer); the receiver's loop ends when `pieces` is dropped here.
+fn write_urls(
+    conn: &mut DbConn,
+    rows: &[(i64, String, NaiveDateTime)],
+    site: &str,
+    lang: &str,
+    default: Option<&str>,
+    pieces: std::sync::mpsc::SyncSender<String>,
+) -> AppResult<Option<NaiveDateTime>> {
+    let mut out = String::with_capacity(1024 * 1024);
+    out.push_str(XML_HEAD);
+    out.push_str(
+        "<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\" \
+         xmlns:xhtml=\"http://www.w3.org/1999/xhtml\">\n",
+    );
+    let mut newest = None;
+    for chunk in rows.chunks(5_000) {
+        let stories: Vec<i64> = chunk.iter().map(|r| r.0).collect();
+        let mut alternates: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+        for (story, alt_lang, slug) in specific::alternates(conn, &stories)? {
+            alternates.entry(story).or_default().push((alt_lang, slug));
+        }
+        for (story, slug, updated) in chunk {
+            newest = newest.max(Some(*updated));
+            out.push_str("<url>\n");
+            element(&mut out, "loc", &canonical_url(site, lang, slug));
+            element(&mut out, "lastmod", &rfc3339(updated.and_utc()));
+            let alts = alternates.get(story).map_or(&[][..], Vec::as_slice);
+            for (alt_lang, alt_slug) in alts {
+                hreflang(&mut out, alt_lang, &canonical_url(site, alt_lang, alt_slug));
+            }
+            if let Some((d, d_slug)) = alts.iter().find(|(l, _)| Some(l.as_str()) == default) {
+                hreflang(&mut out, "x-default", &canonical_url(site, d, d_slug));
+            }
+            out.push_str("</url>\n");
+        }
+        let full = std::mem::replace(&mut out, String::with_capacity(1024 * 1024));
+        if pieces.send(full).is_err() {
+            return Ok(newest);
+        }
+    }
+    out.push_str("</urlset>\n");
+    // Refused only by a compressor that has stopped, with its error.
+    let _ = pieces.send(out);
+    Ok(newest)
 }
 
 fn hreflang(out: &mut String, lang: &str, href: &str) {
