@@ -4,10 +4,11 @@
 //! A reader — a client address and User-Agent — counts once per translation per
 //! `VIEW_REPEAT_MINUTES` (a repeat may count again after one to two such windows), and an
 //! address may send `VIEW_BEACONS_PER_MINUTE` beacons a minute to each node (429 beyond). Both
-//! are decided in memory, without a database read: readers are remembered by a 64-bit hash of
-//! who they are and what they read, at most a million at a time.
+//! are decided in memory, without a database read: readers are remembered by a hash of who they
+//! are and what they read, at most a million at a time, in two tables of fixed size made when the
+//! node starts (8 MiB in all), so that memory does not grow as readers come.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -61,14 +62,68 @@ pub struct ViewCounter {
 /// Who read what lately, as hashes: this window's and the one before.
 struct Readers {
     started: Instant,
-    current: HashSet<u64>,
-    previous: HashSet<u64>,
+    current: Seen,
+    previous: Seen,
 }
 
 /// Slugs remembered at most; beyond, the memory starts afresh.
 const MAX_REMEMBERED_SLUGS: usize = 100_000;
-/// Readers remembered per window at most (about 10 MB); a full window starts the next early.
+/// Readers remembered per window at most; a full window starts the next early.
 const MAX_READERS: usize = 500_000;
+/// Slots of a window's table: a power of two, about twice [`MAX_READERS`], so that probes
+/// stay short.
+const SLOTS: usize = 1 << 20;
+/// A slot no reader holds.
+const EMPTY: u32 = u32::MAX;
+
+/// A set of 64-bit hashes in a table of [`SLOTS`] fixed when it is made: the low bits of a
+/// hash choose the slot, the high 32 are kept in it (a false "seen" needs 52 equal bits: about
+/// one in 10,000 readers when the table is full). Made filled, so that the whole table is in
+/// memory from the start; emptied in place.
+struct Seen {
+    slots: Vec<u32>,
+    len: usize,
+}
+
+impl Seen {
+    fn new() -> Self {
+        Seen {
+            slots: vec![EMPTY; SLOTS],
+            len: 0,
+        }
+    }
+
+    /// The slot holding `hash`, or the empty one where it would go.
+    fn slot(&self, hash: u64) -> (usize, u32) {
+        let tag = ((hash >> 32) as u32).min(EMPTY - 1);
+        let mut i = hash as usize & (SLOTS - 1);
+        while self.slots[i] != EMPTY && self.slots[i] != tag {
+            i = (i + 1) & (SLOTS - 1);
+        }
+        (i, tag)
+    }
+
+    fn contains(&self, hash: u64) -> bool {
+        let (i, _) = self.slot(hash);
+        self.slots[i] != EMPTY
+    }
+
+    /// Adds `hash`; false when it was there. Never called on a full table ([`MAX_READERS`]).
+    fn insert(&mut self, hash: u64) -> bool {
+        let (i, tag) = self.slot(hash);
+        if self.slots[i] != EMPTY {
+            return false;
+        }
+        self.slots[i] = tag;
+        self.len += 1;
+        true
+    }
+
+    fn clear(&mut self) {
+        self.slots.fill(EMPTY);
+        self.len = 0;
+    }
+}
 
 impl Default for ViewCounter {
     fn default() -> Self {
@@ -84,8 +139,8 @@ impl ViewCounter {
             ids: GenerationalMap::new(MAX_REMEMBERED_SLUGS),
             readers: Mutex::new(Readers {
                 started: Instant::now(),
-                current: HashSet::new(),
-                previous: HashSet::new(),
+                current: Seen::new(),
+                previous: Seen::new(),
             }),
             repeat_window,
             per_address: PerAddress::default(),
@@ -104,11 +159,13 @@ impl ViewCounter {
         key.extend_from_slice(&id.to_le_bytes());
         let hash = xxhash_rust::xxh3::xxh3_64(&key);
         let mut r = self.readers.lock().unwrap_or_else(|p| p.into_inner());
-        if r.started.elapsed() >= self.repeat_window || r.current.len() >= MAX_READERS {
-            r.previous = std::mem::take(&mut r.current);
+        if r.started.elapsed() >= self.repeat_window || r.current.len >= MAX_READERS {
+            let r = &mut *r;
+            std::mem::swap(&mut r.previous, &mut r.current);
+            r.current.clear();
             r.started = Instant::now();
         }
-        let first = !r.previous.contains(&hash) && r.current.insert(hash);
+        let first = !r.previous.contains(hash) && r.current.insert(hash);
         drop(r);
         let counter = if first { &self.counted } else { &self.repeated };
         counter.fetch_add(1, Ordering::Relaxed);
@@ -274,5 +331,42 @@ mod tests {
         assert!(!is_bot(Some(
             "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/120 Safari/537.36"
         )));
+    }
+
+    #[test]
+    fn a_reader_counts_once_per_story_across_a_full_window_and_is_forgotten_after_two() {
+        let views = ViewCounter::new(Duration::from_secs(3600));
+        assert!(views.first_view("10.0.0.1", "Firefox", 7));
+        assert!(!views.first_view("10.0.0.1", "Firefox", 7));
+        assert!(views.first_view("10.0.0.1", "Firefox", 8));
+        assert!(views.first_view("10.0.0.2", "Firefox", 7));
+        assert!(views.first_view("10.0.0.1", "Chrome", 7));
+        // Enough other readers to fill a window: the first readers move to the previous window
+        // and are still remembered; filling the next forgets them.
+        for n in 0..MAX_READERS as i64 {
+            views.first_view("10.9.9.9", "Firefox", 1_000_000 + n);
+        }
+        assert!(!views.first_view("10.0.0.1", "Firefox", 7));
+        for n in 0..MAX_READERS as i64 {
+            views.first_view("10.9.9.9", "Firefox", 5_000_000 + n);
+        }
+        assert!(views.first_view("10.0.0.1", "Firefox", 7));
+        assert_eq!(
+            views.counted.load(Ordering::Relaxed),
+            5 + 2 * MAX_READERS as u64
+        );
+    }
+
+    #[test]
+    fn a_window_that_has_passed_is_forgotten_a_window_later() {
+        let views = ViewCounter::new(Duration::from_millis(30));
+        assert!(views.first_view("10.0.0.1", "Firefox", 7));
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(
+            !views.first_view("10.0.0.1", "Firefox", 7),
+            "remembered one window more"
+        );
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(views.first_view("10.0.0.1", "Firefox", 7));
     }
 }
