@@ -13,7 +13,7 @@ pub mod search;
 pub mod specific;
 
 use std::cell::RefCell;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::Duration;
 
 use chrono::{NaiveDateTime, SubsecRound, Utc};
@@ -509,17 +509,24 @@ impl DbConn {
     ///
     /// On SQLite the transaction is `BEGIN IMMEDIATE`: it takes the write lock up front, so two
     /// writers queue on the busy timeout instead of one failing when it upgrades a read lock.
+    ///
+    /// A process's SQLite writers also take turns in the order they came ([`WriteTurns`]).
     pub fn transaction<T, E, F>(&mut self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConn) -> Result<T, E>,
         E: From<diesel::result::Error>,
     {
-        match self {
+        let _turn = match self {
             DbConn::Sqlite(c) => {
-                AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")?
+                let turn = WRITE_TURNS.wait();
+                AnsiTransactionManager::begin_transaction_sql(&mut **c, "BEGIN IMMEDIATE")?;
+                Some(turn)
             }
-            DbConn::Postgres(c) => AnsiTransactionManager::begin_transaction(&mut **c)?,
-        }
+            DbConn::Postgres(c) => {
+                AnsiTransactionManager::begin_transaction(&mut **c)?;
+                None
+            }
+        };
         match f(self) {
             Ok(value) => {
                 db_run!(self, |c| AnsiTransactionManager::commit_transaction(c))?;
@@ -547,6 +554,45 @@ impl DbConn {
     }
 }
 
+/// SQLite's writers in this process, in the order they asked. SQLite admits one writer at a
+/// time, and one that finds the lock taken polls for it, sleeping up to 100 ms between tries:
+/// a thread that writes again and again (a burst of publications) takes the lock back each time
+/// it is free, and the poller can wait for seconds (webhook deliveries waited two to be
+/// recorded). Here each writer waits for its turn and is woken as the one before it finishes;
+/// the busy timeout still orders this process's writers with other processes'.
+pub struct WriteTurns {
+    /// The next ticket to hand out, and the ticket whose turn it is.
+    tickets: Mutex<(u64, u64)>,
+    turn: Condvar,
+}
+
+static WRITE_TURNS: WriteTurns = WriteTurns {
+    tickets: Mutex::new((0, 0)),
+    turn: Condvar::new(),
+};
+
+/// A writer's turn, given to the next when dropped.
+pub struct Turn(&'static WriteTurns);
+
+impl WriteTurns {
+    fn wait(&'static self) -> Turn {
+        let mut t = self.tickets.lock().unwrap_or_else(|p| p.into_inner());
+        let ticket = t.0;
+        t.0 += 1;
+        while t.1 != ticket {
+            t = self.turn.wait(t).unwrap_or_else(|p| p.into_inner());
+        }
+        Turn(self)
+    }
+}
+
+impl Drop for Turn {
+    fn drop(&mut self) {
+        self.0.tickets.lock().unwrap_or_else(|p| p.into_inner()).1 += 1;
+        self.0.turn.notify_all();
+    }
+}
+
 /// The current time as stored: UTC, to the microsecond (PostgreSQL's precision), so a value
 /// reads back equal to what was written on both backends.
 pub fn now() -> NaiveDateTime {
@@ -558,6 +604,42 @@ mod tests {
     use super::*;
     use diesel::sql_types::BigInt;
     use diesel::RunQueryDsl;
+
+    #[test]
+    fn writers_take_their_turns_in_the_order_they_asked() {
+        let turns: &'static WriteTurns = Box::leak(Box::new(WriteTurns {
+            tickets: Mutex::new((0, 0)),
+            turn: Condvar::new(),
+        }));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let first = turns.wait();
+        let queued = |n: u64| {
+            while turns.tickets.lock().unwrap().0 < n {
+                std::thread::yield_now();
+            }
+        };
+        let mut waiting = Vec::new();
+        for (n, name) in [(2, "second"), (3, "third"), (4, "fourth")] {
+            let order = order.clone();
+            waiting.push(std::thread::spawn(move || {
+                let _turn = turns.wait();
+                order.lock().unwrap().push(name);
+            }));
+            queued(n);
+        }
+        // The holder comes back for another turn while the others wait: it is fifth.
+        drop(first);
+        let again = turns.wait();
+        order.lock().unwrap().push("first again");
+        drop(again);
+        for w in waiting {
+            w.join().unwrap();
+        }
+        assert_eq!(
+            *order.lock().unwrap(),
+            ["second", "third", "fourth", "first again"]
+        );
+    }
 
     #[derive(diesel::QueryableByName)]
     struct Id {
