@@ -216,7 +216,7 @@ impl Config {
             webhook_allowed_hosts: Vec::new(),
             webhook_retry_scale: 1.0,
             webhook_log_days: 30,
-            webhook_workers: 4,
+            webhook_workers: 16,
             webhook_poll_ms: 250,
             webhook_timeout_ms: 15_000,
             newsroom_name: "Newsdesk".into(),

@@ -2,8 +2,9 @@
 //! to a small pool of senders; each claim is a lease (`claimed_until`), so a delivery is sent
 //! by one node at a time and one claimed by a node that died is taken up again when its lease
 //! runs out. A node wakes its own claimer when it commits a change; others find the work
-//! within `WEBHOOK_POLL_MS`. Each endpoint has at most two deliveries in flight per node, so a
-//! slow receiver holds two senders, never all of them. Nothing here runs on the HTTP workers.
+//! within `WEBHOOK_POLL_MS`. Each endpoint has at most a quarter of the senders
+//! (`WEBHOOK_WORKERS`, 16 by default) in flight per node, so a slow receiver holds a quarter of
+//! them, never all. Nothing here runs on the HTTP workers.
 //!
 //! A failed attempt is retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h (times
 //! `WEBHOOK_RETRY_SCALE`, with ±10% jitter), or after the receiver's `Retry-After` on 429 and
@@ -38,8 +39,12 @@ use crate::webhooks::{self, guard, Endpoint, CLOUDFLARE, PURGE};
 const SCHEDULE: [f64; 7] = [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.0];
 /// How long a claim holds: longer than an attempt can take (`WEBHOOK_TIMEOUT_MS`, at most 60 s).
 const LEASE: Duration = Duration::from_secs(90);
-/// Deliveries of one endpoint in flight on one node at most.
-const PER_ENDPOINT: usize = 2;
+/// Deliveries of one endpoint in flight on one node at most, with `senders` senders: enough
+/// that a prompt receiver keeps up with a newsroom publishing in bursts (each delivery also waits
+/// for its turn at the database twice), few enough that a slow one leaves the others most of them.
+fn per_endpoint(senders: usize) -> usize {
+    (senders / 4).max(1)
+}
 /// Days of failures after which an endpoint is disabled.
 const FAILING_DAYS: f64 = 5.0;
 /// Bodies larger than this send a link to the item instead of the item.
@@ -91,7 +96,7 @@ impl Dispatcher {
     }
 }
 
-/// Starts this node's claimer and senders (once; later calls do nothing).
+/// Starts this node's claimer, senders and recorder (once; later calls do nothing).
 pub fn start(state: &Arc<AppState>) {
     if state.dispatcher.started.set(()).is_err() {
         return;
@@ -99,8 +104,9 @@ pub fn start(state: &Arc<AppState>) {
     let senders = state.config.webhook_workers.max(1);
     let (tx, rx) = mpsc::channel::<Job>();
     let rx = Arc::new(Mutex::new(rx));
+    let (done, finished) = mpsc::channel::<Sent>();
     for i in 0..senders {
-        let (state, rx) = (state.clone(), rx.clone());
+        let (state, rx, done) = (state.clone(), rx.clone(), done.clone());
         let spawned = std::thread::Builder::new()
             .name(format!("newsdesk-webhook-{i}"))
             .spawn(move || loop {
@@ -109,17 +115,27 @@ pub fn start(state: &Arc<AppState>) {
                     Err(_) => return,
                 };
                 let endpoint = job.endpoint.id;
-                if let Err(e) = deliver(&state, job) {
-                    tracing::warn!(error = %e, "a webhook delivery could not be recorded");
-                }
+                let started = Instant::now();
+                let outcome = attempt(&state, &job);
+                let took = started.elapsed();
                 if let Some(n) = state.dispatcher.busy().get_mut(&endpoint) {
                     *n = n.saturating_sub(1);
+                }
+                if done.send(Sent { job, outcome, took }).is_err() {
+                    return;
                 }
                 state.dispatcher.wake();
             });
         if let Err(e) = spawned {
             tracing::error!(error = %e, "cannot start a webhook sender");
         }
+    }
+    let recorder = state.clone();
+    let spawned = std::thread::Builder::new()
+        .name("newsdesk-webhook-records".into())
+        .spawn(move || record_all(&recorder, &finished));
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the webhook recorder");
     }
     let state = state.clone();
     let spawned = std::thread::Builder::new()
@@ -145,12 +161,63 @@ pub fn start(state: &Arc<AppState>) {
     }
 }
 
+/// Attempts recorded in one transaction at most.
+const RECORDS_AT_ONCE: usize = 256;
+
+/// Records finished attempts as they come, those that finished meanwhile together: one
+/// transaction (and, on SQLite, one turn of the single writer) for a burst, not one each. An
+/// attempt not yet recorded when the node stops keeps its lease, and is sent again when the
+/// lease runs out (receivers dedupe on `webhook-id`).
+fn record_all(state: &Arc<AppState>, finished: &mpsc::Receiver<Sent>) {
+    while let Ok(first) = finished.recv() {
+        let mut batch = vec![first];
+        while batch.len() < RECORDS_AT_ONCE {
+            match finished.try_recv() {
+                Ok(sent) => batch.push(sent),
+                Err(_) => break,
+            }
+        }
+        let st = state.clone();
+        let recorded = state.db.run_blocking(move |c| {
+            let together = c.transaction(|c| {
+                batch
+                    .iter()
+                    .try_for_each(|s| record(&st, c, &s.job, &s.outcome, s.took))
+            });
+            if together.is_ok() {
+                return Ok(());
+            }
+            // One record failed the rest: each on its own, so that only that one waits for its
+            // lease to run out.
+            for s in &batch {
+                if let Err(e) = c.transaction(|c| record(&st, c, &s.job, &s.outcome, s.took)) {
+                    tracing::warn!(error = %e, delivery = s.job.delivery_id,
+                        "a webhook delivery could not be recorded");
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, "webhook deliveries could not be recorded");
+        }
+    }
+}
+
+/// A finished attempt, to be recorded.
+struct Sent {
+    job: Job,
+    outcome: Outcome,
+    took: Duration,
+}
+
 /// A claimed delivery with everything sending it needs.
 struct Job {
     delivery_id: i64,
     attempts: i32,
     endpoint: Endpoint,
     event: EventRow,
+    /// What the attempt sends (nothing for a purge), or why it could not be made.
+    body: Result<String, String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -171,7 +238,7 @@ fn claim(state: &Arc<AppState>, senders: usize) -> AppResult<Vec<Job>> {
         let in_flight: usize = busy.values().sum();
         let full = busy
             .iter()
-            .filter(|(_, n)| **n >= PER_ENDPOINT)
+            .filter(|(_, n)| **n >= per_endpoint(senders))
             .map(|(id, _)| *id)
             .collect();
         (senders.saturating_sub(in_flight), full)
@@ -179,33 +246,64 @@ fn claim(state: &Arc<AppState>, senders: usize) -> AppResult<Vec<Job>> {
     if free == 0 {
         return Ok(Vec::new());
     }
+    let st = state.clone();
+    // Writes here are transactions: on SQLite they wait for their turn among the node's
+    // writers ([`crate::db::WriteTurns`]) rather than for the lock to be found free.
     let rows = state.db.run_blocking(move |conn| {
-        let at = now();
-        let until = at + chrono::Duration::from_std(LEASE).unwrap_or_default();
-        let ids = specific::claim_deliveries(conn, at, until, &full, free as i64)?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows: Vec<(i64, i32, Endpoint, EventRow)> = db_run!(conn, |c| wd::table
-            .inner_join(we::table)
-            .inner_join(ev::table)
-            .filter(wd::id.eq_any(&ids))
-            .select((
-                wd::id,
-                wd::attempts,
-                Endpoint::as_select(),
-                EventRow::as_select(),
-            ))
-            .load(c))?;
-        Ok(rows)
+        let rows: Vec<(i64, i32, Endpoint, EventRow)> = conn.transaction(|conn| {
+            let at = now();
+            let until = at + chrono::Duration::from_std(LEASE).unwrap_or_default();
+            let ids = specific::claim_deliveries(conn, at, until, &full, free as i64)?;
+            if ids.is_empty() {
+                return Ok::<_, AppError>(Vec::new());
+            }
+            Ok(db_run!(conn, |c| wd::table
+                .inner_join(we::table)
+                .inner_join(ev::table)
+                .filter(wd::id.eq_any(&ids))
+                .select((
+                    wd::id,
+                    wd::attempts,
+                    Endpoint::as_select(),
+                    EventRow::as_select(),
+                ))
+                .load(c))?)
+        })?;
+        // Each event's body once, however many endpoints it goes to, in this same turn at the
+        // database; each in a transaction of its own, so that one that cannot be made fails
+        // only its own deliveries.
+        let mut bodies: HashMap<i64, Result<String, String>> = HashMap::new();
+        Ok(rows
+            .into_iter()
+            .map(|(delivery_id, attempts, endpoint, event)| {
+                let body = if endpoint.kind == PURGE {
+                    Ok(String::new())
+                } else {
+                    bodies
+                        .entry(event.id)
+                        .or_insert_with(|| match &event.payload {
+                            Some(kept) => Ok(kept.clone()),
+                            None => conn
+                                .transaction(|c| payload(&st, c, &event))
+                                .map_err(|e| format!("the event's body could not be made: {e}")),
+                        })
+                        .clone()
+                };
+                (delivery_id, attempts, endpoint, event, body)
+            })
+            .collect::<Vec<_>>())
     })?;
     let mut busy = state.dispatcher.busy();
     let mut jobs = Vec::new();
-    for (delivery_id, attempts, endpoint, event) in rows {
+    for (delivery_id, attempts, endpoint, event, body) in rows {
         let n = busy.entry(endpoint.id).or_insert(0);
-        if *n >= PER_ENDPOINT {
+        if *n >= per_endpoint(senders) {
             // Claimed beyond the endpoint's share: let it go for the next round.
-            drop(state.db.run_blocking(move |c| release(c, delivery_id)));
+            drop(
+                state
+                    .db
+                    .run_blocking(move |c| c.transaction(|c| release(c, delivery_id))),
+            );
             continue;
         }
         *n += 1;
@@ -214,6 +312,7 @@ fn claim(state: &Arc<AppState>, senders: usize) -> AppResult<Vec<Job>> {
             attempts,
             endpoint,
             event,
+            body,
         });
     }
     Ok(jobs)
@@ -333,35 +432,23 @@ fn send(state: &AppState, endpoint: &Endpoint, headers: &[(&str, String)], body:
     }
 }
 
-/// One attempt of `job`, recorded. Its database work runs on the queue's connections, ahead of
-/// waiting requests; nothing holds a connection while the receiver is waited for.
-fn deliver(state: &Arc<AppState>, job: Job) -> AppResult<()> {
-    let body = {
-        let (st, event) = (state.clone(), job.event.clone());
-        state.db.run_blocking(move |c| payload(&st, c, &event))
-    };
-    let started = Instant::now();
-    let outcome = match body {
-        Ok(body) => attempt(state, &job, &body),
-        Err(e) => Outcome {
-            status: None,
-            retry_after: None,
-            body: Vec::new(),
-            error: Some(format!("the event's body could not be made: {e}")),
-        },
-    };
-    let took = started.elapsed();
-    let st = state.clone();
-    state
-        .db
-        .run_blocking(move |c| c.transaction(|c| record(&st, c, &job, &outcome, took)))
-}
-
-fn attempt(state: &AppState, job: &Job, body: &str) -> Outcome {
+/// One attempt of `job`: nothing here waits for the database.
+fn attempt(state: &AppState, job: &Job) -> Outcome {
     let e = &job.endpoint;
     if e.kind == PURGE {
         return purge(state, job);
     }
+    let body = match &job.body {
+        Ok(body) => body,
+        Err(e) => {
+            return Outcome {
+                status: None,
+                retry_after: None,
+                body: Vec::new(),
+                error: Some(e.clone()),
+            }
+        }
+    };
     let at = now();
     let timestamp = at.and_utc().timestamp();
     let signature = webhooks::signature(
