@@ -39,24 +39,35 @@ PORT, RX_PORT = int(os.environ["PORT"]), int(os.environ["RX_PORT"])
 STORIES, ENDPOINTS, DURATION = int(os.environ["STORIES"]), int(os.environ["ENDPOINTS"]), int(os.environ["DURATION"])
 BASE = f"http://127.0.0.1:{PORT}"
 
-arrivals = []  # (path, webhook-id, seconds from the event's timestamp to arrival)
-lock = threading.Lock()
-
+# The receiver stands for a system on another machine: a process of its own (not sharing this
+# one's interpreter with the publishing threads) at a higher CPU priority when run as root, so
+# that wrk and the node on the same two cores do not starve it. It writes one line per arrival:
+# path, webhook-id, seconds from the event's timestamp to arrival.
+RECEIVER = r"""
+import datetime, http.server, json, sys, threading
+out, lock = open(sys.argv[2], "a", buffering=1), threading.Lock()
 class Receiver(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
         at = datetime.datetime.now(datetime.timezone.utc)
-        event = json.loads(body)
-        sent = datetime.datetime.fromisoformat(event["timestamp"].replace("Z", "+00:00"))
+        sent = datetime.datetime.fromisoformat(json.loads(body)["timestamp"].replace("Z", "+00:00"))
         with lock:
-            arrivals.append((self.path, self.headers["webhook-id"], (at - sent).total_seconds()))
+            out.write(f"{self.path} {self.headers['webhook-id']} {(at - sent).total_seconds()}\n")
         self.send_response(204)
         self.end_headers()
     def log_message(self, *args):
         pass
-
-server = http.server.ThreadingHTTPServer(("127.0.0.1", RX_PORT), Receiver)
-threading.Thread(target=server.serve_forever, daemon=True).start()
+class Server(http.server.ThreadingHTTPServer):
+    request_queue_size = 512  # as a web server's; Python's 5 drops connections in a burst
+Server(("127.0.0.1", int(sys.argv[1])), Receiver).serve_forever()
+"""
+ARRIVALS = f"{WORK}/arrivals"
+open(ARRIVALS, "w").close()
+receiver = subprocess.Popen([sys.executable, "-c", RECEIVER, str(RX_PORT), ARRIVALS],
+                            preexec_fn=(lambda: os.nice(-5)) if os.geteuid() == 0 else None)
+atexit.register(receiver.terminate)
+def arrivals():
+    return [(p, i, float(d)) for p, i, d in (l.split() for l in open(ARRIVALS) if l.endswith("\n"))]
 
 env = dict(os.environ, DATABASE_URL=URL, BIND_ADDRESS=f"127.0.0.1:{PORT}", LOG_FILTER="warn",
            JWT_SECRET="webhook-bench-secret-0123456789abcdef012345", WEBHOOK_ALLOWED_HOSTS="127.0.0.1",
@@ -116,11 +127,10 @@ for n in range(ENDPOINTS):
 busy, published_in = publishing_under_load()
 expected = STORIES * ENDPOINTS
 deadline = time.monotonic() + 60
-while len(arrivals) < expected and time.monotonic() < deadline:
+while len(arrivals()) < expected and time.monotonic() < deadline:
     time.sleep(0.1)
 time.sleep(1)
-with lock:
-    got = list(arrivals)
+got = arrivals()
 pairs = {(p, i) for p, i, _ in got}
 lat = sorted(d for _, _, d in got)
 pct = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else float("nan")
