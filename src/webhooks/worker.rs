@@ -41,7 +41,7 @@ const SCHEDULE: [f64; 7] = [5.0, 300.0, 1800.0, 7200.0, 18000.0, 36000.0, 36000.
 const LEASE: Duration = Duration::from_secs(90);
 /// Deliveries of one endpoint in flight on one node at most, with `senders` senders: enough
 /// that a prompt receiver keeps up with a newsroom publishing in bursts (each delivery also waits
-/// for its turn at the database twice), few enough that a slow one leaves the others most of them.
+/// for its turns at the database), few enough that a slow one leaves the others most of them.
 fn per_endpoint(senders: usize) -> usize {
     (senders / 4).max(1)
 }
@@ -270,8 +270,7 @@ fn claim(state: &Arc<AppState>, senders: usize) -> AppResult<Vec<Job>> {
                 .load(c))?)
         })?;
         // Each event's body once, however many endpoints it goes to, in this same turn at the
-        // database; each in a transaction of its own, so that one that cannot be made fails
-        // only its own deliveries.
+        // database.
         let mut bodies: HashMap<i64, Result<String, String>> = HashMap::new();
         Ok(rows
             .into_iter()
@@ -281,11 +280,9 @@ fn claim(state: &Arc<AppState>, senders: usize) -> AppResult<Vec<Job>> {
                 } else {
                     bodies
                         .entry(event.id)
-                        .or_insert_with(|| match &event.payload {
-                            Some(kept) => Ok(kept.clone()),
-                            None => conn
-                                .transaction(|c| payload(&st, c, &event))
-                                .map_err(|e| format!("the event's body could not be made: {e}")),
+                        .or_insert_with(|| {
+                            payload(&st, conn, &event)
+                                .map_err(|e| format!("the event's body could not be made: {e}"))
                         })
                         .clone()
                 };
@@ -325,11 +322,16 @@ fn release(conn: &mut DbConn, delivery_id: i64) -> AppResult<()> {
     Ok(())
 }
 
-/// The body of `event`: made once, at its first attempt, and kept.
+/// The body of `event`: made once, at its first attempt, and kept (in a transaction of its own,
+/// so that one that cannot be made fails only its own deliveries).
 fn payload(state: &AppState, conn: &mut DbConn, event: &EventRow) -> AppResult<String> {
     if let Some(p) = &event.payload {
         return Ok(p.clone());
     }
+    conn.transaction(|conn| make_payload(state, conn, event))
+}
+
+fn make_payload(state: &AppState, conn: &mut DbConn, event: &EventRow) -> AppResult<String> {
     let subject: Value = serde_json::from_str(&event.subject).unwrap_or(Value::Null);
     let data = match event.kind.as_str() {
         outbox::PUBLISHED | outbox::UPDATED => article_data(state, conn, &subject)?,
@@ -404,13 +406,20 @@ struct Outcome {
     error: Option<String>,
 }
 
+impl Outcome {
+    /// An attempt that got no answer, for `error`.
+    fn failed(error: String) -> Self {
+        Outcome {
+            status: None,
+            retry_after: None,
+            body: Vec::new(),
+            error: Some(error),
+        }
+    }
+}
+
 fn send(state: &AppState, endpoint: &Endpoint, headers: &[(&str, String)], body: &[u8]) -> Outcome {
-    let failed = |error: String| Outcome {
-        status: None,
-        retry_after: None,
-        body: Vec::new(),
-        error: Some(error),
-    };
+    let failed = Outcome::failed;
     let target = match guard::target(&endpoint.url, &state.config.webhook_allowed_hosts) {
         Ok(t) => t,
         Err(e) => return failed(format!("refused: the URL {e}")),
@@ -440,14 +449,7 @@ fn attempt(state: &AppState, job: &Job) -> Outcome {
     }
     let body = match &job.body {
         Ok(body) => body,
-        Err(e) => {
-            return Outcome {
-                status: None,
-                retry_after: None,
-                body: Vec::new(),
-                error: Some(e.clone()),
-            }
-        }
+        Err(e) => return Outcome::failed(e.clone()),
     };
     let at = now();
     let timestamp = at.and_utc().timestamp();
