@@ -2,7 +2,8 @@
 //! that holds search's backend-specific statements. On SQLite, two FTS5 indexes with the
 //! `unicode61` tokenizer over one table of documents: titles alone, and titles with bodies. On
 //! PostgreSQL, `tsvector`s of the title's words and of the whole text's (found here, as a
-//! query's words are), each with a GIN index.
+//! query's words are), each with a GIN index, stored out of the table's rows (migration 17): a
+//! search reads the row of every match to keep the newest, and small rows stay in memory.
 //! The change pipeline writes it ([`put`], [`remove`]); the Content API reads it ([`search`]).
 
 use diesel::prelude::*;

@@ -1,0 +1,1 @@
+ALTER TABLE search_index RESET (toast_tuple_target);
