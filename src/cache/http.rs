@@ -222,6 +222,48 @@ fn gzipped(body: &[u8]) -> Option<Bytes> {
     encoder.finish().ok().map(Bytes::from)
 }
 
+/// The length of what `gzip` unzips to, from its trailer (RFC 1952's ISIZE: the length modulo
+/// 2^32; a cached answer is far smaller).
+fn unzipped_len(gzip: &[u8]) -> u64 {
+    gzip.len()
+        .checked_sub(4)
+        .and_then(|at| gzip.get(at..))
+        .and_then(|isize| <[u8; 4]>::try_from(isize).ok())
+        .map_or(0, |isize| u64::from(u32::from_le_bytes(isize)))
+}
+
+/// What `gzip` unzips to, in pieces of [`PIECE`] bytes, each unzipped when the connection is
+/// ready for it.
+fn unzipping(
+    gzip: Bytes,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + 'static {
+    use std::io::Read;
+    let mut unzipper = flate2::read::GzDecoder::new(std::io::Cursor::new(gzip));
+    let mut done = false;
+    futures_util::stream::iter(std::iter::from_fn(move || {
+        if done {
+            return None;
+        }
+        let mut piece = vec![0; PIECE];
+        let mut filled = 0;
+        while filled < PIECE {
+            match unzipper.read(&mut piece[filled..]) {
+                Ok(0) => {
+                    done = true;
+                    break;
+                }
+                Ok(n) => filled += n,
+                Err(e) => {
+                    done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        piece.truncate(filled);
+        (filled > 0).then(|| Ok(Bytes::from(piece)))
+    }))
+}
+
 fn gunzipped(gzip: &[u8]) -> Bytes {
     use std::io::Read;
     let mut out = Vec::new();
@@ -422,7 +464,19 @@ fn send(req: &HttpRequest, cache: &ResponseCache, entry: &Cached) -> HttpRespons
     let (body, coding) = match (brotli, gzip) {
         (Some(br), _) => (br.clone(), Coding::Brotli),
         (None, Some(gzip)) if wanted == Coding::Gzip => (gzip.clone(), Coding::Gzip),
-        (None, Some(gzip)) => (gunzipped(gzip), Coding::Identity),
+        (None, Some(gzip)) => {
+            // A large answer kept only gzipped, for a client that takes no gzip: unzipped as
+            // it is sent, a piece at a time, so that it never stands whole in memory.
+            let mut res = if unchanged {
+                HttpResponse::NotModified().finish()
+            } else {
+                HttpResponse::build(status)
+                    .no_chunking(unzipped_len(gzip))
+                    .streaming(unzipping(gzip.clone()))
+            };
+            finish(&mut res, cache, entry, unchanged, Coding::Identity);
+            return res;
+        }
         (None, None) => (entry.body.clone(), Coding::Identity),
     };
     let mut res = if unchanged {
@@ -441,6 +495,19 @@ fn send(req: &HttpRequest, cache: &ResponseCache, entry: &Cached) -> HttpRespons
     } else {
         HttpResponse::build(status).body(body)
     };
+    finish(&mut res, cache, entry, unchanged, coding);
+    res
+}
+
+/// Gives `res`, the answer of `entry` in `coding`, the entry's headers and those of its coding
+/// and its freshness.
+fn finish(
+    res: &mut HttpResponse,
+    cache: &ResponseCache,
+    entry: &Cached,
+    unchanged: bool,
+    coding: Coding,
+) {
     let headers = res.headers_mut();
     for (name, value) in &entry.headers {
         if unchanged && *name == header::CONTENT_TYPE {
@@ -476,5 +543,30 @@ fn send(req: &HttpRequest, cache: &ResponseCache, entry: &Cached) -> HttpRespons
     if let Some(cc) = cache_control {
         headers.insert(header::CACHE_CONTROL, cc);
     }
-    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures_util::StreamExt;
+    use std::io::Write;
+
+    #[actix_web::test]
+    async fn a_gzipped_answer_is_unzipped_piece_by_piece_into_what_was_zipped() {
+        let body: Vec<u8> = (0..5 * PIECE + 123).map(|i| (i * 7 % 251) as u8).collect();
+        let mut zipper = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        zipper.write_all(&body).unwrap();
+        let gzip = Bytes::from(zipper.finish().unwrap());
+        assert_eq!(unzipped_len(&gzip), body.len() as u64);
+        let pieces: Vec<Bytes> = unzipping(gzip).map(|piece| piece.unwrap()).collect().await;
+        assert_eq!(pieces.len(), 6);
+        assert!(pieces[..5].iter().all(|p| p.len() == PIECE));
+        assert_eq!(pieces.concat(), body);
+        // Bytes that are not gzip end the answer with an error, never a panic.
+        let broken: Vec<Result<Bytes, _>> = unzipping(Bytes::from_static(b"not gzip at all"))
+            .collect()
+            .await;
+        assert!(broken.iter().any(Result::is_err));
+        assert_eq!(unzipped_len(b"ab"), 0);
+    }
 }
