@@ -461,26 +461,20 @@ fn send(req: &HttpRequest, cache: &ResponseCache, entry: &Cached) -> HttpRespons
     } else {
         None
     };
-    let (body, coding) = match (brotli, gzip) {
-        (Some(br), _) => (br.clone(), Coding::Brotli),
-        (None, Some(gzip)) if wanted == Coding::Gzip => (gzip.clone(), Coding::Gzip),
-        (None, Some(gzip)) => {
-            // A large answer kept only gzipped, for a client that takes no gzip: unzipped as
-            // it is sent, a piece at a time, so that it never stands whole in memory.
-            let mut res = if unchanged {
-                HttpResponse::NotModified().finish()
-            } else {
-                HttpResponse::build(status)
-                    .no_chunking(unzipped_len(gzip))
-                    .streaming(unzipping(gzip.clone()))
-            };
-            finish(&mut res, cache, entry, unchanged, Coding::Identity);
-            return res;
-        }
-        (None, None) => (entry.body.clone(), Coding::Identity),
+    // A large answer kept only gzipped, for a client that takes no gzip, is unzipped as it is
+    // sent, a piece at a time, so that it never stands whole in memory.
+    let (body, coding, unzip) = match (brotli, gzip) {
+        (Some(br), _) => (br.clone(), Coding::Brotli, false),
+        (None, Some(gzip)) if wanted == Coding::Gzip => (gzip.clone(), Coding::Gzip, false),
+        (None, Some(gzip)) => (gzip.clone(), Coding::Identity, true),
+        (None, None) => (entry.body.clone(), Coding::Identity, false),
     };
     let mut res = if unchanged {
         HttpResponse::NotModified().finish()
+    } else if unzip {
+        HttpResponse::build(status)
+            .no_chunking(unzipped_len(&body))
+            .streaming(unzipping(body))
     } else if body.is_empty() {
         HttpResponse::build(status).finish()
     } else if body.len() > PIECE {
@@ -495,19 +489,6 @@ fn send(req: &HttpRequest, cache: &ResponseCache, entry: &Cached) -> HttpRespons
     } else {
         HttpResponse::build(status).body(body)
     };
-    finish(&mut res, cache, entry, unchanged, coding);
-    res
-}
-
-/// Gives `res`, the answer of `entry` in `coding`, the entry's headers and those of its coding
-/// and its freshness.
-fn finish(
-    res: &mut HttpResponse,
-    cache: &ResponseCache,
-    entry: &Cached,
-    unchanged: bool,
-    coding: Coding,
-) {
     let headers = res.headers_mut();
     for (name, value) in &entry.headers {
         if unchanged && *name == header::CONTENT_TYPE {
@@ -543,6 +524,7 @@ fn finish(
     if let Some(cc) = cache_control {
         headers.insert(header::CACHE_CONTROL, cc);
     }
+    res
 }
 
 #[cfg(test)]

@@ -560,7 +560,7 @@ impl DbConn {
 /// it is free, and the poller can wait for seconds (webhook deliveries waited two to be
 /// recorded). Here each writer waits for its turn and is woken as the one before it finishes;
 /// the busy timeout still orders this process's writers with other processes'.
-pub struct WriteTurns {
+struct WriteTurns {
     /// The next ticket to hand out, and the ticket whose turn it is.
     tickets: Mutex<(u64, u64)>,
     turn: Condvar,
@@ -572,7 +572,7 @@ static WRITE_TURNS: WriteTurns = WriteTurns {
 };
 
 /// A writer's turn, given to the next when dropped.
-pub struct Turn(&'static WriteTurns);
+struct Turn(&'static WriteTurns);
 
 impl WriteTurns {
     fn wait(&'static self) -> Turn {
