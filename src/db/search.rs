@@ -3,7 +3,8 @@
 //! `unicode61` tokenizer over one table of documents: titles alone, and titles with bodies. On
 //! PostgreSQL, `tsvector`s of the title's words and of the whole text's (found here, as a
 //! query's words are), each with a GIN index, stored out of the table's rows (migration 17): a
-//! search reads the row of every match to keep the newest, and small rows stay in memory.
+//! search reads the row of every match to keep the newest, and small rows stay in memory; and
+//! a list of the words it has held (`search_words`, migration 18), for searches as you type.
 //! The change pipeline writes it ([`put`], [`remove`]); the Content API reads it ([`search`]).
 
 use diesel::prelude::*;
@@ -63,7 +64,22 @@ pub fn put(conn: &mut DbConn, docs: &[Document]) -> AppResult<()> {
             .bind::<Array<BigInt>, _>(docs.iter().map(|d| d.id).collect::<Vec<_>>())
             .bind::<Array<Text>, _>(docs.iter().map(|d| d.lang.as_str()).collect::<Vec<_>>())
             .bind::<Array<Text>, _>(title)
-            .bind::<Array<Text>, _>(whole)
+            .bind::<Array<Text>, _>(&whole)
+            .execute(&mut **c)?;
+            // The words that a search may complete to ([`completions`]), in one order whoever
+            // writes them: two publications adding the same new words wait for each other,
+            // never on each other; the words already listed (nearly all) are only looked up.
+            let known: std::collections::BTreeSet<&str> = whole
+                .iter()
+                .flat_map(|w| w.split(' '))
+                .filter(|w| prefix_ok(w))
+                .collect();
+            diesel::sql_query(
+                "INSERT INTO search_words (word) SELECT w FROM unnest($1::text[]) AS w \
+                 WHERE NOT EXISTS (SELECT 1 FROM search_words s WHERE s.word = w) \
+                 ON CONFLICT (word) DO NOTHING",
+            )
+            .bind::<Array<Text>, _>(known.into_iter().collect::<Vec<_>>())
             .execute(&mut **c)?;
         }
     }
@@ -177,36 +193,44 @@ const MAX_COMPLETIONS: usize = 64;
 /// How the last word matches as a prefix, or `None` when no word in the index begins with it
 /// but the word itself, so that a prefix finds nothing the word as typed did not.
 ///
-/// FTS5 answers a prefix by reading the whole list of documents of every word that begins
-/// with it before it can return the first match, which costs more than the rest of a search
-/// for a common prefix. So on SQLite the words are looked up in the
-/// index's vocabulary (`search_text_terms`), and the query names them: FTS5 then reads each
-/// list only as far as the page needs, and in most searches there is no other word at all.
-/// The vocabulary holds words as the tokenizer folds them; a word it would fold differently
-/// from how it was typed (a Latin letter with a diacritic: `ü` is kept as `u`) is left to FTS5.
-/// PostgreSQL's GIN index answers a prefix without that cost.
+/// Both indexes answer a prefix by reading the entries of every word that begins with it
+/// (FTS5 reads every such word's whole list of documents before it returns the first match),
+/// which costs as much as the rest of a search. So the words are looked up in a list of the
+/// index's words, and the query names them: the index then reads each list only as far as the
+/// page needs, and in most searches there is no other word at all. SQLite's list is its FTS5
+/// index's vocabulary (`search_text_terms`), PostgreSQL's the table `search_words` that [`put`]
+/// keeps. FTS5's vocabulary holds words as its tokenizer folds them; a word it would fold
+/// differently from how it was typed (a Latin letter with a diacritic: `ü` is kept as `u`) is
+/// left to FTS5. PostgreSQL's index holds the words as [`terms`] cuts them.
 fn completions(conn: &mut DbConn, word: &str) -> AppResult<Option<Last>> {
-    let DbConn::Sqlite(c) = conn else {
-        return Ok(Some(Last::Prefix));
-    };
-    if !folds_as_typed(word) {
-        return Ok(Some(Last::Prefix));
-    }
     let upto = format!("{word}{}", char::MAX);
     let limit = MAX_COMPLETIONS as i64 + 1;
-    let terms: Vec<String> = Kept {
-        sql: &[
-            "SELECT term FROM search_text_terms WHERE term >= ",
-            " AND term < ",
-            " ORDER BY term LIMIT ",
-            "",
-        ],
-        binds: vec![Bind::Text(word), Bind::Text(&upto), Bind::Int(limit)],
-    }
-    .load::<Term>(&mut **c)?
-    .into_iter()
-    .map(|t| t.term)
-    .collect();
+    let terms: Vec<Term> = match conn {
+        DbConn::Sqlite(c) => {
+            if !folds_as_typed(word) {
+                return Ok(Some(Last::Prefix));
+            }
+            Kept {
+                sql: &[
+                    "SELECT term FROM search_text_terms WHERE term >= ",
+                    " AND term < ",
+                    " ORDER BY term LIMIT ",
+                    "",
+                ],
+                binds: vec![Bind::Text(word), Bind::Text(&upto), Bind::Int(limit)],
+            }
+            .load(&mut **c)?
+        }
+        DbConn::Postgres(c) => diesel::sql_query(
+            "SELECT word AS term FROM search_words \
+             WHERE word >= $1 COLLATE \"C\" AND word < $2 COLLATE \"C\" ORDER BY word LIMIT $3",
+        )
+        .bind::<Text, _>(word)
+        .bind::<Text, _>(&upto)
+        .bind::<BigInt, _>(limit)
+        .load(&mut **c)?,
+    };
+    let terms: Vec<String> = terms.into_iter().map(|t| t.term).collect();
     Ok(if terms.len() > MAX_COMPLETIONS {
         Some(Last::Prefix)
     } else if terms.iter().all(|t| t == word) {
