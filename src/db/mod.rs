@@ -6,6 +6,7 @@
 //! and [`db_run!`](crate::db_run) compiles the same query block once per arm, so every query keeps
 //! the full, typed query builder of its backend.
 
+pub mod pg_pool;
 mod queue;
 pub mod replicas;
 pub mod schema;
@@ -28,6 +29,11 @@ use crate::error::{AppError, AppResult};
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// How long after its last statement that succeeded a PostgreSQL connection of the primary is
+/// handed out without a `SELECT 1` first ([`pg_pool`]): a busy node's connections are always
+/// within it, and the check would be one round trip more for every piece of work.
+const TRUST_CONNECTION_FOR: Duration = Duration::from_secs(1);
 
 /// Any key will do as long as every Newsdesk node uses the same one: it serialises migrations
 /// when several nodes start at once against one PostgreSQL.
@@ -132,7 +138,7 @@ pub fn sqlite_path(url: &str) -> &str {
 #[derive(Clone)]
 enum PoolKind {
     Sqlite(Pool<ConnectionManager<SqliteConnection>>),
-    Postgres(Pool<ConnectionManager<PgConnection>>),
+    Postgres(Pool<pg_pool::PgManager>),
 }
 
 impl PoolKind {
@@ -182,7 +188,7 @@ pub fn note_change(stale: &[String]) {
 /// One pooled connection to either backend.
 pub enum DbConn {
     Sqlite(PooledConnection<ConnectionManager<SqliteConnection>>),
-    Postgres(PooledConnection<ConnectionManager<PgConnection>>),
+    Postgres(PooledConnection<pg_pool::PgManager>),
 }
 
 /// Settings applied to every SQLite connection as the pool opens it.
@@ -273,7 +279,7 @@ impl Database {
             }
             Backend::Postgres => {
                 postgres_tls_without_exit_handler();
-                let manager = ConnectionManager::<PgConnection>::new(url);
+                let manager = pg_pool::PgManager::new(url, TRUST_CONNECTION_FOR);
                 let pool = Pool::builder()
                     .max_size(pool_size)
                     .connection_timeout(timeout)
@@ -302,7 +308,9 @@ impl Database {
             return Err("DATABASE_REPLICA_URL must name PostgreSQL replicas (postgres://…)".into());
         }
         postgres_tls_without_exit_handler();
-        let manager = ConnectionManager::<PgConnection>::new(url);
+        // Checked every time: a replica that stops is noticed before a reader's work is given
+        // to it, and the primary serves instead.
+        let manager = pg_pool::PgManager::new(url, Duration::ZERO);
         let pool = Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(0))

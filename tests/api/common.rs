@@ -100,7 +100,10 @@ impl TestApp {
                     .batch_execute(&format!("CREATE SCHEMA {schema}"))
                     .expect("create test schema");
                 let sep = if base.contains('?') { '&' } else { '?' };
-                let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+                // Named after the schema, so a test can find its own connections.
+                let url = format!(
+                    "{base}{sep}options=-csearch_path%3D{schema}&application_name={schema}"
+                );
                 (url, None, Some((base, schema)))
             }
             _ => {
@@ -291,6 +294,14 @@ impl TestApp {
         reply.body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// On PostgreSQL, a connection of the test's own to the database, beside the app's pool,
+    /// and the test's schema; `None` on SQLite.
+    fn postgres_admin(&self) -> Option<(diesel::PgConnection, &str)> {
+        let (base, schema) = self.pg_schema.as_ref()?;
+        let conn = diesel::PgConnection::establish(base).expect("TEST_DATABASE_URL reachable");
+        Some((conn, schema))
+    }
+
     /// On PostgreSQL, the names of `table`'s indexes in this test's schema; `None` on SQLite.
     pub fn postgres_indexes(&self, table: &str) -> Option<Vec<String>> {
         #[derive(diesel::QueryableByName)]
@@ -298,8 +309,7 @@ impl TestApp {
             #[diesel(sql_type = diesel::sql_types::Text)]
             indexname: String,
         }
-        let (base, schema) = self.pg_schema.as_ref()?;
-        let mut conn = diesel::PgConnection::establish(base).expect("TEST_DATABASE_URL reachable");
+        let (mut conn, schema) = self.postgres_admin()?;
         use diesel::RunQueryDsl;
         let names = diesel::sql_query(
             "SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2",
@@ -309,6 +319,26 @@ impl TestApp {
         .load::<Name>(&mut conn)
         .expect("list indexes");
         Some(names.into_iter().map(|n| n.indexname).collect())
+    }
+
+    /// On PostgreSQL, ends every connection this app's pool holds, as a database restart would,
+    /// and says how many it ended; `None` on SQLite.
+    pub fn end_database_connections(&self) -> Option<i64> {
+        #[derive(diesel::QueryableByName)]
+        struct Ended {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let (mut conn, schema) = self.postgres_admin()?;
+        use diesel::RunQueryDsl;
+        let ended = diesel::sql_query(
+            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) AS n \
+             FROM pg_stat_activity WHERE application_name = $1",
+        )
+        .bind::<diesel::sql_types::Text, _>(schema)
+        .get_result::<Ended>(&mut conn)
+        .expect("end connections");
+        Some(ended.n)
     }
 
     /// Seeds the five demo languages.

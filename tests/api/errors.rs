@@ -242,3 +242,50 @@ async fn a_database_failure_while_checking_fields_is_not_blamed_on_the_caller() 
     let text = reply.problem(500).to_string();
     assert!(!text.contains("tags"), "leaks internals: {text}");
 }
+
+/// On PostgreSQL, connections the database ended (a restart, an administrator) are not handed
+/// out again: a request that meets one is answered 503 and the connection is closed, so at most
+/// one request per pooled connection fails; once the pool's connections have been idle a
+/// moment, each is checked before use and no request fails at all.
+#[actix_web::test]
+async fn connections_the_database_ended_are_replaced() {
+    let app = TestApp::new().await;
+    let admin = app.token_for(Role::Admin).await;
+    let users = || app.get("/api/v1/admin/users", Some(&admin));
+    assert_eq!(users().await.status, 200);
+    let Some(ended) = app.end_database_connections() else {
+        return; // SQLite: no connection to lose.
+    };
+    assert!(ended > 0, "the pool held connections");
+    let mut failed = 0;
+    for _ in 0..8 {
+        let reply = users().await;
+        match reply.status.as_u16() {
+            200 => {}
+            503 => {
+                failed += 1;
+                assert_eq!(
+                    reply.headers.get(header::CONTENT_TYPE).unwrap(),
+                    "application/problem+json",
+                    "{}",
+                    reply.body
+                );
+            }
+            other => panic!("{other}: {}", reply.body),
+        }
+    }
+    assert!(
+        failed <= 4,
+        "{failed} requests met an ended connection: one each at most"
+    );
+    assert_eq!(users().await.status, 200, "served once they are replaced");
+    app.end_database_connections();
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    for _ in 0..6 {
+        assert_eq!(
+            users().await.status,
+            200,
+            "checked before use after a pause"
+        );
+    }
+}
