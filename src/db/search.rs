@@ -7,6 +7,10 @@
 //! a list of the words it has held (`search_words`, migration 18), for searches as you type.
 //! The change pipeline writes it ([`put`], [`remove`]); the Content API reads it ([`search`]).
 
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashSet};
+
+use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Text};
 
@@ -66,21 +70,90 @@ pub fn put(conn: &mut DbConn, docs: &[Document]) -> AppResult<()> {
             .bind::<Array<Text>, _>(title)
             .bind::<Array<Text>, _>(&whole)
             .execute(&mut **c)?;
-            // The words that a search may complete to ([`completions`]), in one order whoever
-            // writes them: two publications adding the same new words wait for each other,
-            // never on each other; the words already listed (nearly all) are only looked up.
-            let known: std::collections::BTreeSet<&str> = whole
-                .iter()
-                .flat_map(|w| w.split(' '))
-                .filter(|w| prefix_ok(w))
-                .collect();
-            diesel::sql_query(
-                "INSERT INTO search_words (word) SELECT w FROM unnest($1::text[]) AS w \
-                 WHERE NOT EXISTS (SELECT 1 FROM search_words s WHERE s.word = w) \
-                 ON CONFLICT (word) DO NOTHING",
-            )
-            .bind::<Array<Text>, _>(known.into_iter().collect::<Vec<_>>())
-            .execute(&mut **c)?;
+            // The words that a search may complete to ([`completions`]).
+            let known = || {
+                whole
+                    .iter()
+                    .flat_map(|w| w.split(' '))
+                    .filter(|w| prefix_ok(w))
+            };
+            let gathered = WORDS_LATER.with_borrow_mut(|later| {
+                let Some(later) = later else {
+                    return false;
+                };
+                for word in known() {
+                    if !later.contains(word) {
+                        later.insert(word.to_owned());
+                    }
+                }
+                true
+            });
+            if !gathered {
+                let sorted: BTreeSet<&str> = known().collect();
+                list_words(c, sorted.into_iter().collect())?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds `words` to PostgreSQL's list of the index's words, in one order whoever writes them:
+/// two publications adding the same new words wait for each other, never on each other; the
+/// words already listed (nearly all) are only looked up.
+fn list_words(c: &mut PgConnection, words: Vec<&str>) -> QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO search_words (word) SELECT w FROM unnest($1::text[]) AS w \
+         WHERE NOT EXISTS (SELECT 1 FROM search_words s WHERE s.word = w) \
+         ON CONFLICT (word) DO NOTHING",
+    )
+    .bind::<Array<Text>, _>(words)
+    .execute(c)
+    .map(|_| ())
+}
+
+thread_local! {
+    /// The words [`put`] lists later, on a thread that loads an archive ([`WordsLater`]).
+    static WORDS_LATER: RefCell<Option<HashSet<String>>> = const { RefCell::new(None) };
+}
+
+/// While it lives, the words [`put`] would add to PostgreSQL's list on this thread are gathered
+/// instead, and [`WordsLater::finish`] hands them over: a bulk load lists them once at its end
+/// ([`list_gathered`]), where each batch would look up tens of thousands of words again, and
+/// two writers adding the same new words would wait on each other's batches.
+///
+/// A load that stops before it lists them leaves words out of the list, so that a search could
+/// fail to complete to them: use it only in a load into an empty index, which
+/// [`crate::db::specific::prepare_bulk_load`] marks by dropping its GIN indexes, and whose words
+/// `migrate` lists from the index when it finds them missing.
+pub struct WordsLater(std::marker::PhantomData<*const ()>);
+
+impl WordsLater {
+    pub fn start() -> Self {
+        WORDS_LATER.with_borrow_mut(|later| *later = Some(HashSet::new()));
+        WordsLater(std::marker::PhantomData)
+    }
+
+    /// The words gathered.
+    pub fn finish(self) -> HashSet<String> {
+        WORDS_LATER
+            .with_borrow_mut(Option::take)
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for WordsLater {
+    fn drop(&mut self) {
+        WORDS_LATER.with_borrow_mut(|later| *later = None);
+    }
+}
+
+/// Lists the words that [`WordsLater`] gathered, in pieces of a statement each.
+pub fn list_gathered(conn: &mut DbConn, words: &HashSet<String>) -> AppResult<()> {
+    if let DbConn::Postgres(c) = conn {
+        let mut all: Vec<&str> = words.iter().map(String::as_str).collect();
+        all.sort_unstable();
+        for piece in all.chunks(50_000) {
+            list_words(c, piece.to_vec())?;
         }
     }
     Ok(())

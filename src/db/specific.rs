@@ -147,10 +147,25 @@ const SEARCH_INDEXES: &str = "CREATE INDEX IF NOT EXISTS search_index_document \
      ON search_index USING GIN (document); \
      CREATE INDEX IF NOT EXISTS search_index_title ON search_index USING GIN (title);";
 
+/// Every word of three letters or more in the search index, into the list that searches
+/// complete the last word from (migration 18 fills it so; [`super::search::put`] keeps it).
+const SEARCH_WORDS: &str = "INSERT INTO search_words (word) \
+     SELECT word FROM ts_stat('SELECT document FROM search_index') \
+     WHERE char_length(word) >= 3 ORDER BY word ON CONFLICT (word) DO NOTHING";
+
 /// How a bulk load was readied, for [`finish_bulk_load`].
 #[must_use = "pass it to finish_bulk_load"]
 pub struct BulkLoad {
     indexes_dropped: bool,
+}
+
+impl BulkLoad {
+    /// Whether the load fills an empty PostgreSQL search index, whose GIN indexes were dropped:
+    /// should it stop half-way, `migrate` rebuilds them and lists the index's words, so the
+    /// load may list its words once at its end ([`super::search::WordsLater`]).
+    pub fn fills_empty_index(&self) -> bool {
+        self.indexes_dropped
+    }
 }
 
 /// Readies the connection that will write a bulk load. On PostgreSQL, when the search index is
@@ -189,15 +204,29 @@ pub fn ready_bulk_writer(conn: &mut DbConn) -> AppResult<()> {
 /// Builds what [`prepare_bulk_load`] dropped.
 pub fn finish_bulk_load(conn: &mut DbConn, load: BulkLoad) -> AppResult<()> {
     if let (true, DbConn::Postgres(c)) = (load.indexes_dropped, conn) {
-        restore_postgres_search_indexes(c)?;
+        build_search_indexes(c)?;
     }
     Ok(())
 }
 
-/// Builds the search index's GIN indexes where they are missing (a bulk load that stopped
-/// half-way); nothing when they exist. On SQLite the search indexes are tables and never
-/// missing.
+/// Where a bulk load stopped half-way, builds the search index's GIN indexes and lists the
+/// words of what it loaded; nothing when the indexes exist. On SQLite the search indexes are
+/// tables and never missing.
 pub(super) fn restore_postgres_search_indexes(c: &mut PgConnection) -> QueryResult<()> {
+    use diesel::connection::SimpleConnection;
+    let present: bool = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+        "(SELECT count(*) = 2 FROM pg_indexes WHERE schemaname = current_schema() \
+          AND indexname IN ('search_index_document', 'search_index_title'))",
+    ))
+    .get_result(c)?;
+    if present {
+        return Ok(());
+    }
+    build_search_indexes(c)?;
+    c.batch_execute(SEARCH_WORDS)
+}
+
+fn build_search_indexes(c: &mut PgConnection) -> QueryResult<()> {
     use diesel::connection::SimpleConnection;
     // More memory than the default 64 MB: the build sorts the entries of every document.
     c.batch_execute("SET maintenance_work_mem = '512MB'")?;

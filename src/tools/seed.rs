@@ -19,6 +19,7 @@ use crate::auth::Role;
 use crate::db::schema::{
     article_bylines, article_tags, articles, revisions, translation_slugs, translations,
 };
+use crate::db::search::WordsLater;
 use crate::db::{now, Database, DbConn};
 use crate::db_run;
 use crate::error::AppResult;
@@ -396,6 +397,7 @@ pub fn run(
         told: Instant::now(),
     });
     let ids = (&tag_ids[..], &journalists[..]);
+    let words = Mutex::new(std::collections::HashSet::new());
     // On PostgreSQL two writers: while one waits for the database, the other writes its text.
     // SQLite takes one writer at a time.
     let writers = if matches!(conn, DbConn::Postgres(_)) {
@@ -409,9 +411,16 @@ pub fn run(
                 scope.spawn(|| -> AppResult<()> {
                     let mut c = db.get()?;
                     crate::db::specific::ready_bulk_writer(&mut c)?;
+                    let later = load.fills_empty_index().then(WordsLater::start);
                     loop {
                         let b = next.fetch_add(1, Ordering::Relaxed);
                         if b >= batches {
+                            if let Some(later) = later {
+                                words
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .extend(later.finish());
+                            }
                             return Ok(());
                         }
                         let offset = b * BATCH;
@@ -448,6 +457,8 @@ pub fn run(
         .unwrap_or_else(|p| p.into_inner())
         .written;
     eprintln!("seeding: indexing for search and updating the database's statistics");
+    let words = words.into_inner().unwrap_or_else(|p| p.into_inner());
+    crate::db::search::list_gathered(&mut conn, &words)?;
     crate::db::specific::finish_bulk_load(&mut conn, load)?;
     crate::db::specific::optimize_after_bulk_load(&mut conn)?;
     Ok(Seeded {

@@ -1218,6 +1218,27 @@ async fn a_seeded_archive_is_searchable_and_keeps_its_search_indexes() {
         .map(|i| &i["id"])
         .collect();
     assert!(ids.contains(&&first["id"]), "{word}: {}", found.body);
+    // Its words complete from their beginnings: the load listed every word it indexed.
+    let long = first["title"]
+        .as_str()
+        .unwrap()
+        .split(' ')
+        .map(str::to_lowercase)
+        .find(|w| w.chars().count() >= 5)
+        .expect("a title word of five letters or more");
+    let stem: String = long.chars().take(long.chars().count() - 1).collect();
+    let completed = app
+        .get(&format!("/api/v1/articles?lang=en&q={stem}&limit=50"), None)
+        .await;
+    assert!(
+        completed.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == first["id"]),
+        "{stem} completes to {long}: {}",
+        completed.body
+    );
     if let Some(indexes) = app.postgres_indexes("search_index") {
         for wanted in ["search_index_document", "search_index_title"] {
             assert!(indexes.iter().any(|i| i == wanted), "{indexes:?}");
